@@ -1,0 +1,98 @@
+"""The FastAPI application: routes, problem handlers, offline docs, request size limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import problems
+from api.deps import AppContext
+from api.routes import auth, markets, reference, spreadsheets, stalls, users, vendors
+from market.clock import Clock, utc_now
+from market.db import make_engine
+from market.settings import Settings, get_settings
+
+DESCRIPTION = """
+Chợ 4.0 — sổ đăng ký chợ: chợ, khu, ki-ốt, tiểu thương, tài khoản nhận tiền, người dùng và vai trò.
+
+Market registry for Vietnam's cashless-market programme. Get a token with `POST /auth/token`
+(OAuth2 password flow), then send `Authorization: Bearer <token>`. Errors are
+`application/problem+json` (RFC 9457); each `code` is documented at `/problems/{code}`.
+"""
+
+
+class BodySizeLimit:
+    """Refuses request bodies larger than `max_bytes` with a 413 problem, whether or not the
+    client declared a Content-Length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = problems.problem_response(
+            problems.PAYLOAD_TOO_LARGE,
+            f"Dữ liệu gửi lên vượt quá {self.max_bytes} byte (body too large).",
+        )
+        await response({"type": "http"}, _no_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock = utc_now
+) -> FastAPI:
+    """Build the app. Tests pass their own settings, engine and clock."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app: FastAPI = FastAPIOffline(
+        title="Chợ 4.0",
+        version="0.1.0",
+        description=DESCRIPTION,
+        favicon_url="data:,",
+    )
+    app.state.context = AppContext(settings=settings, engine=engine, clock=clock)
+    problems.install(app)
+    for module in (reference, auth, markets, stalls, vendors, users, spreadsheets):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_factory() -> Any:
+    """Entry point for `uvicorn --factory api.app:app_factory` (settings from the environment)."""
+    return create_app()

@@ -1,0 +1,171 @@
+"""The `cho` command: serve, demo, db, users, import and export."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from market.access import SYSTEM
+from market.db import make_engine, unit_of_work, upgrade
+from market.demo import load_demo
+from market.errors import DomainError, ImportRowsError
+from market.markets import get_market_by_code
+from market.models import Role, UserCreate
+from market.settings import get_settings
+from market import spreadsheet
+from market.users import create_user
+
+app = typer.Typer(help="Chợ 4.0: sổ đăng ký chợ, mã VietQR, ví thử, mô phỏng.", no_args_is_help=True)
+db_app = typer.Typer(help="Cơ sở dữ liệu (database).", no_args_is_help=True)
+users_app = typer.Typer(help="Người dùng (users).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+console = Console()
+err_console = Console(stderr=True)
+
+HostOption = Annotated[str, typer.Option(help="address to listen on")]
+PortOption = Annotated[int, typer.Option(help="port to listen on")]
+WorkersOption = Annotated[int, typer.Option(min=1, help="worker processes")]
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    uvicorn.run(
+        "api.app:app_factory", factory=True, host=host, port=port, workers=workers,
+        log_level="info", proxy_headers=False,
+    )
+
+
+@app.command()
+def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, workers: WorkersOption = 1) -> None:
+    """Serve the API (migrate first with `cho db upgrade`)."""
+    _serve(host, port, workers)
+
+
+@app.command()
+def demo(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    workers: WorkersOption = 1,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="start serving")] = True,
+) -> None:
+    """Create or upgrade the database, load the Mậu A demo market and users, then serve."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with unit_of_work(engine) as session:
+        market, logins, created = load_demo(session)
+    engine.dispose()
+    console.print(
+        f"[bold]{market.name}[/bold] ({'vừa tạo' if created else 'đã có'}) — "
+        f"database {settings.database_url}"
+    )
+    table = Table(title="Tài khoản thử (demo logins)")
+    for column in ("vai trò (role)", "tên đăng nhập", "mật khẩu"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.role.value, login.username, login.password)
+    console.print(table)
+    base = f"http://{host}:{port}"
+    console.print(f"API docs: {base}/docs")
+    console.print(
+        f"Token: curl -s -X POST {base}/auth/token -d 'username=quanly.maua&password=cho40-demo'"
+    )
+    if serve_after:
+        _serve(host, port, workers)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the migrations up to the newest schema."""
+    url = get_settings().database_url
+    upgrade(url)
+    console.print(f"Đã cập nhật cấu trúc dữ liệu (schema upgraded): {url}")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="tên đăng nhập (lower case)")],
+    role: Annotated[Role, typer.Option(help="vai trò")],
+    market: Annotated[list[str] | None, typer.Option(help="market code (managers; repeatable)")] = None,
+    vendor_id: Annotated[int | None, typer.Option(help="vendor record (vendor users)")] = None,
+    full_name: Annotated[str, typer.Option(help="họ tên")] = "",
+    password: Annotated[str | None, typer.Option(help="asked for when omitted")] = None,
+) -> None:
+    """Create a user."""
+    secret = password or getpass.getpass("Mật khẩu (password): ")
+    engine = make_engine(get_settings().database_url)
+    try:
+        with unit_of_work(engine) as session:
+            market_ids = [get_market_by_code(session, code).id or 0 for code in market or []]
+            user = create_user(session, actor=SYSTEM, data=UserCreate(
+                username=username, password=secret, full_name=full_name, role=role,
+                market_ids=market_ids, vendor_id=vendor_id,
+            ))
+            console.print(f"Đã tạo người dùng {user.username} ({user.role}), id {user.id}")
+    except DomainError as exc:
+        _fail(exc)
+    except ValueError as exc:
+        err_console.print(str(exc))
+        raise typer.Exit(2) from None
+
+
+@app.command("import")
+def import_file(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx or .csv")],
+    market: Annotated[str, typer.Option(help="market code, e.g. mau-a")],
+    commit: Annotated[bool, typer.Option("--commit", help="apply (default: dry run)")] = False,
+) -> None:
+    """Import stalls, vendors and payout accounts; a dry run unless --commit."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with unit_of_work(engine) as session:
+            market_row = get_market_by_code(session, market)
+            report = spreadsheet.import_table(
+                session, actor=SYSTEM, market_id=market_row.id or 0,
+                content=path.read_bytes(), filename=path.name, dry_run=not commit,
+            )
+    except ImportRowsError as exc:
+        for error in exc.errors:
+            err_console.print(error.message)
+        _fail(exc)
+    except DomainError as exc:
+        _fail(exc)
+    for error in report.errors:
+        err_console.print(error.message)
+    console.print(
+        f"{'Đã nhập' if report.committed else 'Chạy thử'}: {report.rows} dòng, "
+        f"{report.stalls_created} ki-ốt mới, {report.stalls_updated} ki-ốt sửa, "
+        f"{report.vendors_created} tiểu thương mới, {report.accounts_created} tài khoản mới, "
+        f"{report.unchanged_rows} dòng không đổi, {len(report.errors)} lỗi."
+    )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_file(
+    market: Annotated[str, typer.Option(help="market code")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".xlsx or .csv")],
+) -> None:
+    """Export a market's stalls, vendors and default payout accounts."""
+    engine = make_engine(get_settings().database_url)
+    with unit_of_work(engine) as session:
+        market_id = get_market_by_code(session, market).id or 0
+        if output.suffix.lower() == ".csv":
+            content = spreadsheet.export_csv(session, actor=SYSTEM, market_id=market_id)
+        else:
+            content = spreadsheet.export_xlsx(session, actor=SYSTEM, market_id=market_id)
+    output.write_bytes(content)
+    console.print(f"Đã xuất {output}")
+
+
+def _fail(exc: DomainError) -> None:
+    err_console.print(f"[red]{exc.code}[/red]: {exc.detail}")
+    raise typer.Exit(1)

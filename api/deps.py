@@ -1,0 +1,102 @@
+"""Typed dependencies: `SessionDep` (one transaction per request, committed before the response
+is sent), `SettingsDep`, `ClockDep`, `CurrentUser` and `CurrentToken`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from market.access import Actor
+from market.clock import Clock
+from market.errors import UnauthenticatedError
+from market.models import ApiToken
+from market.pagination import MAX_LIMIT, Cursor, decode_cursor
+from market.settings import Settings
+from market.users import authenticate
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What every request needs from the running app: settings, the engine, the clock."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_settings(context: ContextDep) -> Settings:
+    return context.settings
+
+
+def get_clock(context: ContextDep) -> Clock:
+    return context.clock
+
+
+def get_session(context: ContextDep) -> Iterator[Session]:
+    with Session(context.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    actor: Actor
+    token: ApiToken
+
+
+def get_authenticated(
+    session: SessionDep, clock: ClockDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Authenticated:
+    if not token:
+        raise UnauthenticatedError("Cần đăng nhập (a bearer token is required).")
+    actor, row = authenticate(session, raw_token=token, now=clock())
+    return Authenticated(actor, row)
+
+
+def get_actor(auth: Annotated[Authenticated, Depends(get_authenticated)]) -> Actor:
+    return auth.actor
+
+
+CurrentAuth = Annotated[Authenticated, Depends(get_authenticated)]
+CurrentUser = Annotated[Actor, Depends(get_actor)]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    cursor: Cursor | None
+    limit: int
+
+
+def get_page_params(
+    cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> PageParams:
+    return PageParams(decode_cursor(cursor), limit)
+
+
+PageDep = Annotated[PageParams, Depends(get_page_params)]

@@ -1,0 +1,208 @@
+"""RFC 9457 problem details: the one table from error code to HTTP status, the exception handlers
+that turn every failure into `application/problem+json`, and the `/problems/{code}` pages."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from market.errors import CATALOGUE, DomainError, FieldError, register_problem
+
+log = logging.getLogger("cho.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+PAYLOAD_TOO_LARGE = register_problem(
+    "payload-too-large", "Dữ liệu gửi lên quá lớn", "Payload too large",
+    "The request body is larger than the service accepts.",
+)
+METHOD_NOT_ALLOWED = register_problem(
+    "method-not-allowed", "Phương thức không được hỗ trợ", "Method not allowed",
+    "This path does not accept this HTTP method.",
+)
+INTERNAL_ERROR = register_problem(
+    "internal-error", "Lỗi hệ thống", "Internal error",
+    "Something failed on our side; nothing about it was your fault. It has been logged.",
+)
+HTTP_ERROR = register_problem(
+    "http-error", "Yêu cầu không hợp lệ", "Bad request", "The HTTP request could not be served.",
+)
+
+STATUS_BY_CODE: dict[str, int] = {
+    "not-found": 404,
+    "validation-error": 422,
+    "conflict": 409,
+    "duplicate": 409,
+    "stall-occupied": 409,
+    "invalid-state": 409,
+    "invalid-spreadsheet": 422,
+    "import-rows-invalid": 422,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "invalid-credentials": 401,
+    "login-throttled": 429,
+    "login-locked": 429,
+    "payload-too-large": 413,
+    "method-not-allowed": 405,
+    "internal-error": 500,
+    "http-error": 400,
+    "domain-error": 400,
+}
+
+
+class ProblemFieldError(BaseModel):
+    field: str
+    code: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+
+class Problem(BaseModel):
+    """An error response (RFC 9457)."""
+
+    type: str = Field(description="URI of the problem page, /problems/{code}")
+    code: str = Field(description="stable kebab-case error code")
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemFieldError] = Field(default_factory=list)
+    retry_after: int | None = None
+
+
+def _problem_schema() -> dict[str, Any]:
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    schema["properties"]["errors"]["items"] = ProblemFieldError.model_json_schema()
+    schema["additionalProperties"] = True
+    return schema
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting problem+json bodies for these statuses."""
+    schema = _problem_schema()
+    return {
+        status: {"description": "Problem (RFC 9457)", "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+        for status in statuses
+    }
+
+
+def problem_response(
+    code: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+    status: int | None = None,
+) -> JSONResponse:
+    entry = CATALOGUE.get(code, CATALOGUE["domain-error"])
+    status = status or STATUS_BY_CODE.get(code, 400)
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "code": code,
+        "title": f"{entry.title_vi} ({entry.title_en})",
+        "status": status,
+        "detail": detail,
+        "errors": [e.as_dict() for e in errors or []],
+    }
+    headers: dict[str, str] = {}
+    if extra:
+        body.update(extra)
+        if "retry_after" in extra:
+            headers["Retry-After"] = str(extra["retry_after"])
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(exc.code, exc.detail, errors=exc.errors, extra=exc.extra)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(_field_path(tuple(err.get("loc", ()))), str(err.get("type", "invalid")),
+                   str(err.get("msg", "invalid")))
+        for err in exc.errors()
+    ]
+    names = ", ".join(sorted({e.field for e in errors}))
+    return problem_response(
+        "validation-error",
+        f"Dữ liệu không hợp lệ ở: {names} (invalid input).",
+        errors=errors,
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not-found", 405: "method-not-allowed", 413: PAYLOAD_TOO_LARGE}.get(
+        exc.status_code, HTTP_ERROR
+    )
+    detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+    if code == "not-found":
+        detail = "Không tìm thấy đường dẫn (no such path)."
+    return problem_response(code, detail, status=exc.status_code)
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        INTERNAL_ERROR, "Lỗi hệ thống; vui lòng thử lại sau (internal error, logged)."
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers and the `/problems` pages on `app`."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    @app.get("/problems", include_in_schema=False)
+    def problem_index() -> HTMLResponse:
+        items = "".join(
+            f'<li><a href="/problems/{code}">{code}</a>: {escape(p.title_vi)} '
+            f"({escape(p.title_en)})</li>"
+            for code, p in sorted(CATALOGUE.items())
+        )
+        return HTMLResponse(_page("Mã lỗi (error codes)", f"<ul>{items}</ul>"))
+
+    @app.get("/problems/{code}", include_in_schema=False)
+    def problem_page(code: str) -> HTMLResponse:
+        entry = CATALOGUE.get(code)
+        if entry is None:
+            return HTMLResponse(_page("Không có mã lỗi này", "<p>Unknown problem code.</p>"), 404)
+        status = STATUS_BY_CODE.get(code, 400)
+        body = (
+            f"<p><code>{code}</code> · HTTP {status}</p><p>{escape(entry.title_en)}.</p>"
+            f"<p>{escape(entry.explanation)}</p>"
+        )
+        return HTMLResponse(_page(entry.title_vi, body))
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title>"
+        "<style>body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;"
+        "padding:0 1rem}</style></head>"
+        f"<body><h1>{escape(title)}</h1>{body}<p><a href=\"/problems\">Tất cả mã lỗi</a></p>"
+        "</body></html>"
+    )

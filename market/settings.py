@@ -1,0 +1,38 @@
+"""Settings read from the environment once, at start-up, and passed along explicitly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of one running service (environment variables prefixed `CHO_`, plus
+    `DATABASE_URL`)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHO_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./cho.db",
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; PostgreSQL is postgresql+psycopg://user@host/db",
+    )
+    token_ttl_minutes: int = Field(default=12 * 60, ge=1)
+    login_free_failures: int = Field(default=3, ge=1, description="failures before slowing down")
+    login_lock_failures: int = Field(default=8, ge=2, description="failures before a lock")
+    login_lock_minutes: int = Field(default=15, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+    @property
+    def token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.token_ttl_minutes)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (never at import)."""
+    return Settings()

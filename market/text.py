@@ -1,0 +1,84 @@
+"""Vietnamese text rules: NFC at input, folded search keys, stall codes, phones, holder names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+
+_STALL_CODE_PARTS = re.compile(r"[A-Z]+|[0-9]+")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_SPACES = re.compile(r"\s+")
+
+
+def nfc(text: str) -> str:
+    """The NFC form of `text` with outer whitespace trimmed and inner runs of spaces collapsed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def strip_diacritics(text: str) -> str:
+    """Vietnamese text without tone or vowel marks, đ→d and Đ→D ("Hường" → "Huong")."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+def fold(text: str) -> str:
+    """The search key of `text`: no diacritics, casefolded, single-spaced ("Hường" → "huong")."""
+    return _SPACES.sub(" ", strip_diacritics(text).casefold()).strip()
+
+
+def alnum_key(text: str) -> str:
+    """Only the letters and digits of the folded text ("B-12", "b 12" → "b12")."""
+    return _NON_ALNUM.sub("", fold(text))
+
+
+def canonical_stall_code(text: str) -> str:
+    """The display form of a stall code: upper case, letter and digit groups joined by '-'
+    ("b12", "B 12", "b-12" → "B-12"; "k3a" → "K-3-A")."""
+    parts = _STALL_CODE_PARTS.findall(strip_diacritics(nfc(text)).upper())
+    return "-".join(parts)
+
+
+def holder_name(full_name: str) -> str:
+    """An account holder name as Vietnamese banks display it: capitals, no diacritics."""
+    return _SPACES.sub(" ", strip_diacritics(nfc(full_name)).upper()).strip()
+
+
+class InvalidPhoneError(ValueError):
+    """The text is not a Vietnamese mobile number."""
+
+
+def normalise_mobile(text: str) -> str:
+    """A Vietnamese mobile number in E.164 (`+849…`); accepts 09x…, +849x…, 849x…, spaces, dots."""
+    cleaned = re.sub(r"[\s.\-()]", "", text)
+    if cleaned.startswith("84") and len(cleaned) == 11:
+        cleaned = "+" + cleaned
+    try:
+        number = phonenumbers.parse(cleaned, "VN")
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneError(text) from exc
+    if number.country_code != 84 or not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneError(text)
+    if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
+        raise InvalidPhoneError(text)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_search_keys(e164: str) -> str:
+    """Digit strings a person might type for a stored phone: `+84912…` → "84912… 0912…"."""
+    digits = e164.lstrip("+")
+    return f"{digits} 0{digits[2:]}" if digits.startswith("84") else digits
+
+
+def mask_digits(value: str, visible: int = 4) -> str:
+    """All but the last `visible` characters replaced by '•' ("012345678901" → "••••••••8901")."""
+    if len(value) <= visible:
+        return value
+    return "•" * (len(value) - visible) + value[-visible:]
+
+
+def format_vnd(amount: int) -> str:
+    """An amount of đồng as Vietnamese readers expect: 150000 → "150.000 ₫" (no-break space)."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount):,}".replace(",", ".") + "\u00a0₫"
