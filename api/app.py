@@ -49,12 +49,12 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise _BodyTooLargeError
             return message
 
         try:
             await self.app(scope, limited_receive, send)
-        except _TooLarge:
+        except _BodyTooLargeError:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
@@ -65,7 +65,7 @@ class BodySizeLimit:
         await response({"type": "http"}, _no_receive, send)
 
 
-class _TooLarge(Exception):
+class _BodyTooLargeError(Exception):
     pass
 
 
@@ -84,6 +84,7 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         favicon_url="data:,",
+        responses=problems.problem_responses(400, 413, 422),
     )
     app.state.context = AppContext(settings=settings, engine=engine, clock=clock)
     problems.install(app)

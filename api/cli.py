@@ -11,6 +11,7 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from market import spreadsheet
 from market.access import SYSTEM
 from market.db import make_engine, unit_of_work, upgrade
 from market.demo import load_demo
@@ -18,10 +19,11 @@ from market.errors import DomainError, ImportRowsError
 from market.markets import get_market_by_code
 from market.models import Role, UserCreate
 from market.settings import get_settings
-from market import spreadsheet
 from market.users import create_user
 
-app = typer.Typer(help="Chợ 4.0: sổ đăng ký chợ, mã VietQR, ví thử, mô phỏng.", no_args_is_help=True)
+app = typer.Typer(
+    help="Chợ 4.0: sổ đăng ký chợ, mã VietQR, ví thử, mô phỏng.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Cơ sở dữ liệu (database).", no_args_is_help=True)
 users_app = typer.Typer(help="Người dùng (users).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -37,13 +39,20 @@ WorkersOption = Annotated[int, typer.Option(min=1, help="worker processes")]
 
 def _serve(host: str, port: int, workers: int) -> None:
     uvicorn.run(
-        "api.app:app_factory", factory=True, host=host, port=port, workers=workers,
-        log_level="info", proxy_headers=False,
+        "api.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
     )
 
 
 @app.command()
-def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, workers: WorkersOption = 1) -> None:
+def serve(
+    host: HostOption = "127.0.0.1", port: PortOption = 8000, workers: WorkersOption = 1
+) -> None:
     """Serve the API (migrate first with `cho db upgrade`)."""
     _serve(host, port, workers)
 
@@ -93,7 +102,9 @@ def db_upgrade() -> None:
 def users_add(
     username: Annotated[str, typer.Argument(help="tên đăng nhập (lower case)")],
     role: Annotated[Role, typer.Option(help="vai trò")],
-    market: Annotated[list[str] | None, typer.Option(help="market code (managers; repeatable)")] = None,
+    market: Annotated[
+        list[str] | None, typer.Option(help="market code (managers; repeatable)")
+    ] = None,
     vendor_id: Annotated[int | None, typer.Option(help="vendor record (vendor users)")] = None,
     full_name: Annotated[str, typer.Option(help="họ tên")] = "",
     password: Annotated[str | None, typer.Option(help="asked for when omitted")] = None,
@@ -104,10 +115,18 @@ def users_add(
     try:
         with unit_of_work(engine) as session:
             market_ids = [get_market_by_code(session, code).id or 0 for code in market or []]
-            user = create_user(session, actor=SYSTEM, data=UserCreate(
-                username=username, password=secret, full_name=full_name, role=role,
-                market_ids=market_ids, vendor_id=vendor_id,
-            ))
+            user = create_user(
+                session,
+                actor=SYSTEM,
+                data=UserCreate(
+                    username=username,
+                    password=secret,
+                    full_name=full_name,
+                    role=role,
+                    market_ids=market_ids,
+                    vendor_id=vendor_id,
+                ),
+            )
             console.print(f"Đã tạo người dùng {user.username} ({user.role}), id {user.id}")
     except DomainError as exc:
         _fail(exc)
@@ -128,8 +147,12 @@ def import_file(
         with unit_of_work(engine) as session:
             market_row = get_market_by_code(session, market)
             report = spreadsheet.import_table(
-                session, actor=SYSTEM, market_id=market_row.id or 0,
-                content=path.read_bytes(), filename=path.name, dry_run=not commit,
+                session,
+                actor=SYSTEM,
+                market_id=market_row.id or 0,
+                content=path.read_bytes(),
+                filename=path.name,
+                dry_run=not commit,
             )
     except ImportRowsError as exc:
         for error in exc.errors:

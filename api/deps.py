@@ -93,7 +93,9 @@ class PageParams:
 
 
 def get_page_params(
-    cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> PageParams:
     return PageParams(decode_cursor(cursor), limit)

@@ -4,6 +4,7 @@ that turn every failure into `application/problem+json`, and the `/problems/{cod
 from __future__ import annotations
 
 import logging
+import re
 from html import escape
 from typing import Any
 
@@ -20,19 +21,28 @@ log = logging.getLogger("cho.api")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 PAYLOAD_TOO_LARGE = register_problem(
-    "payload-too-large", "Dữ liệu gửi lên quá lớn", "Payload too large",
+    "payload-too-large",
+    "Dữ liệu gửi lên quá lớn",
+    "Payload too large",
     "The request body is larger than the service accepts.",
 )
 METHOD_NOT_ALLOWED = register_problem(
-    "method-not-allowed", "Phương thức không được hỗ trợ", "Method not allowed",
+    "method-not-allowed",
+    "Phương thức không được hỗ trợ",
+    "Method not allowed",
     "This path does not accept this HTTP method.",
 )
 INTERNAL_ERROR = register_problem(
-    "internal-error", "Lỗi hệ thống", "Internal error",
+    "internal-error",
+    "Lỗi hệ thống",
+    "Internal error",
     "Something failed on our side; nothing about it was your fault. It has been logged.",
 )
-HTTP_ERROR = register_problem(
-    "http-error", "Yêu cầu không hợp lệ", "Bad request", "The HTTP request could not be served.",
+BAD_REQUEST = register_problem(
+    "bad-request",
+    "Yêu cầu không đọc được",
+    "Malformed request",
+    "The request could not be read at all (for example, a body that is not valid JSON or UTF-8).",
 )
 
 STATUS_BY_CODE: dict[str, int] = {
@@ -52,7 +62,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "payload-too-large": 413,
     "method-not-allowed": 405,
     "internal-error": 500,
-    "http-error": 400,
+    "bad-request": 400,
     "domain-error": 400,
 }
 
@@ -89,7 +99,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries documenting problem+json bodies for these statuses."""
     schema = _problem_schema()
     return {
-        status: {"description": "Problem (RFC 9457)", "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+        status: {
+            "description": "Problem (RFC 9457)",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+        }
         for status in statuses
     }
 
@@ -101,6 +114,7 @@ def problem_response(
     errors: list[FieldError] | None = None,
     extra: dict[str, Any] | None = None,
     status: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     entry = CATALOGUE.get(code, CATALOGUE["domain-error"])
     status = status or STATUS_BY_CODE.get(code, 400)
@@ -112,14 +126,16 @@ def problem_response(
         "detail": detail,
         "errors": [e.as_dict() for e in errors or []],
     }
-    headers: dict[str, str] = {}
+    response_headers = dict(headers or {})
     if extra:
         body.update(extra)
         if "retry_after" in extra:
-            headers["Retry-After"] = str(extra["retry_after"])
+            response_headers["Retry-After"] = str(extra["retry_after"])
     if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+        response_headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=response_headers
+    )
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -137,8 +153,11 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        FieldError(_field_path(tuple(err.get("loc", ()))), str(err.get("type", "invalid")),
-                   str(err.get("msg", "invalid")))
+        FieldError(
+            _field_path(tuple(err.get("loc", ()))),
+            str(err.get("type", "invalid")),
+            str(err.get("msg", "invalid")),
+        )
         for err in exc.errors()
     ]
     names = ", ".join(sorted({e.field for e in errors}))
@@ -152,12 +171,35 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not-found", 405: "method-not-allowed", 413: PAYLOAD_TOO_LARGE}.get(
-        exc.status_code, HTTP_ERROR
+        exc.status_code, BAD_REQUEST
     )
     detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+    headers = dict(exc.headers or {})
     if code == "not-found":
         detail = "Không tìm thấy đường dẫn (no such path)."
-    return problem_response(code, detail, status=exc.status_code)
+    elif code == "method-not-allowed":
+        detail = "Đường dẫn này không nhận phương thức này (method not allowed here)."
+        headers["Allow"] = ", ".join(_allowed_methods(_request.app, _request.url.path))
+    return problem_response(code, detail, status=exc.status_code, headers=headers)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the API documents for `path` (routes for one path may be spread over
+    several routers, so Starlette's own Allow header would name only one of them)."""
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "allow_table", None)
+    if table is None:
+        table = [
+            (
+                re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"),
+                sorted(m.upper() for m in operations),
+            )
+            for template, operations in app.openapi()["paths"].items()
+        ]
+        app.state.allow_table = table
+    for pattern, methods in table:
+        if pattern.match(path):
+            return methods
+    return []
 
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -203,6 +245,6 @@ def _page(title: str, body: str) -> str:
         f"<title>{escape(title)}</title>"
         "<style>body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;"
         "padding:0 1rem}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}<p><a href=\"/problems\">Tất cả mã lỗi</a></p>"
+        f'<body><h1>{escape(title)}</h1>{body}<p><a href="/problems">Tất cả mã lỗi</a></p>'
         "</body></html>"
     )

@@ -81,3 +81,28 @@ def list_entries(
         query = query.where(AuditEntry.market_id == market_id)
     rows = list(session.exec(apply_keyset(query, AuditEntry.id, cursor, limit, newest_first=True)))
     return rows[:limit], next_cursor(rows, limit)
+
+
+def save(
+    session: Session,
+    row: SQLModel,
+    *,
+    actor: Actor,
+    action: str,
+    entity: str,
+    market_id: int | None,
+    before: dict[str, Any] | None = None,
+) -> None:
+    """Write `row` and append its audit entry in the same transaction."""
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=int(getattr(row, "id", 0) or 0),
+        market_id=market_id,
+        before=before,
+        after=row,
+    )

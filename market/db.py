@@ -1,4 +1,4 @@
-"""Engines and sessions for SQLite and PostgreSQL, and the Alembic upgrade that builds the schema."""
+"""Engines and sessions for SQLite and PostgreSQL, and the Alembic upgrade that builds schemas."""
 
 from __future__ import annotations
 

@@ -38,29 +38,121 @@ DEMO_PASSWORD = "cho40-demo"
 ZONES: list[tuple[str, str, int, list[GoodsCategory]]] = [
     ("A", "Khu A - Rau củ, trái cây", 70, [GoodsCategory.VEGETABLES, GoodsCategory.FRUIT]),
     ("B", "Khu B - Thịt, cá", 60, [GoodsCategory.MEAT, GoodsCategory.FISH_SEAFOOD]),
-    ("C", "Khu C - Tạp hóa, đồ khô", 60,
-     [GoodsCategory.GROCERY, GoodsCategory.DRY_GOODS, GoodsCategory.RICE_GRAIN]),
-    ("D", "Khu D - Quần áo, giày dép", 70,
-     [GoodsCategory.CLOTHING, GoodsCategory.FOOTWEAR, GoodsCategory.COSMETICS]),
+    (
+        "C",
+        "Khu C - Tạp hóa, đồ khô",
+        60,
+        [GoodsCategory.GROCERY, GoodsCategory.DRY_GOODS, GoodsCategory.RICE_GRAIN],
+    ),
+    (
+        "D",
+        "Khu D - Quần áo, giày dép",
+        70,
+        [GoodsCategory.CLOTHING, GoodsCategory.FOOTWEAR, GoodsCategory.COSMETICS],
+    ),
     ("E", "Khu E - Ăn uống", 40, [GoodsCategory.COOKED_FOOD]),
-    ("F", "Khu F - Gia dụng, vật tư", 50,
-     [GoodsCategory.HOUSEHOLD, GoodsCategory.ELECTRONICS, GoodsCategory.AGRICULTURAL_SUPPLIES,
-      GoodsCategory.FLOWERS, GoodsCategory.SERVICES]),
+    (
+        "F",
+        "Khu F - Gia dụng, vật tư",
+        50,
+        [
+            GoodsCategory.HOUSEHOLD,
+            GoodsCategory.ELECTRONICS,
+            GoodsCategory.AGRICULTURAL_SUPPLIES,
+            GoodsCategory.FLOWERS,
+            GoodsCategory.SERVICES,
+        ],
+    ),
 ]
 
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Hà", "Đặng", "Bùi", "Đỗ", "Vũ", "Lò",
-          "Triệu", "Bàn", "Lương", "Nông", "Đinh", "Phùng", "Lý", "Hứa", "Ngô"]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Hà",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Vũ",
+    "Lò",
+    "Triệu",
+    "Bàn",
+    "Lương",
+    "Nông",
+    "Đinh",
+    "Phùng",
+    "Lý",
+    "Hứa",
+    "Ngô",
+]
 MIDDLE_F = ["Thị", "Thị", "Thị", "Thu", "Ngọc", "Hồng", "Minh", "Thanh", "Kim", "Mai"]
 MIDDLE_M = ["Văn", "Văn", "Đức", "Minh", "Quang", "Xuân", "Hữu", "Trọng", "Công", "Tiến"]
-GIVEN_F = ["Hường", "Lan", "Hương", "Thảo", "Nga", "Hằng", "Loan", "Yến", "Phượng", "Hiền",
-           "Nhung", "Thủy", "Dung", "Liên", "Huyền", "Ngọc", "Trang", "Oanh", "Vân", "Xuân",
-           "Mai", "Hạnh", "Quyên", "Tươi", "Lụa", "Chiêm", "Mẩy", "Ợt"]
-GIVEN_M = ["Hùng", "Dũng", "Tuấn", "Thắng", "Cường", "Hải", "Long", "Sơn", "Bình", "Quý",
-           "Đạt", "Lợi", "Phúc", "Toàn", "Khải", "Chiến", "Thịnh", "Vượng", "Hưởng", "Tài"]
+GIVEN_F = [
+    "Hường",
+    "Lan",
+    "Hương",
+    "Thảo",
+    "Nga",
+    "Hằng",
+    "Loan",
+    "Yến",
+    "Phượng",
+    "Hiền",
+    "Nhung",
+    "Thủy",
+    "Dung",
+    "Liên",
+    "Huyền",
+    "Ngọc",
+    "Trang",
+    "Oanh",
+    "Vân",
+    "Xuân",
+    "Mai",
+    "Hạnh",
+    "Quyên",
+    "Tươi",
+    "Lụa",
+    "Chiêm",
+    "Mẩy",
+    "Ợt",
+]
+GIVEN_M = [
+    "Hùng",
+    "Dũng",
+    "Tuấn",
+    "Thắng",
+    "Cường",
+    "Hải",
+    "Long",
+    "Sơn",
+    "Bình",
+    "Quý",
+    "Đạt",
+    "Lợi",
+    "Phúc",
+    "Toàn",
+    "Khải",
+    "Chiến",
+    "Thịnh",
+    "Vượng",
+    "Hưởng",
+    "Tài",
+]
 # Payout BINs, weighted towards what Mậu A vendors were enrolled with (Viettel Money) and the
 # banks with branches in Văn Yên.
-BINS = [("971005", 35), ("970405", 20), ("970418", 12), ("970415", 10), ("970436", 8),
-        ("970422", 8), ("970449", 4), ("970407", 3)]
+BINS = [
+    ("971005", 35),
+    ("970405", 20),
+    ("970418", 12),
+    ("970415", 10),
+    ("970436", 8),
+    ("970422", 8),
+    ("970449", 4),
+    ("970407", 3),
+]
 # Viettel mobile prefixes (the programme enrolled vendors with Viettel).
 PREFIXES = ["086", "096", "097", "098", "032", "033", "034", "035", "036", "037", "038", "039"]
 
@@ -109,63 +201,96 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
     existing = session.exec(select(Market).where(Market.code == MARKET_CODE)).first()
     if existing is not None:
         return existing, logins, False
-    rng = random.Random(seed)
-    market = create_market(session, actor=SYSTEM, data=MarketCreate(
-        code=MARKET_CODE,
-        name="Chợ trung tâm thị trấn Mậu A",
-        commune="Thị trấn Mậu A",
-        district="Huyện Văn Yên",
-        province="Tỉnh Yên Bái",
-        address="Tổ dân phố 5, thị trấn Mậu A, huyện Văn Yên, tỉnh Yên Bái",
-    ))
+    rng = random.Random(seed)  # noqa: S311  (demo data, not secrets)
+    market = create_market(
+        session,
+        actor=SYSTEM,
+        data=MarketCreate(
+            code=MARKET_CODE,
+            name="Chợ trung tâm thị trấn Mậu A",
+            commune="Thị trấn Mậu A",
+            district="Huyện Văn Yên",
+            province="Tỉnh Yên Bái",
+            address="Tổ dân phố 5, thị trấn Mậu A, huyện Văn Yên, tỉnh Yên Bái",
+        ),
+    )
     market_id = market.id or 0
     used_phones: set[str] = set()
     bins, weights = zip(*BINS, strict=True)
     b12_vendor_id = 0
     for zone_code, zone_name, count, categories in ZONES:
-        zone = create_zone(session, actor=SYSTEM, market_id=market_id,
-                           data=ZoneCreate(code=zone_code, name=zone_name))
+        zone = create_zone(
+            session,
+            actor=SYSTEM,
+            market_id=market_id,
+            data=ZoneCreate(code=zone_code, name=zone_name),
+        )
         for number in range(1, count + 1):
             code = f"{zone_code}-{number:02d}" if number < 100 else f"{zone_code}-{number}"
             area = rng.choice([4.0, 6.0, 6.0, 8.0, 9.0, 12.0])
-            stall = create_stall(session, actor=SYSTEM, market_id=market_id, data=StallCreate(
-                code=code, zone_id=zone.id, area_m2=area,
-                category=rng.choice(categories), monthly_fee=int(area * 40_000),
-            ))
+            stall = create_stall(
+                session,
+                actor=SYSTEM,
+                market_id=market_id,
+                data=StallCreate(
+                    code=code,
+                    zone_id=zone.id,
+                    area_m2=area,
+                    category=rng.choice(categories),
+                    monthly_fee=int(area * 40_000),
+                ),
+            )
             if rng.random() < 0.08 and code != "B-12":
                 continue  # a few vacant stalls
             name = "Nguyễn Thị Hường" if code == "B-12" else _name(rng)
-            vendor = create_vendor(session, actor=SYSTEM, market_id=market_id, data=VendorCreate(
-                full_name=name,
-                phone=_phone(rng, used_phones),
-                national_id="0" + "15" + "".join(str(rng.randrange(10)) for _ in range(9))
-                if rng.random() < 0.7 else None,
-            ))
-            assign_vendor(session, actor=SYSTEM, stall_id=stall.id or 0,
-                          data=AssignmentCreate(vendor_id=vendor.id or 0))
+            vendor = create_vendor(
+                session,
+                actor=SYSTEM,
+                market_id=market_id,
+                data=VendorCreate(
+                    full_name=name,
+                    phone=_phone(rng, used_phones),
+                    national_id="0" + "15" + "".join(str(rng.randrange(10)) for _ in range(9))
+                    if rng.random() < 0.7
+                    else None,
+                ),
+            )
+            assign_vendor(
+                session,
+                actor=SYSTEM,
+                stall_id=stall.id or 0,
+                data=AssignmentCreate(vendor_id=vendor.id or 0),
+            )
             if code == "B-12":
                 b12_vendor_id = vendor.id or 0
             if rng.random() < 0.85 or code == "B-12":
                 bin_code = rng.choices(bins, weights)[0]
                 number_text, kind = _account(rng, bin_code)
-                add_account(session, actor=SYSTEM, vendor_id=vendor.id or 0,
-                            data=PayoutAccountCreate(bin=bin_code, account_number=number_text,
-                                                     kind=kind))
+                add_account(
+                    session,
+                    actor=SYSTEM,
+                    vendor_id=vendor.id or 0,
+                    data=PayoutAccountCreate(bin=bin_code, account_number=number_text, kind=kind),
+                )
     for login in logins:
         if session.exec(select(User).where(User.username == login.username)).first():
             continue
-        create_user(session, actor=SYSTEM, data=UserCreate(
-            username=login.username,
-            password=login.password,
-            full_name={
-                Role.ADMIN: "Quản trị hệ thống",
-                Role.MANAGER: "Ban quản lý chợ Mậu A",
-                Role.VENDOR: "Nguyễn Thị Hường",
-                Role.PLANNER: "Phòng Kinh tế - Hạ tầng Văn Yên",
-                Role.SHOPPER: "Người mua thử",
-            }[login.role],
-            role=login.role,
-            market_ids=[market_id] if login.role is Role.MANAGER else [],
-            vendor_id=b12_vendor_id if login.role is Role.VENDOR else None,
-        ))
+        create_user(
+            session,
+            actor=SYSTEM,
+            data=UserCreate(
+                username=login.username,
+                password=login.password,
+                full_name={
+                    Role.ADMIN: "Quản trị hệ thống",
+                    Role.MANAGER: "Ban quản lý chợ Mậu A",
+                    Role.VENDOR: "Nguyễn Thị Hường",
+                    Role.PLANNER: "Phòng Kinh tế - Hạ tầng Văn Yên",
+                    Role.SHOPPER: "Người mua thử",
+                }[login.role],
+                role=login.role,
+                market_ids=[market_id] if login.role is Role.MANAGER else [],
+                vendor_id=b12_vendor_id if login.role is Role.VENDOR else None,
+            ),
+        )
     return market, logins, True

@@ -3,7 +3,7 @@
 
     DomainError
     ├── NotFoundError              not-found
-    ├── ValidationFailed           validation-error        (carries per-field errors)
+    ├── InvalidInputError           validation-error        (carries per-field errors)
     ├── ConflictError              conflict
     │   ├── DuplicateError         duplicate
     │   └── StallOccupiedError     stall-occupied
@@ -81,7 +81,7 @@ class NotFoundError(DomainError):
     )
 
 
-class ValidationFailed(DomainError):
+class InvalidInputError(DomainError):
     code = register_problem(
         "validation-error",
         "Dữ liệu không hợp lệ",

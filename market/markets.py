@@ -9,13 +9,14 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from market import audit
-from market.access import Actor, Role, managed_market_ids, require_market_manager, require_role
+from market.access import Actor, managed_market_ids, require_market_manager, require_role
 from market.errors import DuplicateError, FieldError, InvalidStateError, NotFoundError
 from market.models import (
     Market,
     MarketCreate,
     MarketUpdate,
     PayoutAccount,
+    Role,
     Stall,
     StallAssignment,
     StallStatus,
@@ -62,11 +63,8 @@ def create_market(session: Session, *, actor: Actor, data: MarketCreate) -> Mark
         )
     market = Market(**data.model_dump(), name_key=fold(data.name))
     session.add(market)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="create", entity="market", entity_id=market.id or 0,
-        market_id=market.id, after=market,
-    )
+    session.flush()  # the new market's id is its own audit scope
+    audit.save(session, market, actor=actor, action="create", entity="market", market_id=market.id)
     return market
 
 
@@ -78,11 +76,14 @@ def update_market(session: Session, *, actor: Actor, market_id: int, data: Marke
     for name, value in changes.items():
         setattr(market, name, value)
     market.name_key = fold(market.name)
-    session.add(market)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="update", entity="market", entity_id=market_id,
-        market_id=market_id, before=before, after=market,
+    audit.save(
+        session,
+        market,
+        actor=actor,
+        action="update",
+        entity="market",
+        market_id=market_id,
+        before=before,
     )
     return market
 
@@ -92,11 +93,14 @@ def deactivate_market(session: Session, *, actor: Actor, market_id: int) -> Mark
     market = get_market(session, market_id)
     before = audit.snapshot(market)
     market.status = Status.INACTIVE
-    session.add(market)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="deactivate", entity="market", entity_id=market_id,
-        market_id=market_id, before=before, after=market,
+    audit.save(
+        session,
+        market,
+        actor=actor,
+        action="deactivate",
+        entity="market",
+        market_id=market_id,
+        before=before,
     )
     return market
 
@@ -142,12 +146,7 @@ def create_zone(session: Session, *, actor: Actor, market_id: int, data: ZoneCre
             errors=[FieldError("code", "duplicate", "zone code already exists in this market")],
         )
     zone = Zone(market_id=market_id, code=data.code.upper(), name=data.name)
-    session.add(zone)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="create", entity="zone", entity_id=zone.id or 0,
-        market_id=market_id, after=zone,
-    )
+    audit.save(session, zone, actor=actor, action="create", entity="zone", market_id=market_id)
     return zone
 
 
@@ -159,11 +158,14 @@ def update_zone(
     before = audit.snapshot(zone)
     if data.name is not None:
         zone.name = data.name
-    session.add(zone)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="update", entity="zone", entity_id=zone_id,
-        market_id=market_id, before=before, after=zone,
+    audit.save(
+        session,
+        zone,
+        actor=actor,
+        action="update",
+        entity="zone",
+        market_id=market_id,
+        before=before,
     )
     return zone
 
@@ -173,11 +175,14 @@ def deactivate_zone(session: Session, *, actor: Actor, market_id: int, zone_id: 
     zone = get_zone(session, market_id=market_id, zone_id=zone_id)
     before = audit.snapshot(zone)
     zone.status = Status.INACTIVE
-    session.add(zone)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="deactivate", entity="zone", entity_id=zone_id,
-        market_id=market_id, before=before, after=zone,
+    audit.save(
+        session,
+        zone,
+        actor=actor,
+        action="deactivate",
+        entity="zone",
+        market_id=market_id,
+        before=before,
     )
     return zone
 

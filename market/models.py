@@ -39,7 +39,9 @@ def _mobile(value: str) -> str:
     try:
         return normalise_mobile(value)
     except InvalidPhoneError:
-        raise ValueError("không phải số di động Việt Nam (not a Vietnamese mobile number)") from None
+        raise ValueError(
+            "không phải số di động Việt Nam (not a Vietnamese mobile number)"
+        ) from None
 
 
 def _bin(value: str) -> str:
@@ -79,7 +81,9 @@ BankBin = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 AccountNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")]
 NationalId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 TaxCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}(-[0-9]{3})?$|^[0-9]{12}$")]
-StallCode = Annotated[str, StringConstraints(min_length=1, max_length=20), AfterValidator(_stall_code)]
+StallCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=20), AfterValidator(_stall_code)
+]
 MarketCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,12}$")]
 T = TypeVar("T")
@@ -374,7 +378,9 @@ class StallAssignment(SQLModel, table=True):
 
 class AssignmentCreate(SQLModel):
     vendor_id: int
-    start_date: date | None = Field(default=None, description="defaults to today (Asia/Ho_Chi_Minh)")
+    start_date: date | None = Field(
+        default=None, description="defaults to today (Asia/Ho_Chi_Minh)"
+    )
 
 
 class AssignmentEnd(SQLModel):
@@ -427,9 +433,9 @@ class PayoutAccount(SQLModel, table=True):
 class PayoutAccountCreate(SQLModel):
     bin: BankBin
     account_number: AccountNumber
-    holder_name: Annotated[str, StringConstraints(max_length=50), AfterValidator(_holder)] | None = (
-        Field(default=None, description="defaults to the vendor's name in capitals, no diacritics")
-    )
+    holder_name: (
+        Annotated[str, StringConstraints(max_length=50), AfterValidator(_holder)] | None
+    ) = Field(default=None, description="defaults to the vendor's name in capitals, no diacritics")
     kind: AccountKind = AccountKind.BANK_ACCOUNT
     is_default: bool = Field(default=True, description="the account printed on the stall board")
 
@@ -440,9 +446,9 @@ class PayoutAccountCreate(SQLModel):
 
 
 class PayoutAccountUpdate(SQLModel):
-    holder_name: Annotated[str, StringConstraints(max_length=50), AfterValidator(_holder)] | None = (
-        None
-    )
+    holder_name: (
+        Annotated[str, StringConstraints(max_length=50), AfterValidator(_holder)] | None
+    ) = None
     kind: AccountKind | None = None
     is_default: bool | None = None
 

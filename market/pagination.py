@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 from sqlmodel import col
 from sqlmodel.sql.expression import SelectOfScalar
 
-from market.errors import FieldError, ValidationFailed
+from market.errors import FieldError, InvalidInputError
 
 MAX_LIMIT = 200
 
@@ -38,7 +38,7 @@ def decode_cursor(text: str | None) -> Cursor | None:
             raise ValueError(text)
         return Cursor(int(value))
     except (ValueError, UnicodeError, binascii.Error):
-        raise ValidationFailed(
+        raise InvalidInputError(
             "Con trỏ phân trang không hợp lệ (invalid cursor).",
             errors=[FieldError("cursor", "invalid-cursor", "not a cursor returned by this API")],
         ) from None

@@ -10,9 +10,9 @@ from market.access import Actor, require_market_manager
 from market.errors import (
     DuplicateError,
     FieldError,
+    InvalidInputError,
     InvalidStateError,
     NotFoundError,
-    ValidationFailed,
 )
 from market.models import (
     AccountKind,
@@ -75,11 +75,14 @@ def _clear_default(session: Session, *, actor: Actor, vendor: Vendor, keep_id: i
     if current is not None and current.id != keep_id:
         before = audit.snapshot(current)
         current.is_default = False
-        session.add(current)
-        session.flush()
-        audit.record(
-            session, actor=actor, action="update", entity="payout_account",
-            entity_id=current.id or 0, market_id=vendor.market_id, before=before, after=current,
+        audit.save(
+            session,
+            current,
+            actor=actor,
+            action="update",
+            entity="payout_account",
+            market_id=vendor.market_id,
+            before=before,
         )
 
 
@@ -91,7 +94,7 @@ def add_account(
     if vendor.status != Status.ACTIVE:
         raise InvalidStateError("Tiểu thương đã ngừng hoạt động (vendor is deactivated).")
     if data.kind is AccountKind.CARD and len(data.account_number) < 16:
-        raise ValidationFailed(
+        raise InvalidInputError(
             "Số thẻ phải có 16–19 chữ số (card numbers have 16 to 19 digits).",
             errors=[FieldError("account_number", "card-length", "card numbers have 16-19 digits")],
         )
@@ -111,11 +114,13 @@ def add_account(
         kind=data.kind,
         is_default=is_default,
     )
-    session.add(account)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="create", entity="payout_account", entity_id=account.id or 0,
-        market_id=vendor.market_id, after=account,
+    audit.save(
+        session,
+        account,
+        actor=actor,
+        action="create",
+        entity="payout_account",
+        market_id=vendor.market_id,
     )
     return account
 
@@ -143,11 +148,14 @@ def update_account(
         account.holder_name = data.holder_name
     if data.kind is not None:
         account.kind = data.kind
-    session.add(account)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="update", entity="payout_account", entity_id=account_id,
-        market_id=vendor.market_id, before=before, after=account,
+    audit.save(
+        session,
+        account,
+        actor=actor,
+        action="update",
+        entity="payout_account",
+        market_id=vendor.market_id,
+        before=before,
     )
     return account
 
@@ -164,11 +172,14 @@ def deactivate_account(session: Session, *, actor: Actor, account_id: int) -> Pa
     was_default = account.is_default
     account.status = Status.INACTIVE
     account.is_default = False
-    session.add(account)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="deactivate", entity="payout_account", entity_id=account_id,
-        market_id=vendor.market_id, before=before, after=account,
+    audit.save(
+        session,
+        account,
+        actor=actor,
+        action="deactivate",
+        entity="payout_account",
+        market_id=vendor.market_id,
+        before=before,
     )
     if was_default:
         successor = session.exec(
@@ -178,7 +189,9 @@ def deactivate_account(session: Session, *, actor: Actor, account_id: int) -> Pa
         ).first()
         if successor is not None:
             update_account(
-                session, actor=actor, account_id=successor.id or 0,
+                session,
+                actor=actor,
+                account_id=successor.id or 0,
                 data=PayoutAccountUpdate(is_default=True),
             )
     return account

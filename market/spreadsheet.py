@@ -13,6 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
@@ -185,7 +186,7 @@ def _csv_rows(content: bytes) -> list[list[Any]]:
         raise SpreadsheetError("Tệp không phải Excel hoặc CSV (binary content).")
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
 
 
 def _header_keys(header: list[Any]) -> list[tuple[int, str]]:
@@ -200,7 +201,9 @@ def _header_keys(header: list[Any]) -> list[tuple[int, str]]:
         raise SpreadsheetError(
             f"Thiếu cột '{HEADERS['stall_code']}': hãy dùng tệp mẫu (missing the stall code "
             "column; use the template).",
-            errors=[FieldError("file", "missing-column", f"missing column {HEADERS['stall_code']}")],
+            errors=[
+                FieldError("file", "missing-column", f"missing column {HEADERS['stall_code']}")
+            ],
         )
     return found
 
@@ -253,8 +256,9 @@ def _phone(text: str) -> str:
     return "0" + digits if len(digits) == 9 and digits[0] in "35789" else text
 
 
-def _validate(model: type[BaseModel], data: dict[str, Any], row: int,
-              errors: list[FieldError]) -> Any:
+def _validate(
+    model: type[BaseModel], data: dict[str, Any], row: int, errors: list[FieldError]
+) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -265,9 +269,11 @@ def _validate(model: type[BaseModel], data: dict[str, Any], row: int,
             reason = _REASONS_VI.get(name, "giá trị không hợp lệ")
             errors.append(
                 FieldError(
-                    f"rows.{row}.{column_key}", "invalid",
+                    f"rows.{row}.{column_key}",
+                    "invalid",
                     f"Dòng {row}, cột '{column}': {reason} (giá trị: '{data.get(name, '')}').",
-                    row=row, column=column,
+                    row=row,
+                    column=column,
                 )
             )
         return None
@@ -283,45 +289,71 @@ def parse_rows(rows: list[dict[str, str]]) -> tuple[list[ImportRow], list[FieldE
         if not any(row.values()):
             continue
         before = len(errors)
-        stall = _validate(StallCreate, {
-            "code": row.get("stall_code", ""),
-            "area_m2": row.get("area_m2") or 0,
-            "category": _category(row.get("category", "")),
-            "monthly_fee": row.get("monthly_fee") or 0,
-        }, number, errors)
+        stall = _validate(
+            StallCreate,
+            {
+                "code": row.get("stall_code", ""),
+                "area_m2": row.get("area_m2") or 0,
+                "category": _category(row.get("category", "")),
+                "monthly_fee": row.get("monthly_fee") or 0,
+            },
+            number,
+            errors,
+        )
         vendor = None
         if row.get("vendor_name") or row.get("phone"):
             national_id = row.get("national_id") or None
-            vendor = _validate(VendorCreate, {
-                "full_name": row.get("vendor_name", ""),
-                "phone": _phone(row.get("phone", "")),
-                "national_id": None if national_id and _MASKED.match(national_id) else national_id,
-                "tax_code": row.get("tax_code") or None,
-            }, number, errors)
+            vendor = _validate(
+                VendorCreate,
+                {
+                    "full_name": row.get("vendor_name", ""),
+                    "phone": _phone(row.get("phone", "")),
+                    "national_id": None
+                    if national_id and _MASKED.match(national_id)
+                    else national_id,
+                    "tax_code": row.get("tax_code") or None,
+                },
+                number,
+                errors,
+            )
         account = None
         if row.get("bank") or row.get("account_number"):
             if vendor is None and len(errors) == before:
-                errors.append(FieldError(
-                    f"rows.{number}.vendor_name", "required",
-                    f"Dòng {number}, cột '{HEADERS['vendor_name']}': tài khoản cần có tiểu thương.",
-                    row=number, column=HEADERS["vendor_name"],
-                ))
-            account = _validate(PayoutAccountCreate, {
-                "bin": _bin(row.get("bank", "")),
-                "account_number": re.sub(r"[\s.]", "", row.get("account_number", "")),
-                "holder_name": row.get("holder_name") or None,
-                "kind": _kind(row.get("account_kind", "")),
-                "is_default": True,
-            }, number, errors)
-        if stall is not None:
-            key = alnum_key(stall.code)
-            if key in seen_codes:
-                errors.append(FieldError(
-                    f"rows.{number}.stall_code", "duplicate",
-                    f"Dòng {number}, cột '{HEADERS['stall_code']}': mã ki-ốt '{stall.code}' "
-                    f"trùng với dòng {seen_codes[key]}.",
-                    row=number, column=HEADERS["stall_code"],
-                ))
+                errors.append(
+                    FieldError(
+                        f"rows.{number}.vendor_name",
+                        "required",
+                        f"Dòng {number}, cột '{HEADERS['vendor_name']}': "
+                        "tài khoản cần có tiểu thương.",
+                        row=number,
+                        column=HEADERS["vendor_name"],
+                    )
+                )
+            account = _validate(
+                PayoutAccountCreate,
+                {
+                    "bin": _bin(row.get("bank", "")),
+                    "account_number": re.sub(r"[\s.]", "", row.get("account_number", "")),
+                    "holder_name": row.get("holder_name") or None,
+                    "kind": _kind(row.get("account_kind", "")),
+                    "is_default": True,
+                },
+                number,
+                errors,
+            )
+        key = alnum_key(row.get("stall_code", ""))
+        if key and key in seen_codes:
+            errors.append(
+                FieldError(
+                    f"rows.{number}.stall_code",
+                    "duplicate",
+                    f"Dòng {number}, cột '{HEADERS['stall_code']}': mã ki-ốt "
+                    f"'{row.get('stall_code')}' trùng với dòng {seen_codes[key]}.",
+                    row=number,
+                    column=HEADERS["stall_code"],
+                )
+            )
+        if key:
             seen_codes.setdefault(key, number)
         if len(errors) == before:
             parsed.append(ImportRow(number, stall, row.get("zone") or None, vendor, account))
@@ -339,39 +371,51 @@ def _cross_check(session: Session, market_id: int, rows: list[ImportRow]) -> lis
             phone = row.vendor.phone
             first = names_by_phone.setdefault(phone, (row.vendor.full_name, row.number))
             if first[0] != row.vendor.full_name:
-                errors.append(_row_error(
-                    row.number, "phone",
-                    f"số điện thoại trùng với dòng {first[1]} nhưng khác họ tên",
-                ))
+                errors.append(
+                    _row_error(
+                        row.number,
+                        "phone",
+                        f"số điện thoại trùng với dòng {first[1]} nhưng khác họ tên",
+                    )
+                )
             existing = find_vendor_by_phone(session, phone)
             if existing is not None and existing.market_id != market_id:
-                errors.append(_row_error(
-                    row.number, "phone", "số điện thoại thuộc tiểu thương của chợ khác"
-                ))
+                errors.append(
+                    _row_error(row.number, "phone", "số điện thoại thuộc tiểu thương của chợ khác")
+                )
         if row.account is not None and row.vendor is not None:
             key = (row.account.bin, row.account.account_number)
             first_owner = phone_by_account.setdefault(key, (row.vendor.phone, row.number))
             if first_owner[0] != row.vendor.phone:
-                errors.append(_row_error(
-                    row.number, "account_number",
-                    f"tài khoản trùng với dòng {first_owner[1]} của tiểu thương khác",
-                ))
+                errors.append(
+                    _row_error(
+                        row.number,
+                        "account_number",
+                        f"tài khoản trùng với dòng {first_owner[1]} của tiểu thương khác",
+                    )
+                )
             live = live_account(session, bin_code=key[0], account_number=key[1])
             if live is not None:
                 owner = session.get(Vendor, live.vendor_id)
                 if owner is not None and owner.phone != row.vendor.phone:
-                    errors.append(_row_error(
-                        row.number, "account_number",
-                        "tài khoản đã đăng ký cho tiểu thương khác",
-                    ))
+                    errors.append(
+                        _row_error(
+                            row.number,
+                            "account_number",
+                            "tài khoản đã đăng ký cho tiểu thương khác",
+                        )
+                    )
     return errors
 
 
 def _row_error(row: int, key: str, reason: str) -> FieldError:
     column = HEADERS[key]
     return FieldError(
-        f"rows.{row}.{key}", "conflict", f"Dòng {row}, cột '{column}': {reason}.",
-        row=row, column=column,
+        f"rows.{row}.{key}",
+        "conflict",
+        f"Dòng {row}, cột '{column}': {reason}.",
+        row=row,
+        column=column,
     )
 
 
@@ -429,26 +473,34 @@ def _apply_row(
         zone = find_zone_by_code(session, market_id=market_id, code=row.zone_code)
         if zone is None:
             zone = create_zone(
-                session, actor=actor, market_id=market_id,
+                session,
+                actor=actor,
+                market_id=market_id,
                 data=ZoneCreate(code=row.zone_code, name=f"Khu {row.zone_code}"),
             )
         zone_id = zone.id
     stall = find_stall_by_code(session, market_id=market_id, code=row.stall.code)
     if stall is None:
         stall = create_stall(
-            session, actor=actor, market_id=market_id,
+            session,
+            actor=actor,
+            market_id=market_id,
             data=row.stall.model_copy(update={"zone_id": zone_id}),
         )
         report.stalls_created += 1
         changed = True
     else:
         wanted = {
-            "zone_id": zone_id, "area_m2": row.stall.area_m2, "category": row.stall.category,
+            "zone_id": zone_id,
+            "area_m2": row.stall.area_m2,
+            "category": row.stall.category,
             "monthly_fee": row.stall.monthly_fee,
         }
         diff = {k: v for k, v in wanted.items() if getattr(stall, k) != v}
         if diff:
-            update_stall(session, actor=actor, stall_id=stall.id or 0, data=StallUpdate(**diff))
+            update_stall(
+                session, actor=actor, stall_id=stall.id or 0, data=StallUpdate.model_validate(diff)
+            )
             report.stalls_updated += 1
             changed = True
     if row.vendor is not None:
@@ -461,16 +513,24 @@ def _apply_row(
             wanted_vendor = row.vendor.model_dump(exclude={"phone"}, exclude_none=True)
             diff = {k: v for k, v in wanted_vendor.items() if getattr(vendor, k) != v}
             if diff or vendor.status != Status.ACTIVE:
-                update_vendor(session, actor=actor, vendor_id=vendor.id or 0,
-                              data=VendorUpdate(**diff))
+                update_vendor(
+                    session,
+                    actor=actor,
+                    vendor_id=vendor.id or 0,
+                    data=VendorUpdate.model_validate(diff),
+                )
                 report.vendors_updated += 1
                 changed = True
         current = current_assignment(session, stall.id or 0)
         if current is None or current.vendor_id != vendor.id:
             if current is not None:
                 end_assignment(session, actor=actor, stall_id=stall.id or 0)
-            assign_vendor(session, actor=actor, stall_id=stall.id or 0,
-                          data=AssignmentCreate(vendor_id=vendor.id or 0))
+            assign_vendor(
+                session,
+                actor=actor,
+                stall_id=stall.id or 0,
+                data=AssignmentCreate(vendor_id=vendor.id or 0),
+            )
             report.assignments_changed += 1
             changed = True
         if row.account is not None:
@@ -483,13 +543,14 @@ def _apply_account(
     session: Session, *, actor: Actor, vendor: Vendor, row: ImportRow, report: ImportReport
 ) -> bool:
     assert row.account is not None
-    live = live_account(session, bin_code=row.account.bin,
-                        account_number=row.account.account_number)
+    live = live_account(
+        session, bin_code=row.account.bin, account_number=row.account.account_number
+    )
     if live is None:
         add_account(session, actor=actor, vendor_id=vendor.id or 0, data=row.account)
         report.accounts_created += 1
         return True
-    update = {}
+    update: dict[str, Any] = {}
     if row.account.holder_name and live.holder_name != row.account.holder_name:
         update["holder_name"] = row.account.holder_name
     if live.kind != row.account.kind:
@@ -497,8 +558,12 @@ def _apply_account(
     if not live.is_default:
         update["is_default"] = True
     if update:
-        update_account(session, actor=actor, account_id=live.id or 0,
-                       data=PayoutAccountUpdate(**update))
+        update_account(
+            session,
+            actor=actor,
+            account_id=live.id or 0,
+            data=PayoutAccountUpdate.model_validate(update),
+        )
         return True
     return False
 
@@ -578,17 +643,18 @@ def _workbook(rows: list[dict[str, str]], *, with_help: bool) -> bytes:
     sheet.append([label for _, label in COLUMNS])
     header_font = Font(bold=True, color="FFFFFF")
     header_fill = PatternFill("solid", fgColor="1F6F43")
+    for row in rows:
+        sheet.append([row[key] for key, _ in COLUMNS])
+    # Text format keeps leading zeros of phones and account numbers typed into the template.
+    formatted_rows = len(rows) + 1 if not with_help else 500
     for index, (key, label) in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=1, column=index)
         cell.font = header_font
         cell.fill = header_fill
-        letter = cell.column_letter
-        sheet.column_dimensions[letter].width = max(14, len(label) + 4)
+        sheet.column_dimensions[get_column_letter(index)].width = max(14, len(label) + 4)
         if key in _TEXT_COLUMNS:
-            for row_index in range(2, max(len(rows), 500) + 2):
+            for row_index in range(2, formatted_rows + 1):
                 sheet.cell(row=row_index, column=index).number_format = "@"
-    for row in rows:
-        sheet.append([row[key] for key, _ in COLUMNS])
     sheet.freeze_panes = "A2"
     if with_help:
         help_sheet = workbook.create_sheet("Huong dan")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import exists, or_
+from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import Session, col, select
 
 from market import audit
@@ -13,10 +13,10 @@ from market.clock import local_today
 from market.errors import (
     DuplicateError,
     FieldError,
+    InvalidInputError,
     InvalidStateError,
     NotFoundError,
     StallOccupiedError,
-    ValidationFailed,
 )
 from market.markets import get_zone, require_active_market
 from market.models import (
@@ -97,12 +97,7 @@ def create_stall(session: Session, *, actor: Actor, market_id: int, data: StallC
         category=data.category,
         monthly_fee=data.monthly_fee,
     )
-    session.add(stall)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="create", entity="stall", entity_id=stall.id or 0,
-        market_id=market_id, after=stall,
-    )
+    audit.save(session, stall, actor=actor, action="create", entity="stall", market_id=market_id)
     return stall
 
 
@@ -113,7 +108,9 @@ def update_stall(session: Session, *, actor: Actor, stall_id: int, data: StallUp
     if stall.status == _CLOSED and changes.get("status") is None:
         raise InvalidStateError("Ki-ốt đã đóng (stall is closed).")
     if "code" in changes and changes["code"] is not None:
-        _ensure_code_free(session, market_id=stall.market_id, code=changes["code"], stall_id=stall_id)
+        _ensure_code_free(
+            session, market_id=stall.market_id, code=changes["code"], stall_id=stall_id
+        )
     if changes.get("zone_id") is not None:
         get_zone(session, market_id=stall.market_id, zone_id=changes["zone_id"])
     before = audit.snapshot(stall)
@@ -124,11 +121,14 @@ def update_stall(session: Session, *, actor: Actor, stall_id: int, data: StallUp
     stall.code_key = alnum_key(stall.code)
     if new_status is not None:
         _set_status(session, stall, StallStatus(new_status))
-    session.add(stall)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="update", entity="stall", entity_id=stall_id,
-        market_id=stall.market_id, before=before, after=stall,
+    audit.save(
+        session,
+        stall,
+        actor=actor,
+        action="update",
+        entity="stall",
+        market_id=stall.market_id,
+        before=before,
     )
     return stall
 
@@ -177,7 +177,9 @@ def assign_vendor(
         raise StallOccupiedError(
             "Ki-ốt đang có tiểu thương; kết thúc hợp đồng hiện tại trước "
             "(the stall already has a current vendor).",
-            errors=[FieldError("vendor_id", "stall-occupied", "stall already has a current vendor")],
+            errors=[
+                FieldError("vendor_id", "stall-occupied", "stall already has a current vendor")
+            ],
             extra={"current_vendor_id": current.vendor_id},
         )
     start = data.start_date or local_today()
@@ -187,9 +189,11 @@ def assign_vendor(
         .order_by(col(StallAssignment.end_date).desc())
     ).first()
     if last is not None and last.end_date is not None and start < last.end_date:
-        raise ValidationFailed(
+        raise InvalidInputError(
             "Ngày bắt đầu trước ngày kết thúc của hợp đồng trước (start overlaps the history).",
-            errors=[FieldError("start_date", "overlap", "starts before the previous assignment ended")],
+            errors=[
+                FieldError("start_date", "overlap", "starts before the previous assignment ended")
+            ],
         )
     assignment = StallAssignment(stall_id=stall_id, vendor_id=vendor.id or 0, start_date=start)
     session.add(assignment)
@@ -197,8 +201,13 @@ def assign_vendor(
     session.add(stall)
     session.flush()
     audit.record(
-        session, actor=actor, action="assign", entity="stall", entity_id=stall_id,
-        market_id=stall.market_id, after=assignment,
+        session,
+        actor=actor,
+        action="assign",
+        entity="stall",
+        entity_id=stall_id,
+        market_id=stall.market_id,
+        after=assignment,
     )
     return assignment
 
@@ -213,7 +222,7 @@ def end_assignment(
         raise InvalidStateError("Ki-ốt không có tiểu thương (stall has no current vendor).")
     end = end_date or local_today()
     if end < current.start_date:
-        raise ValidationFailed(
+        raise InvalidInputError(
             "Ngày kết thúc trước ngày bắt đầu (end date before start date).",
             errors=[FieldError("end_date", "before-start", "end date is before the start date")],
         )
@@ -225,8 +234,14 @@ def end_assignment(
     session.add(stall)
     session.flush()
     audit.record(
-        session, actor=actor, action="unassign", entity="stall", entity_id=stall_id,
-        market_id=stall.market_id, before=before, after=current,
+        session,
+        actor=actor,
+        action="unassign",
+        entity="stall",
+        entity_id=stall_id,
+        market_id=stall.market_id,
+        before=before,
+        after=current,
     )
     return current
 
@@ -234,7 +249,7 @@ def end_assignment(
 def end_assignments_of_vendor(session: Session, *, actor: Actor, vendor_id: int) -> None:
     for assignment in session.exec(
         select(StallAssignment).where(
-            StallAssignment.vendor_id == vendor_id, col(StallAssignment.end_date).is_(None)
+            col(StallAssignment.vendor_id) == vendor_id, col(StallAssignment.end_date).is_(None)
         )
     ).all():
         end_assignment(session, actor=actor, stall_id=assignment.stall_id)
@@ -270,8 +285,8 @@ def list_stalls(
         vendor_id = actor.vendor_id or -1
         query = query.where(
             exists().where(
-                StallAssignment.stall_id == Stall.id,
-                StallAssignment.vendor_id == vendor_id,
+                col(StallAssignment.stall_id) == Stall.id,
+                col(StallAssignment.vendor_id) == vendor_id,
                 col(StallAssignment.end_date).is_(None),
             )
         )
@@ -286,17 +301,17 @@ def list_stalls(
     if vendor_id is not None:
         query = query.where(
             exists().where(
-                StallAssignment.stall_id == Stall.id,
-                StallAssignment.vendor_id == vendor_id,
+                col(StallAssignment.stall_id) == Stall.id,
+                col(StallAssignment.vendor_id) == vendor_id,
                 col(StallAssignment.end_date).is_(None),
             )
         )
     if has_payout_account is not None:
         covered = exists().where(
-            StallAssignment.stall_id == Stall.id,
+            col(StallAssignment.stall_id) == Stall.id,
             col(StallAssignment.end_date).is_(None),
-            PayoutAccount.vendor_id == StallAssignment.vendor_id,
-            PayoutAccount.status == Status.ACTIVE,
+            col(PayoutAccount.vendor_id) == StallAssignment.vendor_id,
+            col(PayoutAccount.status) == Status.ACTIVE,
         )
         query = query.where(covered if has_payout_account else ~covered)
     if q:
@@ -305,9 +320,9 @@ def list_stalls(
         vendor_match = [col(Vendor.name_key).contains(fold(q))]
         if len(digits) >= 3:
             vendor_match.append(col(Vendor.phone_keys).contains(digits))
-        clauses = [
+        clauses: list[ColumnElement[bool]] = [
             exists().where(
-                StallAssignment.stall_id == Stall.id,
+                col(StallAssignment.stall_id) == Stall.id,
                 col(StallAssignment.end_date).is_(None),
                 col(Vendor.id) == StallAssignment.vendor_id,
                 or_(*vendor_match),

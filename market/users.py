@@ -18,11 +18,11 @@ from market.errors import (
     DuplicateError,
     FieldError,
     InvalidCredentialsError,
+    InvalidInputError,
     LoginLockedError,
     LoginThrottledError,
     NotFoundError,
     UnauthenticatedError,
-    ValidationFailed,
 )
 from market.models import (
     ApiToken,
@@ -104,7 +104,9 @@ def _failures(session: Session, subject: str, since: datetime) -> tuple[int, dat
     return int(count), last
 
 
-def _check_throttle(session: Session, subjects: list[str], settings: Settings, now: datetime) -> None:
+def _check_throttle(
+    session: Session, subjects: list[str], settings: Settings, now: datetime
+) -> None:
     since = now - timedelta(minutes=max(settings.login_window_minutes, settings.login_lock_minutes))
     for subject in subjects:
         count, last = _failures(session, subject, since)
@@ -220,7 +222,9 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
-def _check_links(session: Session, role: Role, market_ids: list[int], vendor_id: int | None) -> None:
+def _check_links(
+    session: Session, role: Role, market_ids: list[int], vendor_id: int | None
+) -> None:
     errors = []
     if role is Role.MANAGER and not market_ids:
         errors.append(FieldError("market_ids", "required", "a manager manages at least one market"))
@@ -234,7 +238,7 @@ def _check_links(session: Session, role: Role, market_ids: list[int], vendor_id:
     if role is not Role.VENDOR and vendor_id is not None:
         errors.append(FieldError("vendor_id", "not-allowed", "only vendor users name a vendor"))
     if errors:
-        raise ValidationFailed("Thông tin người dùng không hợp lệ (invalid user).", errors=errors)
+        raise InvalidInputError("Thông tin người dùng không hợp lệ (invalid user).", errors=errors)
 
 
 def create_user(session: Session, *, actor: Actor, data: UserCreate) -> User:
@@ -259,8 +263,13 @@ def create_user(session: Session, *, actor: Actor, data: UserCreate) -> User:
         session.add(UserMarket(user_id=user.id or 0, market_id=market_id))
     session.flush()
     audit.record(
-        session, actor=actor, action="create", entity="user", entity_id=user.id or 0,
-        market_id=None, after=user,
+        session,
+        actor=actor,
+        action="create",
+        entity="user",
+        entity_id=user.id or 0,
+        market_id=None,
+        after=user,
     )
     return user
 
@@ -279,11 +288,8 @@ def update_user(session: Session, *, actor: Actor, user_id: int, data: UserUpdat
         session.exec(delete(UserMarket).where(col(UserMarket.user_id) == user_id))
         for market_id in market_ids:
             session.add(UserMarket(user_id=user_id, market_id=market_id))
-    session.add(user)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="update", entity="user", entity_id=user_id,
-        market_id=None, before=before, after=user,
+    audit.save(
+        session, user, actor=actor, action="update", entity="user", market_id=None, before=before
     )
     return user
 
@@ -296,8 +302,14 @@ def deactivate_user(session: Session, *, actor: Actor, user_id: int, now: dateti
     session.add(user)
     revoke_user_tokens(session, actor=actor, user_id=user_id, now=now)
     audit.record(
-        session, actor=actor, action="deactivate", entity="user", entity_id=user_id,
-        market_id=None, before=before, after=user,
+        session,
+        actor=actor,
+        action="deactivate",
+        entity="user",
+        entity_id=user_id,
+        market_id=None,
+        before=before,
+        after=user,
     )
     return user
 

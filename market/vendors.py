@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_
+from sqlalchemy import ColumnElement, Exists, exists, or_
 from sqlmodel import Session, col, select
 
 from market import audit
@@ -34,14 +34,17 @@ def get_vendor(session: Session, vendor_id: int) -> Vendor:
 def readable_vendor(session: Session, *, actor: Actor, vendor_id: int) -> Vendor:
     """The vendor if the actor may read it: admin, its market's manager, or the vendor itself."""
     vendor = get_vendor(session, vendor_id)
-    if actor.role is Role.VENDOR and actor.vendor_id == vendor_id:
+    if actor.role is Role.VENDOR:
+        if actor.vendor_id != vendor_id:
+            raise NotFoundError("Không tìm thấy tiểu thương (vendor not found).")
         return vendor
     require_market_manager(actor, vendor.market_id)
     return vendor
 
 
-def _check_unique(session: Session, *, phone: str | None, national_id: str | None,
-                  exclude_id: int | None = None) -> None:
+def _check_unique(
+    session: Session, *, phone: str | None, national_id: str | None, exclude_id: int | None = None
+) -> None:
     if phone is not None:
         other = session.exec(select(Vendor).where(Vendor.phone == phone)).first()
         if other is not None and other.id != exclude_id:
@@ -62,9 +65,7 @@ def find_vendor_by_phone(session: Session, phone: str) -> Vendor | None:
     return session.exec(select(Vendor).where(Vendor.phone == phone)).first()
 
 
-def create_vendor(
-    session: Session, *, actor: Actor, market_id: int, data: VendorCreate
-) -> Vendor:
+def create_vendor(session: Session, *, actor: Actor, market_id: int, data: VendorCreate) -> Vendor:
     require_market_manager(actor, market_id)
     require_active_market(session, market_id)
     _check_unique(session, phone=data.phone, national_id=data.national_id)
@@ -77,12 +78,7 @@ def create_vendor(
         national_id=data.national_id,
         tax_code=data.tax_code,
     )
-    session.add(vendor)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="create", entity="vendor", entity_id=vendor.id or 0,
-        market_id=market_id, after=vendor,
-    )
+    audit.save(session, vendor, actor=actor, action="create", entity="vendor", market_id=market_id)
     return vendor
 
 
@@ -93,7 +89,9 @@ def update_vendor(session: Session, *, actor: Actor, vendor_id: int, data: Vendo
         raise InvalidStateError("Tiểu thương đã ngừng hoạt động (vendor is deactivated).")
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     _check_unique(
-        session, phone=changes.get("phone"), national_id=changes.get("national_id"),
+        session,
+        phone=changes.get("phone"),
+        national_id=changes.get("national_id"),
         exclude_id=vendor_id,
     )
     before = audit.snapshot(vendor)
@@ -101,11 +99,14 @@ def update_vendor(session: Session, *, actor: Actor, vendor_id: int, data: Vendo
         setattr(vendor, name, value)
     vendor.name_key = fold(vendor.full_name)
     vendor.phone_keys = phone_search_keys(vendor.phone)
-    session.add(vendor)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="update", entity="vendor", entity_id=vendor_id,
-        market_id=vendor.market_id, before=before, after=vendor,
+    audit.save(
+        session,
+        vendor,
+        actor=actor,
+        action="update",
+        entity="vendor",
+        market_id=vendor.market_id,
+        before=before,
     )
     return vendor
 
@@ -122,27 +123,30 @@ def deactivate_vendor(session: Session, *, actor: Actor, vendor_id: int) -> Vend
     end_assignments_of_vendor(session, actor=actor, vendor_id=vendor_id)
     deactivate_all_for_vendor(session, actor=actor, vendor=vendor)
     vendor.status = Status.INACTIVE
-    session.add(vendor)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="deactivate", entity="vendor", entity_id=vendor_id,
-        market_id=vendor.market_id, before=before, after=vendor,
+    audit.save(
+        session,
+        vendor,
+        actor=actor,
+        action="deactivate",
+        entity="vendor",
+        market_id=vendor.market_id,
+        before=before,
     )
     return vendor
 
 
-def search_clause(q: str):  # type: ignore[no-untyped-def]
+def search_clause(q: str) -> ColumnElement[bool]:
     """Vendors whose name, phone or a current stall's code matches `q`, diacritics ignored."""
     folded = fold(q)
     digits = "".join(ch for ch in q if ch.isdigit())
     code = alnum_key(q)
-    clauses = [col(Vendor.name_key).contains(folded)]
+    clauses: list[ColumnElement[bool]] = [col(Vendor.name_key).contains(folded)]
     if digits and len(digits) >= 3:
         clauses.append(col(Vendor.phone_keys).contains(digits))
     if code:
         clauses.append(
             exists().where(
-                StallAssignment.vendor_id == Vendor.id,
+                col(StallAssignment.vendor_id) == Vendor.id,
                 col(StallAssignment.end_date).is_(None),
                 col(StallAssignment.stall_id) == Stall.id,
                 col(Stall.code_key).contains(code),
@@ -151,9 +155,9 @@ def search_clause(q: str):  # type: ignore[no-untyped-def]
     return or_(*clauses)
 
 
-def has_payout_clause():  # type: ignore[no-untyped-def]
+def has_payout_clause() -> Exists:
     return exists().where(
-        PayoutAccount.vendor_id == Vendor.id, PayoutAccount.status == Status.ACTIVE
+        col(PayoutAccount.vendor_id) == Vendor.id, col(PayoutAccount.status) == Status.ACTIVE
     )
 
 
@@ -207,7 +211,7 @@ def public_vendors(session: Session, vendors: list[Vendor]) -> list[VendorPublic
     with_account = set(
         session.exec(
             select(PayoutAccount.vendor_id).where(
-                col(PayoutAccount.vendor_id).in_(ids), PayoutAccount.status == Status.ACTIVE
+                col(PayoutAccount.vendor_id).in_(ids), col(PayoutAccount.status) == Status.ACTIVE
             )
         )
     )

@@ -66,7 +66,6 @@ def search_banks(query: str) -> list[Bank]:
         bank
         for bank in all_banks()
         if all(
-            word in _fold(f"{bank.bin} {bank.short_name} {bank.code} {bank.name}")
-            for word in words
+            word in _fold(f"{bank.bin} {bank.short_name} {bank.code} {bank.name}") for word in words
         )
     ]

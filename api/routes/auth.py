@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from api.deps import ClockDep, CurrentAuth, SessionDep, SettingsDep
 from api.problems import problem_responses
 from market.errors import InvalidCredentialsError
-from market.models import TokenPublic, UserPublic
+from market.models import Role, TokenPublic, UserPublic
 from market.users import get_user, login, public_user, revoke_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -32,13 +32,17 @@ def issue_token(
     client = request.client.host if request.client else "unknown"
     try:
         raw, token, user = login(
-            session, username=form.username, password=form.password, client=client,
-            settings=settings, now=clock(),
+            session,
+            username=form.username,
+            password=form.password,
+            client=client,
+            settings=settings,
+            now=clock(),
         )
     except InvalidCredentialsError:
         session.commit()  # keep the failure on record for throttling, then refuse
         raise
-    return TokenPublic(access_token=raw, expires_at=token.expires_at, role=user.role)
+    return TokenPublic(access_token=raw, expires_at=token.expires_at, role=Role(user.role))
 
 
 @router.get("/me", response_model=UserPublic, responses=problem_responses(401))

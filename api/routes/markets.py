@@ -43,12 +43,15 @@ def list_markets(
 ) -> Page[MarketPublic]:
     """The market directory: every signed-in user may read it."""
     rows, cursor = markets.list_markets(session, q=q, cursor=page.cursor, limit=page.limit)
-    return Page(items=[MarketPublic.model_validate(r, from_attributes=True) for r in rows],
-                next_cursor=cursor)
+    return Page(
+        items=[MarketPublic.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=cursor,
+    )
 
 
-@router.post("/markets", response_model=MarketPublic, status_code=201,
-             responses=problem_responses(409, 413))
+@router.post(
+    "/markets", response_model=MarketPublic, status_code=201, responses=problem_responses(409, 413)
+)
 def create_market(actor: CurrentUser, session: SessionDep, data: MarketCreate) -> MarketPublic:
     market = markets.create_market(session, actor=actor, data=data)
     return MarketPublic.model_validate(market, from_attributes=True)
@@ -89,8 +92,12 @@ def list_zones(actor: CurrentUser, session: SessionDep, market_id: int) -> list[
     ]
 
 
-@router.post("/markets/{market_id}/zones", response_model=ZonePublic, status_code=201,
-             responses=problem_responses(409, 413))
+@router.post(
+    "/markets/{market_id}/zones",
+    response_model=ZonePublic,
+    status_code=201,
+    responses=problem_responses(409, 413),
+)
 def create_zone(
     actor: CurrentUser, session: SessionDep, market_id: int, data: ZoneCreate
 ) -> ZonePublic:
@@ -98,12 +105,17 @@ def create_zone(
     return ZonePublic.model_validate(zone, from_attributes=True)
 
 
-@router.patch("/markets/{market_id}/zones/{zone_id}", response_model=ZonePublic,
-              responses=problem_responses(413))
+@router.patch(
+    "/markets/{market_id}/zones/{zone_id}",
+    response_model=ZonePublic,
+    responses=problem_responses(413),
+)
 def update_zone(
     actor: CurrentUser, session: SessionDep, market_id: int, zone_id: int, data: ZoneUpdate
 ) -> ZonePublic:
-    zone = markets.update_zone(session, actor=actor, market_id=market_id, zone_id=zone_id, data=data)
+    zone = markets.update_zone(
+        session, actor=actor, market_id=market_id, zone_id=zone_id, data=data
+    )
     return ZonePublic.model_validate(zone, from_attributes=True)
 
 

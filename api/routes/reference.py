@@ -46,7 +46,9 @@ def health(session: SessionDep) -> Health:
 @router.get("/banks", response_model=list[BankPublic], responses=problem_responses(401, 422))
 def list_banks(
     _actor: CurrentUser,
-    q: Annotated[str | None, Query(max_length=100, description="BIN, name or code; no diacritics needed")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="BIN, name or code; no diacritics needed")
+    ] = None,
 ) -> list[BankPublic]:
     return [BankPublic(**vars(bank)) for bank in search_banks(q or "")]
 

@@ -33,18 +33,25 @@ class ImportReportPublic(BaseModel):
     errors: list[ProblemFieldError]
 
 
-@router.get("/import-template.xlsx", response_class=Response,
-            responses={200: {"content": {XLSX: {}}, "description": "the empty template"}})
+@router.get(
+    "/import-template.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "the empty template"}},
+)
 def import_template(actor: CurrentUser) -> Response:
     require_role(actor, Role.MANAGER)
     return Response(
-        spreadsheet.template_xlsx(), media_type=XLSX,
+        spreadsheet.template_xlsx(),
+        media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="mau-nhap-ki-ot.xlsx"'},
     )
 
 
-@router.post("/markets/{market_id}/import", response_model=ImportReportPublic,
-             responses=problem_responses(409, 413))
+@router.post(
+    "/markets/{market_id}/import",
+    response_model=ImportReportPublic,
+    responses=problem_responses(409, 413),
+)
 async def import_stalls(
     actor: CurrentUser,
     session: SessionDep,
@@ -56,27 +63,43 @@ async def import_stalls(
     row; `dry_run=false` applies the file all-or-nothing (keyed on stall code)."""
     content = await file.read()
     report = spreadsheet.import_table(
-        session, actor=actor, market_id=market_id, content=content,
-        filename=file.filename or "", dry_run=dry_run,
+        session,
+        actor=actor,
+        market_id=market_id,
+        content=content,
+        filename=file.filename or "",
+        dry_run=dry_run,
     )
     data = asdict(report)
     data["errors"] = [e.as_dict() for e in report.errors]
     return ImportReportPublic(**data)
 
 
-@router.get("/markets/{market_id}/export.xlsx", response_class=Response,
-            responses={200: {"content": {XLSX: {}}, "description": "stalls as .xlsx"}})
+@router.get(
+    "/markets/{market_id}/export.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "stalls as .xlsx"}},
+)
 def export_xlsx(actor: CurrentUser, session: SessionDep, market_id: int) -> Response:
     content = spreadsheet.export_xlsx(session, actor=actor, market_id=market_id)
     code = get_market(session, market_id).code
-    return Response(content, media_type=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="{code}-ki-ot.xlsx"'})
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{code}-ki-ot.xlsx"'},
+    )
 
 
-@router.get("/markets/{market_id}/export.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}, "description": "stalls as UTF-8 CSV with BOM"}})
+@router.get(
+    "/markets/{market_id}/export.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "stalls as UTF-8 CSV with BOM"}},
+)
 def export_csv(actor: CurrentUser, session: SessionDep, market_id: int) -> Response:
     content = spreadsheet.export_csv(session, actor=actor, market_id=market_id)
     code = get_market(session, market_id).code
-    return Response(content, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{code}-ki-ot.csv"'})
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{code}-ki-ot.csv"'},
+    )

@@ -30,7 +30,10 @@ def list_stalls(
     session: SessionDep,
     page: PageDep,
     market_id: int,
-    q: Annotated[str | None, Query(max_length=100, description="stall code, vendor name or phone; no diacritics needed")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="stall code, vendor name or phone; no diacritics needed"),
+    ] = None,
     zone_id: int | None = None,
     category: GoodsCategory | None = None,
     status: StallStatus | None = None,
@@ -38,15 +41,27 @@ def list_stalls(
     vendor_id: int | None = None,
 ) -> Page[StallPublic]:
     rows, cursor = stalls.list_stalls(
-        session, actor=actor, market_id=market_id, q=q, zone_id=zone_id, category=category,
-        status=status, has_payout_account=has_payout_account, vendor_id=vendor_id,
-        cursor=page.cursor, limit=page.limit,
+        session,
+        actor=actor,
+        market_id=market_id,
+        q=q,
+        zone_id=zone_id,
+        category=category,
+        status=status,
+        has_payout_account=has_payout_account,
+        vendor_id=vendor_id,
+        cursor=page.cursor,
+        limit=page.limit,
     )
     return Page(items=stalls.public_stalls(session, rows), next_cursor=cursor)
 
 
-@router.post("/markets/{market_id}/stalls", response_model=StallPublic, status_code=201,
-             responses=problem_responses(413))
+@router.post(
+    "/markets/{market_id}/stalls",
+    response_model=StallPublic,
+    status_code=201,
+    responses=problem_responses(413),
+)
 def create_stall(
     actor: CurrentUser, session: SessionDep, market_id: int, data: StallCreate
 ) -> StallPublic:
@@ -85,8 +100,12 @@ def assignment_history(
     ]
 
 
-@router.post("/stalls/{stall_id}/assignments", response_model=AssignmentPublic, status_code=201,
-             responses=problem_responses(413))
+@router.post(
+    "/stalls/{stall_id}/assignments",
+    response_model=AssignmentPublic,
+    status_code=201,
+    responses=problem_responses(413),
+)
 def assign_vendor(
     actor: CurrentUser, session: SessionDep, stall_id: int, data: AssignmentCreate
 ) -> AssignmentPublic:
@@ -95,8 +114,11 @@ def assign_vendor(
     return AssignmentPublic.model_validate(assignment, from_attributes=True)
 
 
-@router.post("/stalls/{stall_id}/assignments/current/end", response_model=AssignmentPublic,
-             responses=problem_responses(413))
+@router.post(
+    "/stalls/{stall_id}/assignments/current/end",
+    response_model=AssignmentPublic,
+    responses=problem_responses(413),
+)
 def end_assignment(
     actor: CurrentUser, session: SessionDep, stall_id: int, data: AssignmentEnd
 ) -> AssignmentPublic:

@@ -24,7 +24,9 @@ class RevokedTokens(BaseModel):
 def list_users(
     actor: CurrentUser, session: SessionDep, role: Role | None = None
 ) -> list[UserPublic]:
-    return [users.public_user(session, u) for u in users.list_users(session, actor=actor, role=role)]
+    return [
+        users.public_user(session, u) for u in users.list_users(session, actor=actor, role=role)
+    ]
 
 
 @router.post("/users", response_model=UserPublic, status_code=201, responses=problem_responses(413))
@@ -76,8 +78,13 @@ def audit_log(
     """Who changed what and when, newest first (admin; managers see their markets)."""
     require_role(actor, Role.MANAGER)
     rows, cursor = audit.list_entries(
-        session, actor=actor, entity=entity, entity_id=entity_id, market_id=market_id,
-        cursor=page.cursor, limit=page.limit,
+        session,
+        actor=actor,
+        entity=entity,
+        entity_id=entity_id,
+        market_id=market_id,
+        cursor=page.cursor,
+        limit=page.limit,
     )
     return Page(
         items=[AuditEntryPublic.model_validate(r, from_attributes=True) for r in rows],

@@ -15,6 +15,7 @@ from market.models import (
     PayoutAccountPublic,
     PayoutAccountUpdate,
     Status,
+    Vendor,
     VendorCreate,
     VendorPublic,
     VendorUpdate,
@@ -23,7 +24,7 @@ from market.models import (
 router = APIRouter(tags=["vendors"], responses=problem_responses(401, 403, 404, 409, 422))
 
 
-def _one(session: SessionDep, vendor: vendors.Vendor) -> VendorPublic:
+def _one(session: SessionDep, vendor: Vendor) -> VendorPublic:
     return vendors.public_vendors(session, [vendor])[0]
 
 
@@ -33,23 +34,38 @@ def list_vendors(
     session: SessionDep,
     page: PageDep,
     market_id: int | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="name, phone or stall code; no diacritics needed")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="name, phone or stall code; no diacritics needed"),
+    ] = None,
     status: Status | None = None,
     has_payout_account: bool | None = None,
 ) -> Page[VendorPublic]:
     rows, cursor = vendors.list_vendors(
-        session, actor=actor, market_id=market_id, q=q, status=status,
-        has_payout_account=has_payout_account, cursor=page.cursor, limit=page.limit,
+        session,
+        actor=actor,
+        market_id=market_id,
+        q=q,
+        status=status,
+        has_payout_account=has_payout_account,
+        cursor=page.cursor,
+        limit=page.limit,
     )
     return Page(items=vendors.public_vendors(session, rows), next_cursor=cursor)
 
 
-@router.post("/markets/{market_id}/vendors", response_model=VendorPublic, status_code=201,
-             responses=problem_responses(413))
+@router.post(
+    "/markets/{market_id}/vendors",
+    response_model=VendorPublic,
+    status_code=201,
+    responses=problem_responses(413),
+)
 def create_vendor(
     actor: CurrentUser, session: SessionDep, market_id: int, data: VendorCreate
 ) -> VendorPublic:
-    return _one(session, vendors.create_vendor(session, actor=actor, market_id=market_id, data=data))
+    return _one(
+        session, vendors.create_vendor(session, actor=actor, market_id=market_id, data=data)
+    )
 
 
 @router.get("/vendors/{vendor_id}", response_model=VendorPublic)
@@ -61,7 +77,9 @@ def get_vendor(actor: CurrentUser, session: SessionDep, vendor_id: int) -> Vendo
 def update_vendor(
     actor: CurrentUser, session: SessionDep, vendor_id: int, data: VendorUpdate
 ) -> VendorPublic:
-    return _one(session, vendors.update_vendor(session, actor=actor, vendor_id=vendor_id, data=data))
+    return _one(
+        session, vendors.update_vendor(session, actor=actor, vendor_id=vendor_id, data=data)
+    )
 
 
 @router.delete("/vendors/{vendor_id}", response_model=VendorPublic)
@@ -82,8 +100,12 @@ def list_payout_accounts(
     ]
 
 
-@router.post("/vendors/{vendor_id}/payout-accounts", response_model=PayoutAccountPublic,
-             status_code=201, responses=problem_responses(413))
+@router.post(
+    "/vendors/{vendor_id}/payout-accounts",
+    response_model=PayoutAccountPublic,
+    status_code=201,
+    responses=problem_responses(413),
+)
 def add_payout_account(
     actor: CurrentUser, session: SessionDep, vendor_id: int, data: PayoutAccountCreate
 ) -> PayoutAccountPublic:
@@ -100,8 +122,11 @@ def get_payout_account(
     )
 
 
-@router.patch("/payout-accounts/{account_id}", response_model=PayoutAccountPublic,
-              responses=problem_responses(413))
+@router.patch(
+    "/payout-accounts/{account_id}",
+    response_model=PayoutAccountPublic,
+    responses=problem_responses(413),
+)
 def update_payout_account(
     actor: CurrentUser, session: SessionDep, account_id: int, data: PayoutAccountUpdate
 ) -> PayoutAccountPublic:

@@ -1,0 +1,1 @@
+"""Adoption simulator for planners (vectorised numpy); imports neither `api` nor `market`."""

@@ -1,0 +1,140 @@
+"""Login, token expiry and revocation, and login throttling (per user and per client)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from fastapi.testclient import TestClient
+
+from tests.conftest import PASSWORD, FrozenClock, World
+
+
+def test_login_gives_a_token_that_works(client: TestClient, world: World) -> None:
+    response = client.post("/auth/token", data={"username": "manager.a", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["role"] == "manager"
+    me = client.get("/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["username"] == "manager.a"
+    assert me.json()["market_ids"] == [world.market_a]
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client: TestClient, world: World) -> None:
+    wrong = client.post("/auth/token", data={"username": "manager.a", "password": "nope-nope"})
+    unknown = client.post("/auth/token", data={"username": "ghost", "password": "nope-nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["code"] == unknown.json()["code"] == "invalid-credentials"
+    assert wrong.headers["www-authenticate"] == "Bearer"
+
+
+def test_repeated_failures_slow_down_then_lock(
+    client: TestClient, world: World, clock: FrozenClock
+) -> None:
+    def attempt(password: str) -> httpx.Response:
+        return client.post("/auth/token", data={"username": "planner", "password": password})
+
+    for _ in range(3):  # the first failures are answered at once
+        assert attempt("bad-password").status_code == 401
+    throttled = attempt("bad-password")
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "login-throttled"
+    assert int(throttled.headers["retry-after"]) >= 1
+    # even the right password is refused while throttled
+    assert attempt(PASSWORD).status_code == 429
+    for _ in range(5):  # wait out each delay, fail again: the delay doubles, then the lock
+        clock.now += timedelta(seconds=60)
+        attempt("bad-password")
+    clock.now += timedelta(seconds=60)
+    locked = attempt("bad-password")
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "login-locked"
+    assert attempt(PASSWORD).json()["code"] == "login-locked"
+    clock.now += timedelta(minutes=16)
+    assert attempt(PASSWORD).status_code == 200
+
+
+def test_throttling_per_client_covers_other_usernames(client: TestClient, world: World) -> None:
+    for name in ["a1", "a2", "a3"]:
+        assert (
+            client.post("/auth/token", data={"username": name, "password": "x"}).status_code == 401
+        )
+    # a fourth username from the same client is slowed down too
+    response = client.post("/auth/token", data={"username": "shopper", "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_tokens_expire(client: TestClient, world: World, clock: FrozenClock) -> None:
+    headers = world.headers("manager")
+    assert client.get("/auth/me", headers=headers).status_code == 200
+    clock.now += timedelta(hours=13)
+    expired = client.get("/auth/me", headers=headers)
+    assert expired.status_code == 401
+    assert expired.json()["code"] == "unauthenticated"
+
+
+def test_logout_revokes_the_token(client: TestClient, world: World) -> None:
+    headers = world.headers("vendor")
+    assert client.post("/auth/logout", headers=headers).status_code == 204
+    assert client.get("/auth/me", headers=headers).status_code == 401
+
+
+def test_admin_revokes_and_deactivation_revokes(client: TestClient, world: World) -> None:
+    admin = world.headers("admin")
+    result = client.post(f"/users/{world.user_ids['planner']}/revoke-tokens", headers=admin).json()
+    assert result["revoked"] == 1
+    assert client.get("/auth/me", headers=world.headers("planner")).status_code == 401
+    client.delete(f"/users/{world.user_ids['shopper']}", headers=admin)
+    assert client.get("/auth/me", headers=world.headers("shopper")).status_code == 401
+    again = client.post("/auth/token", data={"username": "shopper", "password": PASSWORD})
+    assert again.status_code == 401
+
+
+def test_garbage_tokens_are_refused(client: TestClient, world: World) -> None:
+    for value in ["Bearer nonsense", "Bearer ", "Basic abc", world.tokens["admin"]]:
+        response = client.get("/markets", headers={"Authorization": value})
+        assert response.status_code == 401, value
+
+
+def test_admin_creates_users_with_checked_links(client: TestClient, world: World) -> None:
+    admin = world.headers("admin")
+    ok = client.post(
+        "/users",
+        headers=admin,
+        json={
+            "username": "ql.yenbai",
+            "password": "long-enough-1",
+            "role": "manager",
+            "market_ids": [world.market_b],
+        },
+    )
+    assert ok.status_code == 201
+    assert ok.json()["market_ids"] == [world.market_b]
+    bad = client.post(
+        "/users",
+        headers=admin,
+        json={"username": "ql.none", "password": "long-enough-1", "role": "manager"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "market_ids"
+    bad = client.post(
+        "/users",
+        headers=admin,
+        json={
+            "username": "tt.none",
+            "password": "long-enough-1",
+            "role": "vendor",
+            "vendor_id": 999,
+        },
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "vendor_id"
+    dup = client.post(
+        "/users",
+        headers=admin,
+        json={"username": "planner", "password": "long-enough-1", "role": "planner"},
+    )
+    assert dup.status_code == 409
+    login = client.post("/auth/token", data={"username": "ql.yenbai", "password": "long-enough-1"})
+    assert login.status_code == 200

@@ -1,0 +1,223 @@
+"""Excel/CSV: template, dry run listing every bad row, all-or-nothing commit, idempotent
+re-import, exports that Excel reads with Vietnamese intact."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+from fastapi.testclient import TestClient
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import Engine
+
+from market.spreadsheet import COLUMNS
+from tests.conftest import World, snapshot_database
+
+HEADER = [label for _, label in COLUMNS]
+
+
+def _xlsx(rows: list[list[object]]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+GOOD_ROWS: list[list[object]] = [
+    [
+        "C",
+        "C-01",
+        6,
+        "Rau củ",
+        240000,
+        "Phạm Thị Hiền",
+        "0961 234 567",
+        "",
+        "",
+        "971005",
+        "0961234567",
+        "",
+        "Ví điện tử",
+    ],
+    [
+        "C",
+        "c 2",
+        "8",
+        "Tạp hóa",
+        "320000",
+        "Hà Văn Lợi",
+        982223344,
+        "015000111222",
+        "",
+        "Agribank",
+        "8800123456789",
+        "",
+        "",
+    ],
+    ["C", "C-03", 4, "", 0, "", "", "", "", "", "", "", ""],
+    [
+        "B",
+        "B-12",
+        0,
+        "Khác",
+        0,
+        "Nguyễn Thị Hường",
+        "0912345678",
+        "",
+        "",
+        "971005",
+        "0912345678",
+        "",
+        "",
+    ],
+]
+
+
+def _upload(
+    client: TestClient, world: World, content: bytes, *, commit: bool, name: str = "ki-ot.xlsx"
+) -> httpx.Response:
+    return client.post(
+        f"/markets/{world.market_a}/import",
+        headers=world.headers("manager"),
+        params={"dry_run": str(not commit).lower()},
+        files={"file": (name, io.BytesIO(content), "application/octet-stream")},
+    )
+
+
+def test_template_is_an_xlsx_with_the_columns(client: TestClient, world: World) -> None:
+    response = client.get("/import-template.xlsx", headers=world.headers("manager"))
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert [c.value for c in workbook.worksheets[0][1]] == HEADER
+    assert "Rau củ" in [row[0].value for row in workbook["Huong dan"].iter_rows()]
+
+
+def test_dry_run_lists_every_bad_row_and_changes_nothing(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    rows = [
+        GOOD_ROWS[0],
+        [
+            "C",
+            "C-09",
+            6,
+            "Rau củ",
+            240000,
+            "Lò Thị Ợt",
+            "0212345678",
+            "",
+            "",
+            "999999",
+            "12ab",
+            "",
+            "",
+        ],
+        ["C", "C-01", 6, "Vũ khí", -5, "Bàn Văn Tài", "0973334455", "123", "", "", "", "", ""],
+    ]
+    response = _upload(client, world, _xlsx(rows), commit=False)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["committed"] is False
+    found = {(e["row"], e["column"]) for e in report["errors"]}
+    assert {
+        (3, "Số điện thoại"),
+        (3, "Ngân hàng (BIN)"),
+        (3, "Số tài khoản"),
+        (4, "Ngành hàng"),
+        (4, "Phí tháng (đồng)"),
+        (4, "Số CCCD"),
+        (4, "Mã ki-ốt"),
+    } <= found
+    assert all(e["message"].startswith(f"Dòng {e['row']}, cột") for e in report["errors"])
+    assert any("không phải số di động Việt Nam" in e["message"] for e in report["errors"])
+    assert snapshot_database(engine) == before
+
+
+def test_commit_with_bad_rows_is_all_or_nothing(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    rows = [*GOOD_ROWS, ["C", "C-10", 6, "", 0, "Đặng Thị Nga", "12345", "", "", "", "", "", ""]]
+    response = _upload(client, world, _xlsx(rows), commit=True)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "import-rows-invalid"
+    assert body["errors"][0]["row"] == 6
+    assert snapshot_database(engine) == before
+
+
+def test_commit_then_reimport_changes_nothing(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    content = _xlsx(GOOD_ROWS)
+    dry = _upload(client, world, content, commit=False).json()
+    assert dry["errors"] == []
+    assert dry["stalls_created"] == 3
+    report = _upload(client, world, content, commit=True).json()
+    assert report["committed"] is True
+    assert (report["stalls_created"], report["vendors_created"], report["accounts_created"]) == (
+        3,
+        2,
+        2,
+    )
+    assert report["unchanged_rows"] == 1  # B-12 with its vendor and account was already there
+    h = world.headers("manager")
+    stalls = client.get(f"/markets/{world.market_a}/stalls", headers=h, params={"q": "c2"}).json()[
+        "items"
+    ]
+    assert stalls[0]["code"] == "C-2"
+    assert stalls[0]["current_vendor_name"] == "Hà Văn Lợi"
+    vendor = client.get("/vendors", headers=h, params={"q": "loi"}).json()["items"][0]
+    assert vendor["phone"] == "+84982223344"  # Excel dropped the leading 0; the import put it back
+    accounts = client.get(f"/vendors/{vendor['id']}/payout-accounts", headers=h).json()
+    assert accounts[0]["bin"] == "970405"
+    assert accounts[0]["holder_name"] == "HA VAN LOI"
+
+    after_first = snapshot_database(engine)
+    again = _upload(client, world, content, commit=True).json()
+    assert again["unchanged_rows"] == 4
+    assert snapshot_database(engine) == after_first
+
+
+def test_export_round_trips_and_csv_has_a_bom(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    _upload(client, world, _xlsx(GOOD_ROWS), commit=True)
+    h = world.headers("manager")
+    csv_response = client.get(f"/markets/{world.market_a}/export.csv", headers=h)
+    assert csv_response.content.startswith(b"\xef\xbb\xbf")
+    text = csv_response.content.decode("utf-8-sig")
+    assert "Phạm Thị Hiền" in text
+    assert "Hiá»" not in text
+    assert "015000111222" not in text  # national IDs leave masked
+    xlsx = client.get(f"/markets/{world.market_a}/export.xlsx", headers=h)
+    before = snapshot_database(engine)
+    for content, name in [(xlsx.content, "export.xlsx"), (csv_response.content, "export.csv")]:
+        report = _upload(client, world, content, commit=True, name=name).json()
+        assert report["errors"] == [], report
+        assert report["unchanged_rows"] == report["rows"]
+    assert snapshot_database(engine) == before
+
+
+def test_files_that_are_not_spreadsheets_are_refused(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    for content, name in [
+        (png, "anh.png"),
+        (b"PK\x03\x04garbage", "ki-ot.xlsx"),
+        (b"", "empty.xlsx"),
+        (b"not;a;template\n1;2;3\n", "x.csv"),
+        (b"hello", "x.xlsx"),
+    ]:
+        response = _upload(client, world, content, commit=True, name=name)
+        assert response.status_code == 422, (name, response.text)
+        assert response.json()["code"] == "invalid-spreadsheet"
+    assert snapshot_database(engine) == before

@@ -1,0 +1,77 @@
+"""Vietnamese text rules: folding, NFC, stall codes, phones, holder names, money display."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from market.text import (
+    InvalidPhoneError,
+    alnum_key,
+    canonical_stall_code,
+    fold,
+    format_vnd,
+    holder_name,
+    nfc,
+    normalise_mobile,
+)
+
+VIETNAMESE_LETTERS = "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵđ"
+
+
+def test_fold_examples() -> None:
+    assert fold("Nguyễn Thị Hường") == "nguyen thi huong"
+    assert fold("ĐẶNG  Văn Đức") == "dang van duc"
+    assert fold(unicodedata.normalize("NFD", "Hường")) == "huong"
+
+
+@given(st.text(alphabet=VIETNAMESE_LETTERS + VIETNAMESE_LETTERS.upper() + " -0123456789"))
+def test_fold_is_ascii_and_same_for_nfc_and_nfd(text: str) -> None:
+    folded = fold(text)
+    assert folded.isascii()
+    assert folded == fold(unicodedata.normalize("NFD", text)) == fold(nfc(text))
+    assert fold(folded) == folded
+
+
+@given(st.text(alphabet=VIETNAMESE_LETTERS + VIETNAMESE_LETTERS.upper()))
+def test_nfc_counts_vietnamese_letters_once(text: str) -> None:
+    assert len(nfc(unicodedata.normalize("NFD", text))) == len(
+        unicodedata.normalize("NFC", text).strip()
+    )
+
+
+@pytest.mark.parametrize("variant", ["b12", "B 12", "B-12", "b-12", " b_12 "])
+def test_stall_code_variants(variant: str) -> None:
+    assert canonical_stall_code(variant) == "B-12"
+    assert alnum_key(variant) == "b12"
+
+
+@pytest.mark.parametrize(
+    ("text", "e164"),
+    [
+        ("0912345678", "+84912345678"),
+        ("+84 912 345 678", "+84912345678"),
+        ("84912345678", "+84912345678"),
+        ("0912.345.678", "+84912345678"),
+        ("0386123456", "+84386123456"),
+    ],
+)
+def test_phone_forms(text: str, e164: str) -> None:
+    assert normalise_mobile(text) == e164
+
+
+@pytest.mark.parametrize(
+    "text", ["02163851234", "0212345678", "01234567890", "12345", "", "+1 650 253 0000"]
+)
+def test_not_vietnamese_mobiles(text: str) -> None:
+    with pytest.raises(InvalidPhoneError):
+        normalise_mobile(text)
+
+
+def test_holder_name_and_money() -> None:
+    assert holder_name("Đặng Thị Ợt") == "DANG THI OT"
+    assert format_vnd(150000) == "150.000\u00a0₫"
+    assert format_vnd(0) == "0\u00a0₫"
