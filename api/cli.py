@@ -11,15 +11,18 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from market import spreadsheet
+from market import boards, spreadsheet
 from market.access import SYSTEM
 from market.db import make_engine, unit_of_work, upgrade
 from market.demo import load_demo
-from market.errors import DomainError, ImportRowsError
-from market.markets import get_market_by_code
+from market.errors import DomainError, ImportRowsError, NotFoundError
+from market.markets import find_zone_by_code, get_market_by_code
 from market.models import Role, UserCreate
 from market.settings import get_settings
+from market.stalls import find_stall_by_code
 from market.users import create_user
+from qr import board as board_render
+from qr.cli import qr_app
 
 app = typer.Typer(
     help="Chợ 4.0: sổ đăng ký chợ, mã VietQR, ví thử, mô phỏng.", no_args_is_help=True
@@ -28,6 +31,7 @@ db_app = typer.Typer(help="Cơ sở dữ liệu (database).", no_args_is_help=Tr
 users_app = typer.Typer(help="Người dùng (users).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(qr_app, name="qr")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -192,3 +196,59 @@ def export_file(
 def _fail(exc: DomainError) -> None:
     err_console.print(f"[red]{exc.code}[/red]: {exc.detail}")
     raise typer.Exit(1)
+
+
+@qr_app.command("board")
+def qr_board(
+    market: Annotated[str, typer.Option(help="market code, e.g. mau-a")],
+    stall: Annotated[str, typer.Option(help="stall code, e.g. B-12 (b12 works too)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".png, .svg or .pdf")],
+) -> None:
+    """Write a stall's A6 board."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with unit_of_work(engine) as session:
+            market_row = get_market_by_code(session, market)
+            stall_row = find_stall_by_code(session, market_id=market_row.id or 0, code=stall)
+            if stall_row is None:
+                raise NotFoundError(f"Không có ki-ốt '{stall}' ở chợ {market} (no such stall).")
+            content = boards.board_content(
+                boards.stall_code(session, actor=SYSTEM, stall_id=stall_row.id or 0)
+            )
+    except DomainError as exc:
+        _fail(exc)
+    suffix = output.suffix.lower()
+    if suffix == ".pdf":
+        output.write_bytes(board_render.board_pdf(content))
+    elif suffix == ".svg":
+        output.write_text(board_render.board_svg(content), encoding="utf-8")
+    else:
+        output.write_bytes(board_render.board_png(content))
+    console.print(f"Đã ghi {output}")
+
+
+@qr_app.command("sheet")
+def qr_sheet(
+    market: Annotated[str, typer.Option(help="market code")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="PDF file")],
+    zone: Annotated[str | None, typer.Option(help="zone code (default: whole market)")] = None,
+) -> None:
+    """Write A4 sheets of four boards with cut marks, for a zone or the whole market."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with unit_of_work(engine) as session:
+            market_row = get_market_by_code(session, market)
+            zone_id = None
+            if zone is not None:
+                zone_row = find_zone_by_code(session, market_id=market_row.id or 0, code=zone)
+                if zone_row is None:
+                    raise NotFoundError(f"Không có khu '{zone}' (no such zone).")
+                zone_id = zone_row.id
+            codes = boards.market_codes(
+                session, actor=SYSTEM, market_id=market_row.id or 0, zone_id=zone_id
+            )
+            contents = [boards.board_content(code) for code in codes]
+    except DomainError as exc:
+        _fail(exc)
+    output.write_bytes(board_render.sheet_pdf(contents))
+    console.print(f"Đã ghi {output}: {len(contents)} bảng, {(len(contents) + 3) // 4} trang A4")

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from market.errors import CATALOGUE, DomainError, FieldError, register_problem
@@ -202,6 +203,15 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
     return []
 
 
+async def _database_refused(_request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value it cannot store (a safety net behind input validation)."""
+    log.warning("database refused input: %s", exc)
+    return problem_response(
+        "validation-error",
+        "Dữ liệu không lưu được (a value cannot be stored: invalid characters or size).",
+    )
+
+
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem_response(
@@ -214,6 +224,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _database_refused)
     app.add_exception_handler(Exception, _unexpected_error)
 
     @app.get("/problems", include_in_schema=False)

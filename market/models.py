@@ -8,6 +8,7 @@ canonical form; every table keeps a folded search key beside the text it searche
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -32,6 +33,8 @@ from qr.banks import bank_by_bin
 
 
 def _nfc(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("không được chứa ký tự điều khiển (control characters are not allowed)")
     return nfc(value)
 
 
@@ -597,3 +600,52 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Printed boards (the stall's static VietQR code and its serials)
+
+
+class BoardStatus(enum.StrEnum):
+    LIVE = "live"  # on the stall now: its code may be paid
+    REPLACED = "replaced"  # reprinted under a new serial
+    REVOKED = "revoked"  # the vendor left the stall or the payout account changed
+
+
+class Board(SQLModel, table=True):
+    """One printed board: a serial, the payload it carries and whether it is still live."""
+
+    __table_args__ = (
+        Index(
+            "uq_board_live_per_stall",
+            "stall_id",
+            unique=True,
+            sqlite_where=text("status = 'live'"),
+            postgresql_where=text("status = 'live'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    serial: str = Field(max_length=25, unique=True)
+    market_id: int = Field(foreign_key="market.id", index=True)
+    stall_id: int = Field(foreign_key="stall.id", index=True)
+    vendor_id: int = Field(foreign_key="vendor.id")
+    payout_account_id: int = Field(foreign_key="payout_account.id", index=True)
+    payload: str = Field(max_length=512, index=True)
+    status: str = Field(default=BoardStatus.LIVE, max_length=16)
+    printed_at: datetime = _created_at()
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_reason: str | None = Field(default=None, max_length=200)
+
+
+class BoardPublic(SQLModel):
+    id: int
+    serial: str
+    stall_id: int
+    vendor_id: int
+    payout_account_id: int
+    payload: str
+    status: BoardStatus
+    printed_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from market import audit
+from market import audit, boards
 from market.access import Actor, require_market_manager
 from market.errors import (
     DuplicateError,
@@ -122,6 +122,7 @@ def add_account(
         entity="payout_account",
         market_id=vendor.market_id,
     )
+    boards.sync_vendor(session, actor=actor, vendor_id=vendor_id)
     return account
 
 
@@ -157,6 +158,7 @@ def update_account(
         market_id=vendor.market_id,
         before=before,
     )
+    boards.sync_vendor(session, actor=actor, vendor_id=vendor.id or 0)
     return account
 
 
@@ -194,6 +196,7 @@ def deactivate_account(session: Session, *, actor: Actor, account_id: int) -> Pa
                 account_id=successor.id or 0,
                 data=PayoutAccountUpdate(is_default=True),
             )
+    boards.sync_vendor(session, actor=actor, vendor_id=vendor.id or 0)
     return account
 
 

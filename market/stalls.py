@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import Session, col, select
 
-from market import audit
+from market import audit, boards
 from market.access import Actor, require_market_manager
 from market.clock import local_today
 from market.errors import (
@@ -130,6 +130,7 @@ def update_stall(session: Session, *, actor: Actor, stall_id: int, data: StallUp
         market_id=stall.market_id,
         before=before,
     )
+    boards.sync_stall(session, actor=actor, stall_id=stall_id)
     return stall
 
 
@@ -209,6 +210,7 @@ def assign_vendor(
         market_id=stall.market_id,
         after=assignment,
     )
+    boards.sync_stall(session, actor=actor, stall_id=stall_id)
     return assignment
 
 
@@ -243,6 +245,7 @@ def end_assignment(
         before=before,
         after=current,
     )
+    boards.sync_stall(session, actor=actor, stall_id=stall_id)
     return current
 
 

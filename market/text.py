@@ -24,8 +24,10 @@ def strip_diacritics(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """The search key of `text`: no diacritics, casefolded, single-spaced ("Hường" → "huong")."""
-    return _SPACES.sub(" ", strip_diacritics(text).casefold()).strip()
+    """The search key of `text`: no diacritics, casefolded, single-spaced, printable characters
+    only ("Hường" → "huong")."""
+    printable = "".join(ch for ch in strip_diacritics(text) if ch.isprintable() or ch.isspace())
+    return _SPACES.sub(" ", printable.casefold()).strip()
 
 
 def alnum_key(text: str) -> str:
@@ -76,9 +78,3 @@ def mask_digits(value: str, visible: int = 4) -> str:
     if len(value) <= visible:
         return value
     return "•" * (len(value) - visible) + value[-visible:]
-
-
-def format_vnd(amount: int) -> str:
-    """An amount of đồng as Vietnamese readers expect: 150000 → "150.000 ₫" (no-break space)."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount):,}".replace(",", ".") + "\u00a0₫"

@@ -141,7 +141,7 @@ def login(
 ) -> tuple[str, ApiToken, User]:
     """Check the password and issue a bearer token. A wrong password is recorded (the caller
     must commit even though this raises) and answered the same whether or not the user exists."""
-    name = username.strip().lower()
+    name = "".join(ch for ch in username.strip().lower() if ch.isprintable())
     subjects = [f"user:{name}"[:200], f"client:{client}"[:200]]
     _check_throttle(session, subjects, settings, now)
     user = session.exec(select(User).where(User.username == name)).first()

@@ -66,7 +66,7 @@ class VietQRError(ValueError):
 
 
 def strip_diacritics(text: str) -> str:
-    """"Chợ Mậu A" → "Cho Mau A"; đ/Đ → d/D, as bank apps expect in ANS fields."""
+    """ "Chợ Mậu A" → "Cho Mau A"; đ/Đ → d/D, as bank apps expect in ANS fields."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
@@ -103,7 +103,7 @@ class VietQR:
     def build(
         cls,
         *,
-        bin: str,  # noqa: A002  (the standard's name for it)
+        bin: str,
         account: str,
         card: bool = False,
         amount: int | None = None,
@@ -157,7 +157,11 @@ def validate(value: VietQR) -> list[Problem]:
         problems.append(Problem("bad-bin", "BIN phải gồm 6 chữ số (BIN must be 6 digits)", "38"))
     elif bank_by_bin(value.bin) is None:
         problems.append(_unknown_bin(value.bin))
-    if not value.account or len(value.account) > 19 or not re.fullmatch(r"[0-9A-Za-z]+", value.account):
+    if (
+        not value.account
+        or len(value.account) > 19
+        or not re.fullmatch(r"[0-9A-Za-z]+", value.account)
+    ):
         problems.append(
             Problem(
                 "bad-account",
@@ -414,7 +418,9 @@ def _check_crc(text: str, collector: _Collector) -> str:
     written = text[-4:]
     if not _HEX4.match(written):
         collector.error(
-            Problem("crc-format", f"CRC '{written}' không phải 4 chữ số hex (not 4 hex digits)", "63")
+            Problem(
+                "crc-format", f"CRC '{written}' không phải 4 chữ số hex (not 4 hex digits)", "63"
+            )
         )
         raise VietQRError(collector.errors)
     computed = payload_crc(text[:-4])
@@ -428,9 +434,7 @@ def _check_crc(text: str, collector: _Collector) -> str:
             )
         )
     elif written != written.upper():
-        collector.quirk(
-            Problem("crc-lowercase", "CRC viết chữ thường (lower-case CRC hex)", "63")
-        )
+        collector.quirk(Problem("crc-lowercase", "CRC viết chữ thường (lower-case CRC hex)", "63"))
     return written
 
 
@@ -518,7 +522,8 @@ def _vietqr(tags: dict[str, str], collector: _Collector) -> tuple[VietQR | None,
             collector.error(
                 Problem(
                     f"bad-{name}",
-                    f"thẻ {tag} phải là '{expected}', gặp '{tags[tag]}' ({name} must be {expected})",
+                    f"thẻ {tag} phải là '{expected}', gặp '{tags[tag]}' "
+                    f"({name} must be {expected})",
                     tag,
                 )
             )
@@ -598,7 +603,9 @@ def _merchant_account(template: str, collector: _Collector) -> tuple[str, str, S
     if bin_code is None:
         collector.error(_missing("38.01.00"))
     elif not re.fullmatch(r"[0-9]{6}", bin_code):
-        collector.error(Problem("bad-bin", "BIN phải gồm 6 chữ số (BIN must be 6 digits)", "38.01.00"))
+        collector.error(
+            Problem("bad-bin", "BIN phải gồm 6 chữ số (BIN must be 6 digits)", "38.01.00")
+        )
     elif bank_by_bin(bin_code) is None:
         collector.error(_unknown_bin(bin_code))
     if number is None:
@@ -607,8 +614,11 @@ def _merchant_account(template: str, collector: _Collector) -> tuple[str, str, S
         collector.error(_too_long("38.01.01", len(number), 19))
     elif not re.fullmatch(r"[0-9A-Za-z]+", number):
         collector.error(
-            Problem("bad-account", "số tài khoản chỉ gồm chữ và số (account: letters, digits)",
-                    "38.01.01")
+            Problem(
+                "bad-account",
+                "số tài khoản chỉ gồm chữ và số (account: letters, digits)",
+                "38.01.01",
+            )
         )
     service_code = objects.get("02")
     service = Service.ACCOUNT

@@ -430,3 +430,23 @@ def test_admin_creates_a_market_and_its_manager_sees_the_log(
     assert entry.json()["items"][0]["market_id"] == market.json()["id"]
     duplicate = client.post("/markets", headers=admin, json={"code": "chan-thinh", "name": "Khác"})
     assert duplicate.status_code == 409
+
+
+def test_control_characters_are_refused_not_crashing(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    h = world.headers("manager")
+    before = snapshot_database(engine)
+    bad = client.post(
+        f"/markets/{world.market_a}/vendors",
+        headers=h,
+        json={"full_name": "Lò\x00Văn", "phone": "0961234567"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "full_name"
+    assert client.get("/vendors", headers=h, params={"q": "hu\x00ong"}).status_code == 200
+    login = client.post("/auth/token", data={"username": "ad\x00min", "password": "x"})
+    assert login.status_code == 401
+    assert snapshot_database(engine) == before | {
+        "login_failure": snapshot_database(engine)["login_failure"]
+    }

@@ -13,7 +13,6 @@ from market.text import (
     alnum_key,
     canonical_stall_code,
     fold,
-    format_vnd,
     holder_name,
     nfc,
     normalise_mobile,
@@ -71,7 +70,5 @@ def test_not_vietnamese_mobiles(text: str) -> None:
         normalise_mobile(text)
 
 
-def test_holder_name_and_money() -> None:
+def test_holder_name() -> None:
     assert holder_name("Đặng Thị Ợt") == "DANG THI OT"
-    assert format_vnd(150000) == "150.000\u00a0₫"
-    assert format_vnd(0) == "0\u00a0₫"
