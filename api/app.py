@@ -11,7 +11,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
 from api.deps import AppContext
-from api.routes import auth, codes, markets, reference, spreadsheets, stalls, users, vendors
+from api.routes import (
+    auth,
+    codes,
+    markets,
+    reference,
+    spreadsheets,
+    stalls,
+    users,
+    vendors,
+    wallets,
+)
 from market.clock import Clock, utc_now
 from market.db import make_engine
 from market.settings import Settings, get_settings
@@ -88,7 +98,7 @@ def create_app(
     )
     app.state.context = AppContext(settings=settings, engine=engine, clock=clock)
     problems.install(app)
-    for module in (reference, auth, markets, stalls, vendors, users, spreadsheets, codes):
+    for module in (reference, auth, markets, stalls, vendors, users, spreadsheets, codes, wallets):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -65,6 +65,21 @@ STATUS_BY_CODE: dict[str, int] = {
     "internal-error": 500,
     "bad-request": 400,
     "domain-error": 400,
+    "payment-refused": 402,
+    "insufficient-funds": 402,
+    "limit-exceeded": 402,
+    "invalid-vietqr": 422,
+    "unknown-code": 422,
+    "code-revoked": 409,
+    "code-suspended": 409,
+    "amount-override": 422,
+    "self-payment": 422,
+    "wallet-not-found": 404,
+    "refund-exceeds-payment": 409,
+    "idempotency-mismatch": 422,
+    "missing-idempotency-key": 400,
+    "day-not-over": 409,
+    "day-closed": 409,
 }
 
 

@@ -188,3 +188,140 @@ class LoginLockedError(DomainError):
         "Login locked",
         "Too many wrong passwords: logins for this user or client are locked for a while.",
     )
+
+
+class MoneyRefusedError(DomainError):
+    """A money operation refused for the state of the accounts; stored with its key (a replay
+    stays refused)."""
+
+    code = register_problem(
+        "payment-refused", "Giao dịch bị từ chối", "Refused", "The operation was refused."
+    )
+
+
+class InsufficientFundsError(MoneyRefusedError):
+    code = register_problem(
+        "insufficient-funds",
+        "Số dư không đủ",
+        "Insufficient funds",
+        "The wallet's balance is lower than the amount. Nothing was moved.",
+    )
+
+
+class LimitExceededError(MoneyRefusedError):
+    code = register_problem(
+        "limit-exceeded",
+        "Vượt hạn mức",
+        "Limit exceeded",
+        "The amount is above a limit: one NAPAS transfer (< 500,000,000 ₫), the customer wallet's "
+        "monthly cap (100,000,000 ₫, Circular 40/2024/TT-NHNN) or the wallet's own daily limit.",
+    )
+
+
+class InvalidVietQRError(MoneyRefusedError):
+    code = register_problem(
+        "invalid-vietqr",
+        "Mã QR không hợp lệ",
+        "Invalid VietQR",
+        "The scanned text is not a valid VietQR payload; `errors` lists each problem.",
+    )
+
+
+class UnknownCodeError(MoneyRefusedError):
+    code = register_problem(
+        "unknown-code",
+        "Mã QR không thuộc chợ",
+        "Unknown code",
+        "The code is a valid VietQR but pays no live payout account registered here.",
+    )
+
+
+class CodeRevokedError(MoneyRefusedError):
+    code = register_problem(
+        "code-revoked",
+        "Mã QR đã bị thu hồi",
+        "Code revoked",
+        "The board carrying this code was replaced or revoked (the vendor left the stall or "
+        "changed account). Ask the vendor for the current code.",
+    )
+
+
+class CodeSuspendedError(MoneyRefusedError):
+    code = register_problem(
+        "code-suspended",
+        "Ki-ốt tạm ngừng nhận tiền",
+        "Stall suspended",
+        "The stall or vendor behind this code is suspended or inactive.",
+    )
+
+
+class AmountMismatchError(MoneyRefusedError):
+    code = register_problem(
+        "amount-override",
+        "Số tiền không khớp mã",
+        "Amount does not match the code",
+        "A dynamic code fixes its amount; a static code needs the amount in the request.",
+    )
+
+
+class SelfPaymentError(MoneyRefusedError):
+    code = register_problem(
+        "self-payment",
+        "Không thể tự chuyển cho mình",
+        "Paying oneself",
+        "The payer and the payee are the same person.",
+    )
+
+
+class WalletNotFoundError(MoneyRefusedError):
+    code = register_problem(
+        "wallet-not-found",
+        "Không tìm thấy ví",
+        "Wallet not found",
+        "No wallet is registered for this phone number.",
+    )
+
+
+class RefundExceedsPaymentError(MoneyRefusedError):
+    code = register_problem(
+        "refund-exceeds-payment",
+        "Hoàn tiền vượt số đã trả",
+        "Refund too large",
+        "Refunds of a payment together never exceed the payment.",
+    )
+
+
+class IdempotencyMismatchError(DomainError):
+    code = register_problem(
+        "idempotency-mismatch",
+        "Khóa chống trùng đã dùng cho yêu cầu khác",
+        "Key reused",
+        "This Idempotency-Key was used with a different request body. Use a new key.",
+    )
+
+
+class IdempotencyKeyMissingError(DomainError):
+    code = register_problem(
+        "missing-idempotency-key",
+        "Thiếu khóa chống trùng",
+        "Idempotency-Key required",
+        "Every money-moving request needs an Idempotency-Key header (1-255 characters).",
+    )
+
+
+class DayNotOverError(DomainError):
+    code = register_problem(
+        "day-not-over",
+        "Chưa hết ngày",
+        "Day not over",
+        "A business day (Asia/Ho_Chi_Minh) can be closed only after its local midnight.",
+    )
+
+
+class DayClosedError(DomainError):
+    code = register_problem(
+        "day-closed",
+        "Ngày đã chốt",
+        "Day closed",
+        "This business day is closed; it never changes.",
+    )

@@ -311,8 +311,16 @@ class Vendor(SQLModel, table=True):
     phone_keys: str = Field(max_length=40)
     national_id: str | None = Field(default=None, max_length=12, unique=True)
     tax_code: str | None = Field(default=None, max_length=14)
+    fee_bps: int = Field(
+        default=0,
+        description="fee on incoming QR payments, basis points",
+        sa_column_kwargs={"server_default": "0"},
+    )
     status: str = Field(default=Status.ACTIVE, max_length=16)
     created_at: datetime = _created_at()
+
+
+FeeBps = Annotated[int, Field(ge=0, le=1000, description="basis points: 100 = 1 %, at most 10 %")]
 
 
 class VendorCreate(SQLModel):
@@ -320,6 +328,7 @@ class VendorCreate(SQLModel):
     phone: MobilePhone
     national_id: NationalId | None = None
     tax_code: TaxCode | None = None
+    fee_bps: FeeBps = 0
 
 
 class VendorUpdate(SQLModel):
@@ -327,6 +336,7 @@ class VendorUpdate(SQLModel):
     phone: MobilePhone | None = None
     national_id: NationalId | None = None
     tax_code: TaxCode | None = None
+    fee_bps: FeeBps | None = None
 
 
 class VendorPublic(SQLModel):
@@ -336,6 +346,7 @@ class VendorPublic(SQLModel):
     phone: str
     national_id_masked: str | None
     tax_code: str | None
+    fee_bps: int
     status: Status
     has_payout_account: bool = False
     stall_codes: list[str] = Field(default_factory=list)
@@ -349,6 +360,7 @@ class VendorPublic(SQLModel):
             phone=vendor.phone,
             national_id_masked=mask_digits(vendor.national_id) if vendor.national_id else None,
             tax_code=vendor.tax_code,
+            fee_bps=vendor.fee_bps,
             status=Status(vendor.status),
             **extra,
         )
@@ -489,6 +501,7 @@ class PayoutAccountPublic(SQLModel):
 
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("phone", name="uq_app_user_phone"),)
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
@@ -496,6 +509,7 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=16)
     vendor_id: int | None = Field(default=None, foreign_key="vendor.id")
+    phone: str | None = Field(default=None, max_length=16, description="shopper wallets")
     status: str = Field(default=Status.ACTIVE, max_length=16)
     created_at: datetime = _created_at()
 
@@ -649,3 +663,119 @@ class BoardPublic(SQLModel):
     printed_at: datetime
     ended_at: datetime | None
     end_reason: str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Ledger: accounts, transfers and their entries (written only by market/ledger.py)
+
+
+class LedgerAccountKind(enum.StrEnum):
+    SHOPPER_WALLET = "shopper_wallet"
+    VENDOR_WALLET = "vendor_wallet"  # one per payout account
+    CASH_IN = "cash_in"  # system: money entering the mock world (top-ups)
+    CASH_OUT = "cash_out"  # system: money leaving it (withdrawals)
+    FEES = "fees"  # system: fees charged to vendors
+
+
+class LedgerAccount(SQLModel, table=True):
+    __tablename__ = "ledger_account"
+    __table_args__ = (
+        Index(
+            "uq_ledger_system_kind",
+            "kind",
+            unique=True,
+            sqlite_where=text("kind IN ('cash_in', 'cash_out', 'fees')"),
+            postgresql_where=text("kind IN ('cash_in', 'cash_out', 'fees')"),
+        ),
+        CheckConstraint("allow_negative OR balance >= 0", name="ck_ledger_account_no_overdraft"),
+        UniqueConstraint("owner_user_id", name="uq_ledger_account_owner_user"),
+        UniqueConstraint("payout_account_id", name="uq_ledger_account_payout_account"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, index=True)
+    owner_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    payout_account_id: int | None = Field(default=None, foreign_key="payout_account.id")
+    balance: int = Field(default=0, sa_type=BigInteger)
+    allow_negative: bool = Field(default=False)
+    daily_limit: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = _created_at()
+
+
+class TransferKind(enum.StrEnum):
+    TOP_UP = "top_up"
+    WITHDRAWAL = "withdrawal"
+    TRANSFER = "transfer"
+    PAYMENT = "payment"
+    REFUND = "refund"
+    REVERSAL = "reversal"
+
+
+class Transfer(SQLModel, table=True):
+    """One movement of money. Immutable once written (a database trigger refuses UPDATE and
+    DELETE); refunds and reversals are new transfers pointing at the original."""
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_transfer_amount_positive"),
+        CheckConstraint("fee >= 0 AND fee <= amount", name="ck_transfer_fee_bounded"),
+        CheckConstraint("debit_account_id <> credit_account_id", name="ck_transfer_two_accounts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, index=True)
+    amount: int = Field(sa_type=BigInteger)
+    fee: int = Field(default=0, sa_type=BigInteger)
+    debit_account_id: int = Field(foreign_key="ledger_account.id", index=True)
+    credit_account_id: int = Field(foreign_key="ledger_account.id", index=True)
+    original_id: int | None = Field(default=None, foreign_key="transfer.id", index=True)
+    board_id: int | None = Field(default=None, foreign_key="board.id")
+    market_id: int | None = Field(default=None, foreign_key="market.id", index=True)
+    memo: str | None = Field(default=None, max_length=100)
+    source_label: str | None = Field(default=None, max_length=40)
+    business_day: date = Field(index=True)
+    created_at: datetime = _created_at()
+
+
+class Entry(SQLModel, table=True):
+    """One leg of a transfer: a signed amount on one account, with the balance it left."""
+
+    __table_args__ = (CheckConstraint("amount <> 0", name="ck_entry_amount_nonzero"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transfer_id: int = Field(foreign_key="transfer.id", index=True)
+    account_id: int = Field(foreign_key="ledger_account.id", index=True)
+    amount: int = Field(sa_type=BigInteger)
+    balance_after: int = Field(sa_type=BigInteger)
+    business_day: date
+    created_at: datetime = _created_at()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The stored outcome of a money request, replayed for the same key and body."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id")
+    key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64)
+    outcome: str = Field(max_length=8, description="ok or error")
+    response: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    transfer_id: int | None = Field(default=None, foreign_key="transfer.id")
+    created_at: datetime = _created_at()
+
+
+class DayClose(SQLModel, table=True):
+    """A closed business day of a market: per-vendor totals frozen with a content hash."""
+
+    __tablename__ = "day_close"
+    __table_args__ = (UniqueConstraint("market_id", "business_day", name="uq_day_close"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    market_id: int = Field(foreign_key="market.id")
+    business_day: date
+    totals: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    content_hash: str = Field(max_length=64)
+    closed_at: datetime = _created_at()
+    closed_by: str = Field(max_length=64)

@@ -77,6 +77,7 @@ def create_vendor(session: Session, *, actor: Actor, market_id: int, data: Vendo
         phone_keys=phone_search_keys(data.phone),
         national_id=data.national_id,
         tax_code=data.tax_code,
+        fee_bps=data.fee_bps,
     )
     audit.save(session, vendor, actor=actor, action="create", entity="vendor", market_id=market_id)
     return vendor

@@ -7,6 +7,7 @@ in CI), which turns the skip into a failure."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,14 +107,11 @@ _engines: dict[str, Engine] = {}
 
 
 def empty_database(engine: Engine) -> None:
-    """Delete every row (keeping the migrated schema), children first."""
+    """Empty every PostgreSQL table, keeping the migrated schema (TRUNCATE does not fire the
+    ledger's row triggers)."""
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -122,17 +120,29 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def db_url(backend: str, database_urls: dict[str, str]) -> str:
-    return _require_backend(backend, database_urls)
+def db_url(backend: str, database_urls: dict[str, str], tmp_path: Path) -> str:
+    """SQLite: a fresh copy of the migrated template file; PostgreSQL: this process's database."""
+    url = _require_backend(backend, database_urls)
+    if backend == "sqlite":
+        template = Path(make_url(url).database or "")
+        copy = tmp_path / "test.db"
+        shutil.copyfile(template, copy)
+        return f"sqlite:///{copy}"
+    return url
 
 
 @pytest.fixture
-def engine(db_url: str) -> Engine:
+def engine(db_url: str, backend: str) -> Iterator[Engine]:
+    if backend == "sqlite":
+        engine = make_engine(db_url)
+        yield engine
+        engine.dispose()
+        return
     if db_url not in _engines:
         _engines[db_url] = make_engine(db_url)
     engine = _engines[db_url]
     empty_database(engine)
-    return engine
+    yield engine
 
 
 @pytest.fixture

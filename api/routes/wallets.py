@@ -1,0 +1,460 @@
+"""Mock wallets: open and sign in, top-up, withdraw, transfer by phone, pay a stall by QR,
+refunds and reversals, statements, the vendor's daily slip, closing a market's day, the audit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
+from api.money import IdempotencyKey, MoneyActor, run_money
+from api.problems import problem_responses
+from market import ledger, wallets
+from market.access import require_role
+from market.errors import InvalidCredentialsError
+from market.models import LedgerAccount, Transfer
+from market.pagination import decode_cursor, encode_cursor
+
+router = APIRouter(tags=["wallets"], responses=problem_responses(401, 403, 404, 409, 422))
+MONEY = problem_responses(400, 402, 404, 409, 422)
+
+Amount = Annotated[int, Field(gt=0, le=10**12, strict=True, description="whole đồng")]
+
+
+class OpenWallet(BaseModel):
+    phone: str = Field(max_length=32)
+    pin: str = Field(max_length=6, description="6 digits")
+    full_name: str = Field(min_length=1, max_length=120)
+
+
+class WalletLogin(BaseModel):
+    phone: str = Field(max_length=32)
+    pin: str = Field(max_length=6)
+
+
+class WalletToken(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    wallet_id: int
+    balance: int
+
+
+class WalletPublic(BaseModel):
+    id: int
+    kind: str
+    balance: int
+    monthly_used: int
+    monthly_cap: int | None
+    daily_limit: int | None
+
+
+class AmountBody(BaseModel):
+    amount: Amount
+
+
+class TransferBody(BaseModel):
+    to_phone: str = Field(max_length=32)
+    amount: Amount
+    memo: str | None = Field(default=None, max_length=100)
+
+
+class PayBody(BaseModel):
+    payload: str = Field(max_length=2000, description="the scanned VietQR text")
+    amount: Amount | None = Field(default=None, description="required for a static code")
+
+
+class RecipientPublic(BaseModel):
+    phone_masked: str
+    name_masked: str
+
+
+class TransferPublic(BaseModel):
+    id: int
+    kind: str
+    amount: int
+    fee: int
+    net: int
+    memo: str | None
+    original_id: int | None
+    business_day: str
+    created_at: str
+    balance: int
+
+
+class StatementLine(BaseModel):
+    entry_id: int
+    transfer_id: int
+    kind: str
+    amount: int
+    balance_after: int
+    memo: str | None
+    business_day: date
+    created_at: datetime
+
+
+class Statement(BaseModel):
+    items: list[StatementLine]
+    next_cursor: str | None
+
+
+class Violation(BaseModel):
+    invariant: str
+    detail: str
+
+
+def _view(wallet_id: int) -> Any:
+    def view(session: Session, transfer: Transfer) -> dict[str, Any]:
+        account = session.get(LedgerAccount, wallet_id)
+        assert account is not None
+        session.refresh(account)
+        return wallets.transfer_view(transfer) | {"balance": account.balance}
+
+    return view
+
+
+def _wallet_public(session: Session, wallet: LedgerAccount, now: datetime) -> WalletPublic:
+    capped = wallet.kind == "shopper_wallet"
+    used = ledger.outgoing_total(
+        session, wallet.id or 0, ledger.month_start(now), tuple(ledger.CAPPED_KINDS)
+    )
+    return WalletPublic(
+        id=wallet.id or 0,
+        kind=wallet.kind,
+        balance=wallet.balance,
+        monthly_used=used if capped else 0,
+        monthly_cap=ledger.CUSTOMER_MONTHLY_CAP if capped else None,
+        daily_limit=wallet.daily_limit,
+    )
+
+
+@router.post("/wallets", response_model=WalletToken, status_code=201, responses=MONEY)
+def open_wallet(
+    data: OpenWallet, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> WalletToken:
+    """Open a shopper wallet with a mobile number and a 6-digit PIN (mock KYC); signs in."""
+    raw, _user, wallet = wallets.open_wallet(
+        session,
+        phone=data.phone,
+        pin=data.pin,
+        full_name=data.full_name,
+        settings=settings,
+        now=clock(),
+    )
+    return WalletToken(access_token=raw, wallet_id=wallet.id or 0, balance=wallet.balance)
+
+
+@router.post("/wallets/token", response_model=WalletToken, responses=problem_responses(429))
+def wallet_token(
+    data: WalletLogin, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> WalletToken:
+    """Sign in to a wallet with phone and PIN (throttled like every login)."""
+    client = request.client.host if request.client else "unknown"
+    try:
+        raw, user = wallets.wallet_login(
+            session, phone=data.phone, pin=data.pin, client=client, settings=settings, now=clock()
+        )
+    except InvalidCredentialsError:
+        session.commit()
+        raise
+    wallet = ledger.shopper_wallet(session, user.id or 0)
+    return WalletToken(access_token=raw, wallet_id=wallet.id or 0, balance=wallet.balance)
+
+
+@router.get("/wallets/me", response_model=WalletPublic)
+def my_wallet(actor: CurrentUser, session: SessionDep, clock: ClockDep) -> WalletPublic:
+    return _wallet_public(session, wallets.own_wallet(session, actor), clock())
+
+
+def _own(context: ContextDep, actor: MoneyActor) -> int:
+    with Session(context.engine) as session:
+        wallet = wallets.own_wallet(session, actor)
+        session.commit()
+        return wallet.id or 0
+
+
+@router.post("/wallets/me/top-ups", status_code=201, response_model=TransferPublic, responses=MONEY)
+def top_up(
+    context: ContextDep, actor: MoneyActor, data: AmountBody, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Nạp tiền into the caller's wallet."""
+    wallet_id = _own(context, actor)
+    return run_money(
+        context,
+        actor=actor,
+        key=key,
+        operation="top-up",
+        body=data.model_dump(),
+        work=lambda s, now: wallets.top_up(
+            s, wallet=_account(s, wallet_id), amount=data.amount, now=now
+        ),
+        view=_view(wallet_id),
+    )
+
+
+@router.post(
+    "/wallets/me/withdrawals", status_code=201, response_model=TransferPublic, responses=MONEY
+)
+def withdraw(
+    context: ContextDep, actor: MoneyActor, data: AmountBody, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Rút tiền from the caller's wallet."""
+    wallet_id = _own(context, actor)
+    return run_money(
+        context,
+        actor=actor,
+        key=key,
+        operation="withdraw",
+        body=data.model_dump(),
+        work=lambda s, now: wallets.withdraw(
+            s, wallet=_account(s, wallet_id), amount=data.amount, now=now
+        ),
+        view=_view(wallet_id),
+    )
+
+
+@router.get("/wallets/lookup", response_model=RecipientPublic)
+def lookup(
+    actor: CurrentUser, session: SessionDep, phone: Annotated[str, Query(max_length=32)]
+) -> RecipientPublic:
+    """Whose wallet a phone number is (masked), to confirm before transferring."""
+    wallets.own_wallet(session, actor)
+    found = wallets.lookup(session, phone=phone)
+    return RecipientPublic(phone_masked=found.phone_masked, name_masked=found.name_masked)
+
+
+@router.post(
+    "/wallets/me/transfers", status_code=201, response_model=TransferPublic, responses=MONEY
+)
+def transfer(
+    context: ContextDep, actor: MoneyActor, data: TransferBody, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Chuyển tiền to another wallet by phone number."""
+    wallet_id = _own(context, actor)
+    return run_money(
+        context,
+        actor=actor,
+        key=key,
+        operation="transfer",
+        body=data.model_dump(),
+        work=lambda s, now: wallets.transfer_to_phone(
+            s,
+            actor=actor,
+            wallet=_account(s, wallet_id),
+            to_phone=data.to_phone,
+            amount=data.amount,
+            memo=data.memo,
+            now=now,
+        ),
+        view=_view(wallet_id),
+    )
+
+
+@router.post(
+    "/wallets/me/payments", status_code=201, response_model=TransferPublic, responses=MONEY
+)
+def pay(
+    context: ContextDep, actor: MoneyActor, data: PayBody, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Pay a stall by its scanned VietQR (a static code needs `amount`; a dynamic code fixes it)."""
+    wallet_id = _own(context, actor)
+    return run_money(
+        context,
+        actor=actor,
+        key=key,
+        operation="pay",
+        body=data.model_dump(),
+        work=lambda s, now: wallets.pay_by_qr(
+            s,
+            actor=actor,
+            wallet=_account(s, wallet_id),
+            payload=data.payload,
+            amount=data.amount,
+            now=now,
+        ),
+        view=_view(wallet_id),
+    )
+
+
+def _account(session: Session, wallet_id: int) -> LedgerAccount:
+    account = session.get(LedgerAccount, wallet_id)
+    assert account is not None
+    return account
+
+
+def _statement(
+    session: Session, wallet: LedgerAccount, cursor: str | None, limit: int
+) -> Statement:
+    parsed = decode_cursor(cursor)
+    rows = ledger.statement(
+        session, wallet.id or 0, before_id=parsed.last_id if parsed else None, limit=limit
+    )
+    items = [
+        StatementLine(
+            entry_id=e.id or 0,
+            transfer_id=t.id or 0,
+            kind=t.kind,
+            amount=e.amount,
+            balance_after=e.balance_after,
+            memo=t.memo,
+            business_day=e.business_day,
+            created_at=e.created_at,
+        )
+        for e, t in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return Statement(items=items, next_cursor=encode_cursor(items[-1].entry_id) if more else None)
+
+
+@router.get("/wallets/me/statement", response_model=Statement)
+def my_statement(
+    actor: CurrentUser,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Statement:
+    """Entries newest first; pages neither repeat nor skip rows while payments arrive."""
+    return _statement(session, wallets.own_wallet(session, actor), cursor, limit)
+
+
+@router.get("/payout-accounts/{account_id}/wallet", response_model=WalletPublic)
+def vendor_wallet(
+    actor: CurrentUser, session: SessionDep, clock: ClockDep, account_id: int
+) -> WalletPublic:
+    return _wallet_public(session, wallets.vendor_wallet_for(session, actor, account_id), clock())
+
+
+@router.get("/payout-accounts/{account_id}/statement", response_model=Statement)
+def vendor_statement(
+    actor: CurrentUser,
+    session: SessionDep,
+    account_id: int,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Statement:
+    return _statement(session, wallets.vendor_wallet_for(session, actor, account_id), cursor, limit)
+
+
+@router.post(
+    "/payout-accounts/{account_id}/withdrawals",
+    status_code=201,
+    response_model=TransferPublic,
+    responses=MONEY,
+)
+def vendor_withdraw(
+    context: ContextDep,
+    actor: MoneyActor,
+    account_id: int,
+    data: AmountBody,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Rút tiền from a vendor wallet."""
+    with Session(context.engine) as session:
+        wallet_id = wallets.vendor_wallet_for(session, actor, account_id).id or 0
+        session.commit()
+    return run_money(
+        context,
+        actor=actor,
+        key=key,
+        operation=f"vendor-withdraw:{account_id}",
+        body=data.model_dump(),
+        work=lambda s, now: wallets.withdraw(
+            s, wallet=_account(s, wallet_id), amount=data.amount, now=now
+        ),
+        view=_view(wallet_id),
+    )
+
+
+@router.post(
+    "/payments/{payment_id}/refunds",
+    status_code=201,
+    response_model=TransferPublic,
+    responses=MONEY,
+)
+def refund(
+    context: ContextDep,
+    actor: MoneyActor,
+    payment_id: int,
+    data: AmountBody,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """The vendor refunds part or all of a payment (never more than the payment in total)."""
+    return run_money(
+        context,
+        actor=actor,
+        key=key,
+        operation=f"refund:{payment_id}",
+        body=data.model_dump(),
+        work=lambda s, now: wallets.refund(
+            s, actor=actor, payment_id=payment_id, amount=data.amount, now=now
+        ),
+        view=lambda s, t: (
+            wallets.transfer_view(t) | {"balance": _account(s, t.debit_account_id).balance}
+        ),
+    )
+
+
+@router.post(
+    "/payments/{payment_id}/reversal",
+    status_code=201,
+    response_model=TransferPublic,
+    responses=MONEY,
+)
+def reversal(
+    context: ContextDep, actor: MoneyActor, payment_id: int, key: IdempotencyKey = None
+) -> JSONResponse:
+    """An admin reverses a payment that has not been refunded."""
+    return run_money(
+        context,
+        actor=actor,
+        key=key,
+        operation=f"reversal:{payment_id}",
+        body={},
+        work=lambda s, now: wallets.reverse(s, actor=actor, payment_id=payment_id, now=now),
+        view=lambda s, t: (
+            wallets.transfer_view(t) | {"balance": _account(s, t.credit_account_id).balance}
+        ),
+    )
+
+
+@router.get("/vendors/{vendor_id}/slip")
+def daily_slip(
+    actor: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    vendor_id: int,
+    day: date | None = None,
+    cash: Annotated[int | None, Query(ge=0, le=10**12)] = None,
+) -> dict[str, Any]:
+    """The end-of-day slip for a business day (Asia/Ho_Chi_Minh; default today)."""
+    from market.clock import business_day
+
+    return wallets.daily_slip(
+        session, actor=actor, vendor_id=vendor_id, day=day or business_day(clock()), cash=cash
+    )
+
+
+@router.post("/markets/{market_id}/days/{day}/close")
+def close_day(
+    actor: CurrentUser, session: SessionDep, clock: ClockDep, market_id: int, day: date
+) -> dict[str, Any]:
+    """Freeze the market's per-vendor totals for a day that is over; its hash never changes."""
+    closed = wallets.close_day(session, actor=actor, market_id=market_id, day=day, now=clock())
+    return {
+        "market_id": market_id,
+        "business_day": day.isoformat(),
+        "totals": closed.totals,
+        "content_hash": closed.content_hash,
+        "closed_at": closed.closed_at.isoformat(),
+    }
+
+
+@router.get("/ledger/audit", response_model=list[Violation])
+def ledger_audit(actor: CurrentUser, session: SessionDep) -> list[Violation]:
+    """Every violated ledger invariant (admin); an empty list means all hold."""
+    require_role(actor)
+    return [Violation(invariant=v.invariant, detail=v.detail) for v in ledger.audit(session)]

@@ -1,0 +1,514 @@
+"""The ledger: the only code that writes transfers and entries (mock money, real guarantees).
+
+Design, stated up front:
+
+- Double entry. Every transfer writes entries that sum to zero; each account's cached balance
+  moves in the same transaction, and each entry records the balance it left (`balance_after`).
+- Only system accounts (cash-in, cash-out, fees) may go below zero; a database CHECK refuses a
+  negative wallet, and the debit itself is conditional (`UPDATE … WHERE balance >= amount`).
+- Writers lock the touched accounts in ascending id order (`SELECT … FOR UPDATE` on PostgreSQL;
+  SQLite runs one writer at a time with `BEGIN IMMEDIATE`), so concurrent requests can neither
+  overdraw nor deadlock; the caller retries the whole transaction on a serialization failure.
+- Posted rows are never updated or deleted (database triggers refuse it). Refunds and reversals
+  are new transfers pointing at the original; refunds of a payment never exceed it.
+- Every money request carries an idempotency key: the first request's outcome, success or
+  refusal, is stored with a hash of its body and replayed for the same key and body.
+- Each transfer belongs to the business day (Asia/Ho_Chi_Minh) of its instant; a closed day's
+  per-vendor totals are frozen with a content hash.
+
+`audit()` checks invariants I1–I12 of ../shared/reference/ledger.md §2 and returns violations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from market.clock import MARKET_TZ, business_day
+from market.errors import (
+    DomainError,
+    IdempotencyMismatchError,
+    InsufficientFundsError,
+    LimitExceededError,
+    RefundExceedsPaymentError,
+)
+from market.models import (
+    DayClose,
+    Entry,
+    IdempotencyRecord,
+    LedgerAccount,
+    LedgerAccountKind,
+    Transfer,
+    TransferKind,
+)
+
+NAPAS_TRANSFER_CAP = 499_999_999  # one transfer is below 500,000,000 ₫
+CUSTOMER_MONTHLY_CAP = 100_000_000  # Circular 40/2024/TT-NHNN art. 26, customer e-wallets
+SYSTEM_KINDS = (LedgerAccountKind.CASH_IN, LedgerAccountKind.CASH_OUT, LedgerAccountKind.FEES)
+# Outgoing kinds that count against a customer wallet's monthly cap (withdrawal to one's own
+# account does not, per the Vietnamese text of the circular).
+CAPPED_KINDS = (TransferKind.TRANSFER, TransferKind.PAYMENT)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts
+
+
+def _get_or_create(
+    session: Session, query: Any, make: Callable[[], LedgerAccount]
+) -> LedgerAccount:
+    found: LedgerAccount | None = session.exec(query).first()
+    if found is not None:
+        return found
+    savepoint = session.begin_nested()
+    try:
+        account = make()
+        session.add(account)
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()  # created concurrently: use that one
+        existing: LedgerAccount = session.exec(query).one()
+        return existing
+    savepoint.commit()
+    return account
+
+
+def system_account(session: Session, kind: LedgerAccountKind) -> LedgerAccount:
+    if kind not in SYSTEM_KINDS:
+        raise ValueError(f"{kind} is not a system account")
+    return _get_or_create(
+        session,
+        select(LedgerAccount).where(LedgerAccount.kind == kind),
+        lambda: LedgerAccount(kind=kind, allow_negative=True),
+    )
+
+
+def shopper_wallet(session: Session, user_id: int) -> LedgerAccount:
+    return _get_or_create(
+        session,
+        select(LedgerAccount).where(LedgerAccount.owner_user_id == user_id),
+        lambda: LedgerAccount(kind=LedgerAccountKind.SHOPPER_WALLET, owner_user_id=user_id),
+    )
+
+
+def vendor_wallet(session: Session, payout_account_id: int) -> LedgerAccount:
+    """Every registered payout account is a vendor wallet in the mock world."""
+    return _get_or_create(
+        session,
+        select(LedgerAccount).where(LedgerAccount.payout_account_id == payout_account_id),
+        lambda: LedgerAccount(
+            kind=LedgerAccountKind.VENDOR_WALLET, payout_account_id=payout_account_id
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Posting
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_id: int
+    amount: int  # signed: negative debits, positive credits
+
+
+def _lock(session: Session, account_ids: list[int]) -> None:
+    """Lock the accounts in a fixed (ascending id) order before touching any balance."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(
+            select(LedgerAccount.id)
+            .where(col(LedgerAccount.id).in_(sorted(set(account_ids))))
+            .order_by(col(LedgerAccount.id))
+            .with_for_update()
+        ).all()
+
+
+def _apply(session: Session, leg: Leg) -> int:
+    """Move one account's balance; a debit is refused if it would overdraw. Returns the new
+    balance."""
+    if leg.amount < 0:
+        row = session.execute(
+            text(
+                "UPDATE ledger_account SET balance = balance + :amount "
+                "WHERE id = :id AND (allow_negative OR balance + :amount >= 0) RETURNING balance"
+            ),
+            {"amount": leg.amount, "id": leg.account_id},
+        ).first()
+        if row is None:
+            raise InsufficientFundsError(
+                "Số dư không đủ để thực hiện giao dịch (insufficient funds).",
+                extra={"needed": -leg.amount},
+            )
+    else:
+        row = session.execute(
+            text(
+                "UPDATE ledger_account SET balance = balance + :amount WHERE id = :id "
+                "RETURNING balance"
+            ),
+            {"amount": leg.amount, "id": leg.account_id},
+        ).first()
+    assert row is not None
+    return int(row[0])
+
+
+def post(
+    session: Session,
+    *,
+    kind: TransferKind,
+    debit: LedgerAccount,
+    credit: LedgerAccount,
+    amount: int,
+    now: datetime,
+    fee: int = 0,
+    fees_account: LedgerAccount | None = None,
+    return_fee: bool = False,
+    original_id: int | None = None,
+    board_id: int | None = None,
+    market_id: int | None = None,
+    memo: str | None = None,
+    source_label: str | None = None,
+    checks: Callable[[], None] | None = None,
+) -> Transfer:
+    """Write one transfer: `amount` leaves `debit`; `amount - fee` reaches `credit` and `fee`
+    the fees account. With `return_fee` (a reversal) it runs the other way: `credit` gets the
+    whole amount, `debit` gives `amount - fee` and the fees account gives back `fee`. `checks`
+    runs after the locks are taken (limits that read history)."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValueError("amount must be a positive int of đồng")
+    if not 0 <= fee <= amount or (fee and fees_account is None):
+        raise ValueError("fee must be between 0 and the amount, with a fees account")
+    if return_fee:
+        legs = [Leg(debit.id or 0, -(amount - fee)), Leg(credit.id or 0, amount)]
+    else:
+        legs = [Leg(debit.id or 0, -amount), Leg(credit.id or 0, amount - fee)]
+    if fee:
+        assert fees_account is not None
+        legs.append(Leg(fees_account.id or 0, -fee if return_fee else fee))
+    legs = [leg for leg in legs if leg.amount != 0]
+    _lock(session, [leg.account_id for leg in legs])
+    if checks is not None:
+        checks()
+    day = business_day(now)
+    transfer = Transfer(
+        kind=kind,
+        amount=amount,
+        fee=fee,
+        debit_account_id=debit.id or 0,
+        credit_account_id=credit.id or 0,
+        original_id=original_id,
+        board_id=board_id,
+        market_id=market_id,
+        memo=memo,
+        source_label=source_label,
+        business_day=day,
+        created_at=now,
+    )
+    session.add(transfer)
+    session.flush()
+    # debits first: a refused debit leaves nothing half-written (the caller rolls back)
+    for leg in sorted(legs, key=lambda item: item.amount):
+        balance = _apply(session, leg)
+        session.add(
+            Entry(
+                transfer_id=transfer.id or 0,
+                account_id=leg.account_id,
+                amount=leg.amount,
+                balance_after=balance,
+                business_day=day,
+                created_at=now,
+            )
+        )
+    session.flush()
+    for account in (debit, credit, fees_account):
+        if account is not None:
+            session.refresh(account)
+    return transfer
+
+
+def outgoing_total(
+    session: Session, account_id: int, since: datetime, kinds: tuple[str, ...]
+) -> int:
+    """What left an account through `kinds` of transfer since an instant."""
+    total = session.exec(
+        select(func.coalesce(func.sum(Transfer.amount), 0)).where(
+            Transfer.debit_account_id == account_id,
+            col(Transfer.kind).in_(kinds),
+            Transfer.created_at >= since,
+        )
+    ).one()
+    return int(total)
+
+
+def month_start(now: datetime) -> datetime:
+    local = now.astimezone(MARKET_TZ)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def day_start(now: datetime) -> datetime:
+    return now.astimezone(MARKET_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def check_limits(
+    session: Session, wallet: LedgerAccount, amount: int, now: datetime, *, capped: bool
+) -> None:
+    """Refuse amounts above one NAPAS transfer, above the customer wallet's monthly cap (for
+    transfers and payments), or above the wallet's own daily limit."""
+    if amount > NAPAS_TRANSFER_CAP:
+        raise LimitExceededError(
+            "Một giao dịch phải dưới 500.000.000 ₫ (one transfer must be below 500,000,000 ₫).",
+            extra={"limit": NAPAS_TRANSFER_CAP},
+        )
+    if capped and wallet.kind == LedgerAccountKind.SHOPPER_WALLET:
+        used = outgoing_total(session, wallet.id or 0, month_start(now), CAPPED_KINDS)
+        if used + amount > CUSTOMER_MONTHLY_CAP:
+            raise LimitExceededError(
+                "Vượt hạn mức 100.000.000 ₫/tháng của ví cá nhân (monthly e-wallet cap).",
+                extra={"limit": CUSTOMER_MONTHLY_CAP, "used": used},
+            )
+    if wallet.daily_limit is not None:
+        used = outgoing_total(
+            session, wallet.id or 0, day_start(now), tuple(k.value for k in TransferKind)
+        )
+        if used + amount > wallet.daily_limit:
+            raise LimitExceededError(
+                "Vượt hạn mức trong ngày của ví (the wallet's daily limit).",
+                extra={"limit": wallet.daily_limit, "used": used},
+            )
+
+
+def refunded_total(session: Session, payment_id: int) -> int:
+    total = session.exec(
+        select(func.coalesce(func.sum(Transfer.amount), 0)).where(
+            Transfer.original_id == payment_id,
+            col(Transfer.kind).in_([TransferKind.REFUND, TransferKind.REVERSAL]),
+        )
+    ).one()
+    return int(total)
+
+
+def check_refundable(session: Session, payment: Transfer, amount: int) -> None:
+    already = refunded_total(session, payment.id or 0)
+    if already + amount > payment.amount:
+        raise RefundExceedsPaymentError(
+            f"Đã hoàn {already} ₫ trên {payment.amount} ₫; không thể hoàn thêm {amount} ₫ "
+            "(refunds would exceed the payment).",
+            extra={"refunded": already, "payment": payment.amount},
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Idempotency
+
+
+def request_hash(operation: str, body: dict[str, Any]) -> str:
+    canonical = json.dumps({"op": operation, "body": body}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a money request answered: stored, and replayed for the same key and body."""
+
+    ok: bool
+    response: dict[str, Any]
+    replayed: bool
+
+
+def idempotent(
+    session: Session,
+    *,
+    user_id: int,
+    key: str,
+    fingerprint: str,
+    operation: Callable[[], tuple[dict[str, Any], int | None]],
+) -> Outcome:
+    """Run `operation` once per (user, key). Its result, or its refusal, is stored in the same
+    transaction and replayed later; the same key with another body is refused. A concurrent
+    request with the same key waits on the key's row and then replays (the caller retries the
+    transaction when the insert loses the race)."""
+    existing = session.exec(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+        )
+    ).first()
+    if existing is not None:
+        if existing.request_hash != fingerprint:
+            raise IdempotencyMismatchError(
+                "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác (key reused with another "
+                "body)."
+            )
+        return Outcome(existing.outcome == "ok", existing.response, replayed=True)
+    record = IdempotencyRecord(
+        user_id=user_id, key=key, request_hash=fingerprint, outcome="pending", response={}
+    )
+    session.add(record)
+    session.flush()  # claims the key (a concurrent twin blocks here, then fails and retries)
+    savepoint = session.begin_nested()
+    try:
+        response, transfer_id = operation()
+    except DomainError as refusal:
+        savepoint.rollback()
+        record.outcome = "error"
+        record.response = {
+            "code": refusal.code,
+            "detail": refusal.detail,
+            "errors": [e.as_dict() for e in refusal.errors],
+            "extra": refusal.extra,
+        }
+        session.add(record)
+        session.flush()
+        return Outcome(False, record.response, replayed=False)
+    savepoint.commit()
+    record.outcome = "ok"
+    record.response = response
+    record.transfer_id = transfer_id
+    session.add(record)
+    session.flush()
+    return Outcome(True, response, replayed=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def statement(
+    session: Session, account_id: int, *, before_id: int | None, limit: int
+) -> list[tuple[Entry, Transfer]]:
+    """Entries of an account newest first, keyset-paginated on the entry id (stable while new
+    entries arrive: they have larger ids)."""
+    query = (
+        select(Entry, Transfer)
+        .join(Transfer, col(Transfer.id) == Entry.transfer_id)
+        .where(Entry.account_id == account_id)
+    )
+    if before_id is not None:
+        query = query.where(col(Entry.id) < before_id)
+    return [(e, t) for e, t in session.exec(query.order_by(col(Entry.id).desc()).limit(limit + 1))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Closing days
+
+
+def close_totals(session: Session, market_id: int, day: date) -> dict[str, Any]:
+    """Per vendor wallet totals of a market's payments, refunds and reversals for one day."""
+    rows = session.exec(
+        select(Transfer)
+        .where(Transfer.market_id == market_id, Transfer.business_day == day)
+        .order_by(col(Transfer.id))
+    ).all()
+    totals: dict[str, dict[str, int]] = {}
+    for transfer in rows:
+        if transfer.kind == TransferKind.PAYMENT:
+            account, sign = transfer.credit_account_id, 1
+        elif transfer.kind in (TransferKind.REFUND, TransferKind.REVERSAL):
+            account, sign = transfer.debit_account_id, -1
+        else:
+            continue
+        bucket = totals.setdefault(str(account), {"count": 0, "gross": 0, "fees": 0, "net": 0})
+        bucket["count"] += 1 if sign > 0 else 0
+        bucket["gross"] += sign * transfer.amount
+        bucket["fees"] += sign * transfer.fee if sign > 0 else 0
+        bucket["net"] += sign * (transfer.amount - (transfer.fee if sign > 0 else 0))
+    return {
+        "market_id": market_id,
+        "business_day": day.isoformat(),
+        "transfers": len(rows),
+        "vendor_wallets": totals,
+    }
+
+
+def content_hash(totals: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(totals, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit
+
+
+@dataclass(frozen=True)
+class Violation:
+    invariant: str
+    detail: str
+
+
+def audit(session: Session) -> list[Violation]:
+    """Every violated invariant (I1–I4, I5, I7 chain, I8, I11, I12); empty when all hold."""
+    found: list[Violation] = []
+    total = session.exec(select(func.coalesce(func.sum(LedgerAccount.balance), 0))).one()
+    if int(total) != 0:
+        found.append(Violation("I1", f"sum of all balances is {total}, not 0"))
+    unbalanced = session.exec(
+        select(Entry.transfer_id, func.sum(Entry.amount))
+        .group_by(col(Entry.transfer_id))
+        .having(func.sum(Entry.amount) != 0)
+    ).all()
+    found += [Violation("I2", f"transfer {t} entries sum to {s}") for t, s in unbalanced]
+    empty = session.exec(
+        select(Transfer.id).where(
+            ~select(Entry.id).where(Entry.transfer_id == Transfer.id).exists()
+        )
+    ).all()
+    found += [Violation("I2", f"transfer {t} has no entries") for t in empty]
+    sums = dict(
+        session.exec(
+            select(Entry.account_id, func.sum(Entry.amount)).group_by(col(Entry.account_id))
+        ).all()
+    )
+    for account in session.exec(select(LedgerAccount)).all():
+        journal = int(sums.get(account.id or 0, 0) or 0)
+        if account.balance != journal:
+            found.append(
+                Violation(
+                    "I3", f"account {account.id} balance {account.balance} but journal {journal}"
+                )
+            )
+        if account.balance < 0 and not account.allow_negative:
+            found.append(Violation("I4", f"account {account.id} is negative: {account.balance}"))
+    running: dict[int, int] = {}
+    for entry in session.exec(select(Entry).order_by(col(Entry.id))).all():
+        running[entry.account_id] = running.get(entry.account_id, 0) + entry.amount
+        if running[entry.account_id] != entry.balance_after:
+            found.append(
+                Violation(
+                    "I7",
+                    f"entry {entry.id} balance_after {entry.balance_after}"
+                    f" but running sum {running[entry.account_id]}",
+                )
+            )
+    per_transfer = session.exec(
+        select(IdempotencyRecord.transfer_id, func.count(col(IdempotencyRecord.id)))
+        .where(col(IdempotencyRecord.transfer_id).is_not(None))
+        .group_by(col(IdempotencyRecord.transfer_id))
+        .having(func.count(col(IdempotencyRecord.id)) > 1)
+    ).all()
+    found += [Violation("I5", f"transfer {t} claimed by {n} keys") for t, n in per_transfer]
+    for payment in session.exec(select(Transfer).where(Transfer.kind == TransferKind.PAYMENT)):
+        refunded = refunded_total(session, payment.id or 0)
+        if refunded > payment.amount:
+            found.append(
+                Violation("I8", f"payment {payment.id} refunded {refunded} > {payment.amount}")
+            )
+    for transfer in session.exec(select(Transfer)).all():
+        if transfer.business_day != business_day(transfer.created_at):
+            found.append(Violation("I11", f"transfer {transfer.id} on the wrong business day"))
+        if not 0 <= transfer.fee <= transfer.amount:
+            found.append(Violation("I12", f"transfer {transfer.id} fee out of bounds"))
+    for closed in session.exec(select(DayClose)).all():
+        if content_hash(close_totals(session, closed.market_id, closed.business_day)) != (
+            closed.content_hash
+        ):
+            found.append(
+                Violation(
+                    "I11", f"closed day {closed.business_day} of market {closed.market_id} changed"
+                )
+            )
+    return found

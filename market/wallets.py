@@ -1,0 +1,529 @@
+"""Mock wallets over the ledger: shoppers open a wallet with their mobile number and a PIN; every
+payout account is a vendor wallet. Top-up, withdrawal, transfer by phone, pay a stall by
+scanning its code, refunds and reversals, slips and day closing. Each operation returns the
+transfer it wrote, or raises a `MoneyRefusedError` that the idempotency layer stores."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from market import ledger
+from market.access import Actor, require_market_manager, require_role
+from market.boards import find_by_payload
+from market.clock import business_day
+from market.errors import (
+    AmountMismatchError,
+    CodeRevokedError,
+    CodeSuspendedError,
+    DayClosedError,
+    DayNotOverError,
+    DuplicateError,
+    FieldError,
+    ForbiddenError,
+    InvalidInputError,
+    InvalidStateError,
+    InvalidVietQRError,
+    LimitExceededError,
+    NotFoundError,
+    SelfPaymentError,
+    UnknownCodeError,
+    WalletNotFoundError,
+)
+from market.models import (
+    Board,
+    BoardStatus,
+    DayClose,
+    LedgerAccount,
+    LedgerAccountKind,
+    PayoutAccount,
+    Role,
+    Stall,
+    StallStatus,
+    Status,
+    Transfer,
+    TransferKind,
+    User,
+    Vendor,
+)
+from market.payouts import live_account
+from market.settings import Settings
+from market.text import InvalidPhoneError, mask_digits, normalise_mobile
+from market.users import hash_password, issue_token, login
+from qr.vietqr import Initiation, VietQRError, decode
+
+PIN = re.compile(r"^[0-9]{6}$")
+
+
+def _phone(text: str, field: str = "phone") -> str:
+    try:
+        return normalise_mobile(text)
+    except InvalidPhoneError:
+        raise InvalidInputError(
+            "Số điện thoại không phải số di động Việt Nam (not a Vietnamese mobile number).",
+            errors=[FieldError(field, "invalid-phone", "not a Vietnamese mobile number")],
+        ) from None
+
+
+def _username(phone: str) -> str:
+    return "vi" + phone.lstrip("+")
+
+
+def masked_name(full_name: str) -> str:
+    """ "Nguyễn Thị Hường" → "Nguyễn T** H****": enough to confirm, not to harvest."""
+    words = full_name.split()
+    if len(words) <= 1:
+        return full_name[:1] + "*" * max(len(full_name) - 1, 0)
+    return " ".join([words[0], *(w[0] + "*" * (len(w) - 1) for w in words[1:])])
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening and signing in
+
+
+def open_wallet(
+    session: Session, *, phone: str, pin: str, full_name: str, settings: Settings, now: datetime
+) -> tuple[str, User, LedgerAccount]:
+    """Open a shopper wallet (mock KYC: phone and a 6-digit PIN) and sign in."""
+    number = _phone(phone)
+    if not PIN.match(pin):
+        raise InvalidInputError(
+            "Mã PIN gồm đúng 6 chữ số (PIN: 6 digits).",
+            errors=[FieldError("pin", "invalid-pin", "6 digits")],
+        )
+    if session.exec(select(User).where(User.phone == number)).first() is not None:
+        raise DuplicateError(
+            "Số điện thoại này đã có ví; hãy đăng nhập (a wallet exists for this phone).",
+            errors=[FieldError("phone", "duplicate", "wallet exists")],
+        )
+    user = User(
+        username=_username(number),
+        full_name=full_name,
+        phone=number,
+        password_hash=hash_password(pin),
+        role=Role.SHOPPER,
+    )
+    session.add(user)
+    session.flush()
+    wallet = ledger.shopper_wallet(session, user.id or 0)
+    raw, _token = issue_token(session, user=user, settings=settings, now=now)
+    return raw, user, wallet
+
+
+def wallet_login(
+    session: Session, *, phone: str, pin: str, client: str, settings: Settings, now: datetime
+) -> tuple[str, User]:
+    number = _phone(phone)
+    raw, _token, user = login(
+        session, username=_username(number), password=pin, client=client, settings=settings, now=now
+    )
+    return raw, user
+
+
+# ---------------------------------------------------------------------------------------------
+# Whose wallet
+
+
+def own_wallet(session: Session, actor: Actor) -> LedgerAccount:
+    """The signed-in shopper's wallet."""
+    require_role(actor, Role.SHOPPER)
+    if actor.is_admin:
+        raise ForbiddenError("Quản trị viên không có ví (admins have no wallet).")
+    return ledger.shopper_wallet(session, actor.user_id or 0)
+
+
+def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) -> LedgerAccount:
+    """The vendor wallet of a payout account, for its vendor (or a manager of its market)."""
+    account = session.get(PayoutAccount, payout_account_id)
+    if account is None:
+        raise NotFoundError("Không tìm thấy tài khoản nhận tiền (payout account not found).")
+    vendor = session.get(Vendor, account.vendor_id)
+    assert vendor is not None
+    if actor.role is Role.VENDOR:
+        if actor.vendor_id != vendor.id:
+            raise NotFoundError("Không tìm thấy tài khoản nhận tiền (payout account not found).")
+    else:
+        require_market_manager(actor, vendor.market_id)
+    return ledger.vendor_wallet(session, payout_account_id)
+
+
+def _amount(amount: int) -> int:
+    if amount > ledger.NAPAS_TRANSFER_CAP:
+        raise LimitExceededError(
+            "Một giao dịch phải dưới 500.000.000 ₫ (one transfer must be below 500,000,000 ₫).",
+            extra={"limit": ledger.NAPAS_TRANSFER_CAP},
+        )
+    return amount
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations
+
+
+def top_up(session: Session, *, wallet: LedgerAccount, amount: int, now: datetime) -> Transfer:
+    """Nạp tiền: money enters the wallet from cash-in."""
+    cash_in = ledger.system_account(session, LedgerAccountKind.CASH_IN)
+    return ledger.post(
+        session,
+        kind=TransferKind.TOP_UP,
+        debit=cash_in,
+        credit=wallet,
+        amount=_amount(amount),
+        now=now,
+        memo="Nạp tiền",
+    )
+
+
+def withdraw(session: Session, *, wallet: LedgerAccount, amount: int, now: datetime) -> Transfer:
+    """Rút tiền: money leaves the wallet to cash-out."""
+    cash_out = ledger.system_account(session, LedgerAccountKind.CASH_OUT)
+    return ledger.post(
+        session,
+        kind=TransferKind.WITHDRAWAL,
+        debit=wallet,
+        credit=cash_out,
+        amount=_amount(amount),
+        now=now,
+        memo="Rút tiền",
+        checks=lambda: ledger.check_limits(session, wallet, amount, now, capped=False),
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    phone_masked: str
+    name_masked: str
+
+
+def lookup(session: Session, *, phone: str) -> Recipient:
+    """Who a phone's wallet belongs to, masked, so the payer can confirm before sending."""
+    user = _wallet_user(session, _phone(phone))
+    return Recipient(mask_digits(user.phone or "", 3), masked_name(user.full_name or "Ví"))
+
+
+def _wallet_user(session: Session, phone: str) -> User:
+    user = session.exec(
+        select(User).where(User.phone == phone, User.status == Status.ACTIVE)
+    ).first()
+    if user is None:
+        raise WalletNotFoundError(
+            "Không có ví nào với số điện thoại này (no wallet for phone).",
+            errors=[FieldError("to_phone", "not-found", "no wallet")],
+        )
+    return user
+
+
+def transfer_to_phone(
+    session: Session,
+    *,
+    actor: Actor,
+    wallet: LedgerAccount,
+    to_phone: str,
+    amount: int,
+    memo: str | None,
+    now: datetime,
+) -> Transfer:
+    """Chuyển tiền to another wallet by phone number."""
+    recipient = _wallet_user(session, _phone(to_phone, "to_phone"))
+    if recipient.id == actor.user_id:
+        raise SelfPaymentError("Không thể chuyển tiền cho chính mình (cannot pay yourself).")
+    target = ledger.shopper_wallet(session, recipient.id or 0)
+    return ledger.post(
+        session,
+        kind=TransferKind.TRANSFER,
+        debit=wallet,
+        credit=target,
+        amount=_amount(amount),
+        now=now,
+        memo=memo or "Chuyển tiền",
+        checks=lambda: ledger.check_limits(session, wallet, amount, now, capped=True),
+    )
+
+
+@dataclass(frozen=True)
+class ScannedCode:
+    account: PayoutAccount
+    vendor: Vendor
+    board: Board | None
+    fixed_amount: int | None
+
+
+def resolve_code(session: Session, payload: str) -> ScannedCode:
+    """The live payout account a scanned payload pays, or the reason it cannot be paid."""
+    try:
+        value = decode(payload).value
+    except VietQRError as exc:
+        raise InvalidVietQRError(
+            "Mã QR không hợp lệ: " + "; ".join(p.reason for p in exc.problems),
+            errors=[FieldError("payload", p.code, p.reason) for p in exc.problems],
+        ) from None
+    board = None
+    if value.terminal_label:
+        board = session.exec(select(Board).where(Board.serial == value.terminal_label)).first()
+    if board is None:
+        board = find_by_payload(session, payload)
+    if board is not None and board.status != BoardStatus.LIVE:
+        what = "được in lại" if board.status == BoardStatus.REPLACED else "bị thu hồi"
+        raise CodeRevokedError(
+            f"Bảng mã {board.serial} đã {what} (this code was replaced or revoked).",
+            extra={"serial": board.serial},
+        )
+    account = live_account(session, bin_code=value.bin, account_number=value.account)
+    if account is None or (board is not None and board.payout_account_id != account.id):
+        if board is not None:
+            raise CodeRevokedError("Tài khoản của mã này đã đổi (the code's account changed).")
+        raise UnknownCodeError(
+            "Mã QR không trả cho tài khoản nào đăng ký ở chợ "
+            "(no live payout account for this code)."
+        )
+    vendor = session.get(Vendor, account.vendor_id)
+    assert vendor is not None
+    if vendor.status != Status.ACTIVE:
+        raise CodeSuspendedError("Tiểu thương đã ngừng hoạt động (vendor inactive).")
+    if board is not None:
+        stall = session.get(Stall, board.stall_id)
+        if stall is None or stall.status != StallStatus.OCCUPIED:
+            raise CodeSuspendedError("Ki-ốt đang tạm ngừng (stall suspended or closed).")
+    fixed = value.amount if value.initiation is Initiation.DYNAMIC else None
+    return ScannedCode(account, vendor, board, fixed)
+
+
+def fee_for(amount: int, fee_bps: int) -> int:
+    """The vendor's fee on a payment: basis points of the amount, rounded down to whole đồng
+    (the one rounding rule: in the vendor's favour)."""
+    return amount * fee_bps // 10_000
+
+
+def pay_by_qr(
+    session: Session,
+    *,
+    actor: Actor,
+    wallet: LedgerAccount,
+    payload: str,
+    amount: int | None,
+    now: datetime,
+) -> Transfer:
+    """Pay a stall by scanning its code: the shopper is debited, the vendor's wallet credited
+    less the vendor's fee."""
+    code = resolve_code(session, payload)
+    if code.fixed_amount is not None:
+        if amount is not None and amount != code.fixed_amount:
+            raise AmountMismatchError(
+                f"Mã này cố định số tiền {code.fixed_amount} ₫ (the code fixes the amount).",
+                errors=[FieldError("amount", "amount-override", "differs from the code")],
+            )
+        amount = code.fixed_amount
+    elif amount is None:
+        raise AmountMismatchError(
+            "Mã tĩnh: hãy nhập số tiền (a static code needs the amount).",
+            errors=[FieldError("amount", "amount-required", "static code: amount needed")],
+        )
+    owner = session.get(User, actor.user_id) if actor.user_id else None
+    if owner is not None and owner.phone and owner.phone == code.vendor.phone:
+        raise SelfPaymentError("Không thể tự trả tiền cho ki-ốt của mình (paying yourself).")
+    target = ledger.vendor_wallet(session, code.account.id or 0)
+    fees = ledger.system_account(session, LedgerAccountKind.FEES)
+    fee = fee_for(amount, code.vendor.fee_bps)
+    return ledger.post(
+        session,
+        kind=TransferKind.PAYMENT,
+        debit=wallet,
+        credit=target,
+        amount=_amount(amount),
+        fee=fee,
+        fees_account=fees if fee else None,
+        now=now,
+        board_id=code.board.id if code.board else None,
+        market_id=code.vendor.market_id,
+        memo=f"Ki-ốt {code.board.serial}" if code.board else "Thanh toán QR",
+        source_label=mask_digits(owner.phone, 3) if owner and owner.phone else "ví",
+        checks=lambda: ledger.check_limits(session, wallet, amount or 0, now, capped=True),
+    )
+
+
+def _payment(session: Session, payment_id: int) -> Transfer:
+    payment = session.get(Transfer, payment_id)
+    if payment is None or payment.kind != TransferKind.PAYMENT:
+        raise NotFoundError("Không tìm thấy giao dịch thanh toán (payment not found).")
+    return payment
+
+
+def refund(
+    session: Session, *, actor: Actor, payment_id: int, amount: int, now: datetime
+) -> Transfer:
+    """The vendor gives back part or all of a payment; refunds never exceed it in total. Fees
+    already charged are not returned."""
+    payment = _payment(session, payment_id)
+    vendor_account = session.get(LedgerAccount, payment.credit_account_id)
+    assert vendor_account is not None
+    assert vendor_account.payout_account_id is not None
+    wallet = vendor_wallet_for(session, actor, vendor_account.payout_account_id)
+    if actor.role not in (Role.VENDOR, Role.ADMIN):
+        raise ForbiddenError("Chỉ tiểu thương hoàn tiền (only the vendor refunds).")
+    shopper = session.get(LedgerAccount, payment.debit_account_id)
+    assert shopper is not None
+    return ledger.post(
+        session,
+        kind=TransferKind.REFUND,
+        debit=wallet,
+        credit=shopper,
+        amount=amount,
+        now=now,
+        original_id=payment.id,
+        market_id=payment.market_id,
+        memo=f"Hoàn tiền #{payment.id}",
+        checks=lambda: ledger.check_refundable(session, _payment(session, payment_id), amount),
+    )
+
+
+def reverse(session: Session, *, actor: Actor, payment_id: int, now: datetime) -> Transfer:
+    """An admin undoes a payment that has not been refunded: the shopper gets it all back, the
+    vendor's net and the fee are taken back."""
+    require_role(actor)
+    payment = _payment(session, payment_id)
+    if ledger.refunded_total(session, payment_id):
+        raise InvalidStateError(
+            "Giao dịch đã được hoàn một phần; hãy hoàn phần còn lại (already refunded in part)."
+        )
+    vendor_wallet = session.get(LedgerAccount, payment.credit_account_id)
+    shopper = session.get(LedgerAccount, payment.debit_account_id)
+    assert vendor_wallet is not None
+    assert shopper is not None
+    fees = ledger.system_account(session, LedgerAccountKind.FEES) if payment.fee else None
+    return ledger.post(
+        session,
+        kind=TransferKind.REVERSAL,
+        debit=vendor_wallet,
+        credit=shopper,
+        amount=payment.amount,
+        fee=payment.fee,
+        fees_account=fees,
+        return_fee=True,
+        now=now,
+        original_id=payment.id,
+        market_id=payment.market_id,
+        memo=f"Đảo giao dịch #{payment.id}",
+        checks=lambda: ledger.check_refundable(session, payment, payment.amount),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Public shapes
+
+
+def transfer_view(transfer: Transfer) -> dict[str, Any]:
+    return {
+        "id": transfer.id,
+        "kind": transfer.kind,
+        "amount": transfer.amount,
+        "fee": transfer.fee,
+        "net": transfer.amount - transfer.fee,
+        "memo": transfer.memo,
+        "original_id": transfer.original_id,
+        "business_day": transfer.business_day.isoformat(),
+        "created_at": transfer.created_at.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Slips and closing days
+
+
+def daily_slip(
+    session: Session, *, actor: Actor, vendor_id: int, day: date, cash: int | None
+) -> dict[str, Any]:
+    """The vendor's end-of-day slip: QR payments received on a business day, by source, with
+    the cashless share when the vendor enters the day's cash takings."""
+    vendor = session.get(Vendor, vendor_id)
+    if vendor is None or (actor.role is Role.VENDOR and actor.vendor_id != vendor_id):
+        raise NotFoundError("Không tìm thấy tiểu thương (vendor not found).")
+    if actor.role is not Role.VENDOR:
+        require_market_manager(actor, vendor.market_id)
+    wallet_ids = [
+        w.id
+        for w in session.exec(
+            select(LedgerAccount)
+            .join(PayoutAccount, col(PayoutAccount.id) == LedgerAccount.payout_account_id)
+            .where(PayoutAccount.vendor_id == vendor_id)
+        )
+    ]
+    payments = (
+        session.exec(
+            select(Transfer)
+            .where(
+                col(Transfer.credit_account_id).in_(wallet_ids),
+                Transfer.kind == TransferKind.PAYMENT,
+                Transfer.business_day == day,
+            )
+            .order_by(col(Transfer.created_at))
+        ).all()
+        if wallet_ids
+        else []
+    )
+    refunds = (
+        session.exec(
+            select(Transfer).where(
+                col(Transfer.debit_account_id).in_(wallet_ids),
+                col(Transfer.kind).in_([TransferKind.REFUND, TransferKind.REVERSAL]),
+                Transfer.business_day == day,
+            )
+        ).all()
+        if wallet_ids
+        else []
+    )
+    by_source: dict[str, dict[str, int]] = {}
+    for payment in payments:
+        bucket = by_source.setdefault(payment.source_label or "ví", {"count": 0, "total": 0})
+        bucket["count"] += 1
+        bucket["total"] += payment.amount
+    total = sum(p.amount for p in payments)
+    refunded = sum(r.amount for r in refunds)
+    slip: dict[str, Any] = {
+        "vendor_id": vendor_id,
+        "business_day": day.isoformat(),
+        "count": len(payments),
+        "total": total,
+        "fees": sum(p.fee for p in payments),
+        "refunds": refunded,
+        "net": total - sum(p.fee for p in payments) - refunded,
+        "by_source": by_source,
+        "first_at": payments[0].created_at.isoformat() if payments else None,
+        "last_at": payments[-1].created_at.isoformat() if payments else None,
+        "cash": cash,
+        "cashless_share": None,
+    }
+    if cash is not None and total + cash > 0:
+        slip["cashless_share"] = round(total / (total + cash), 4)
+    return slip
+
+
+def close_day(
+    session: Session, *, actor: Actor, market_id: int, day: date, now: datetime
+) -> DayClose:
+    """Freeze a market's per-vendor totals for a business day that is over."""
+    require_market_manager(actor, market_id)
+    if day >= business_day(now):
+        raise DayNotOverError(
+            "Chỉ chốt được ngày đã qua nửa đêm giờ Việt Nam (the day is not over yet).",
+            errors=[FieldError("day", "day-not-over", "close after local midnight")],
+        )
+    if session.exec(
+        select(DayClose).where(DayClose.market_id == market_id, DayClose.business_day == day)
+    ).first():
+        raise DayClosedError("Ngày này đã được chốt (already closed).")
+    totals = ledger.close_totals(session, market_id, day)
+    closed = DayClose(
+        market_id=market_id,
+        business_day=day,
+        totals=totals,
+        content_hash=ledger.content_hash(totals),
+        closed_at=now,
+        closed_by=actor.username,
+    )
+    session.add(closed)
+    session.flush()
+    return closed
