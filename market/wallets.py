@@ -117,9 +117,12 @@ def open_wallet(
 def wallet_login(
     session: Session, *, phone: str, pin: str, client: str, settings: Settings, now: datetime
 ) -> tuple[str, User]:
+    """Sign in with the wallet's phone and PIN (any user with that phone, throttled as logins)."""
     number = _phone(phone)
+    holder = session.exec(select(User).where(User.phone == number)).first()
+    username = holder.username if holder is not None else _username(number)
     raw, _token, user = login(
-        session, username=_username(number), password=pin, client=client, settings=settings, now=now
+        session, username=username, password=pin, client=client, settings=settings, now=now
     )
     return raw, user
 
@@ -357,13 +360,13 @@ def refund(
 ) -> Transfer:
     """The vendor gives back part or all of a payment; refunds never exceed it in total. Fees
     already charged are not returned."""
+    if actor.role not in (Role.VENDOR, Role.ADMIN):
+        raise ForbiddenError("Chỉ tiểu thương hoàn tiền (only the vendor refunds).")
     payment = _payment(session, payment_id)
     vendor_account = session.get(LedgerAccount, payment.credit_account_id)
     assert vendor_account is not None
     assert vendor_account.payout_account_id is not None
     wallet = vendor_wallet_for(session, actor, vendor_account.payout_account_id)
-    if actor.role not in (Role.VENDOR, Role.ADMIN):
-        raise ForbiddenError("Chỉ tiểu thương hoàn tiền (only the vendor refunds).")
     shopper = session.get(LedgerAccount, payment.debit_account_id)
     assert shopper is not None
     return ledger.post(

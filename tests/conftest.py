@@ -147,7 +147,7 @@ def engine(db_url: str, backend: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def clock() -> FrozenClock:
-    return FrozenClock(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
+    return FrozenClock(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))  # 17:00 in Vietnam
 
 
 @pytest.fixture
@@ -177,6 +177,7 @@ class World:
     vendor_b: int
     account_a: int
     account_b: int
+    payment_a: int
     tokens: dict[str, str]
     user_ids: dict[str, int]
 
@@ -289,6 +290,10 @@ def world(engine: Engine, settings: Settings, clock: FrozenClock, password_hash:
             "planner": _user(s, "planner", Role.PLANNER, password_hash),
             "shopper": _user(s, "shopper", Role.SHOPPER, password_hash),
         }
+        users["shopper"].phone = "+84901111111"
+        s.add(users["shopper"])
+        s.flush()
+        payment = _seed_payment(s, users["shopper"].id or 0, stall_a.id or 0, clock())
         tokens = {
             who: issue_token(s, user=user, settings=settings, now=clock())[0]
             for who, user in users.items()
@@ -306,9 +311,26 @@ def world(engine: Engine, settings: Settings, clock: FrozenClock, password_hash:
             vendor_b=vendor_b.id or 0,
             account_a=account_a.id or 0,
             account_b=account_b.id or 0,
+            payment_a=payment,
             tokens=tokens,
             user_ids={who: u.id or 0 for who, u in users.items()},
         )
+
+
+def _seed_payment(session: Session, user_id: int, stall_id: int, now: datetime) -> int:
+    """The shopper tops up 1,000,000 ₫ and pays 100,000 ₫ at stall A."""
+    from market import boards, ledger, wallets
+    from market.access import Actor
+
+    wallet = ledger.shopper_wallet(session, user_id)
+    wallets.top_up(session, wallet=wallet, amount=1_000_000, now=now)
+    board = boards.live_board(session, stall_id)
+    assert board is not None
+    shopper = Actor(user_id=user_id, username="shopper", role=Role.SHOPPER)
+    paid = wallets.pay_by_qr(
+        session, actor=shopper, wallet=wallet, payload=board.payload, amount=100_000, now=now
+    )
+    return paid.id or 0
 
 
 def count_rows(engine: Engine, model: type[SQLModel]) -> int:

@@ -2,7 +2,8 @@
 every response matches its documented status, schema and media type.
 
 Three operations that end the admin's own session (logout, revoking or deactivating users) are
-left out here so the run keeps its token; the access and auth tests cover them."""
+left out here so the run keeps its token; the access and auth tests cover them. Money requests
+without an Idempotency-Key get their documented 400."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
+from schemathesis.checks import positive_data_acceptance
 from schemathesis.schemas import BaseSchema
 
 from tests.conftest import World
@@ -40,4 +42,8 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     ],
 )
 def test_api_conforms_to_its_openapi(case: Case, world: World) -> None:
-    case.call_and_validate(headers=world.headers("admin"))
+    # "positive data acceptance" is left out: a schema-valid phone or PIN can still be refused by
+    # rules no JSON schema states (a real Vietnamese mobile number), with a documented 422.
+    case.call_and_validate(
+        headers=world.headers("admin"), excluded_checks=[positive_data_acceptance]
+    )

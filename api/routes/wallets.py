@@ -34,7 +34,7 @@ class OpenWallet(BaseModel):
 
 class WalletLogin(BaseModel):
     phone: str = Field(max_length=32)
-    pin: str = Field(max_length=6)
+    pin: str = Field(max_length=128, description="the wallet's PIN (or the user's password)")
 
 
 class WalletToken(BaseModel):
