@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
@@ -15,6 +20,7 @@ from api.routes import (
     auth,
     codes,
     markets,
+    notifications,
     reference,
     spreadsheets,
     stalls,
@@ -24,7 +30,10 @@ from api.routes import (
 )
 from market.clock import Clock, utc_now
 from market.db import make_engine
+from market.notifications import deliver_due
 from market.settings import Settings, get_settings
+
+log = logging.getLogger("cho.api")
 
 DESCRIPTION = """
 Chợ 4.0 — sổ đăng ký chợ: chợ, khu, ki-ốt, tiểu thương, tài khoản nhận tiền, người dùng và vai trò.
@@ -83,13 +92,50 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
+class WebhookWorker:
+    """A background thread that delivers due webhooks until the app stops."""
+
+    def __init__(self, engine: Engine, clock: Clock, poll_seconds: float) -> None:
+        self.engine, self.clock, self.poll_seconds = engine, clock, poll_seconds
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=5.0) as client:
+            while not self.stopping.is_set():
+                try:
+                    deliver_due(self.engine, now=self.clock(), client=client)
+                except Exception:  # a bad round must not stop later deliveries
+                    log.exception("webhook delivery round failed")
+                self.stopping.wait(self.poll_seconds)
+
+    def __enter__(self) -> WebhookWorker:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+
+
 def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock = utc_now
 ) -> FastAPI:
     """Build the app. Tests pass their own settings, engine and clock."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
+    assert engine is not None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.webhook_worker:
+            with WebhookWorker(engine, clock, settings.webhook_poll_seconds):
+                yield
+        else:
+            yield
+
     app: FastAPI = FastAPIOffline(
+        lifespan=lifespan,
         title="Chợ 4.0",
         version="0.1.0",
         description=DESCRIPTION,
@@ -98,7 +144,18 @@ def create_app(
     )
     app.state.context = AppContext(settings=settings, engine=engine, clock=clock)
     problems.install(app)
-    for module in (reference, auth, markets, stalls, vendors, users, spreadsheets, codes, wallets):
+    for module in (
+        reference,
+        auth,
+        markets,
+        stalls,
+        vendors,
+        users,
+        spreadsheets,
+        codes,
+        wallets,
+        notifications,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

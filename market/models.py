@@ -779,3 +779,44 @@ class DayClose(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     closed_at: datetime = _created_at()
     closed_by: str = Field(max_length=64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications: the transactional outbox, webhook endpoints and their deliveries
+
+
+class OutboxEvent(SQLModel, table=True):
+    """An event written in the same transaction as the money it announces."""
+
+    __tablename__ = "outbox_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=36, unique=True)
+    vendor_id: int = Field(foreign_key="vendor.id", index=True)
+    type: str = Field(max_length=40)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created_at()
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_id: int = Field(foreign_key="vendor.id", index=True)
+    url: str = Field(max_length=500)
+    secret: str = Field(max_length=64)
+    status: str = Field(default=Status.ACTIVE, max_length=16)
+    created_at: datetime = _created_at()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    __tablename__ = "webhook_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="outbox_event.id", index=True)
+    endpoint_id: int = Field(foreign_key="webhook_endpoint.id", index=True)
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=300)

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     login_lock_minutes: int = Field(default=15, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    webhook_worker: bool = Field(default=True, description="deliver webhooks in the background")
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
 
     @property
     def token_ttl(self) -> timedelta:

@@ -50,6 +50,7 @@ from market.models import (
     User,
     Vendor,
 )
+from market.notifications import record_event
 from market.payouts import live_account
 from market.settings import Settings
 from market.text import InvalidPhoneError, mask_digits, normalise_mobile
@@ -331,7 +332,7 @@ def pay_by_qr(
     target = ledger.vendor_wallet(session, code.account.id or 0)
     fees = ledger.system_account(session, LedgerAccountKind.FEES)
     fee = fee_for(amount, code.vendor.fee_bps)
-    return ledger.post(
+    transfer = ledger.post(
         session,
         kind=TransferKind.PAYMENT,
         debit=wallet,
@@ -346,6 +347,15 @@ def pay_by_qr(
         source_label=mask_digits(owner.phone, 3) if owner and owner.phone else "ví",
         checks=lambda: ledger.check_limits(session, wallet, amount or 0, now, capped=True),
     )
+    record_event(session, vendor_id=code.vendor.id or 0, type="payment.received", transfer=transfer)
+    return transfer
+
+
+def _record_for_wallet(session: Session, wallet_id: int, type: str, transfer: Transfer) -> None:
+    wallet = session.get(LedgerAccount, wallet_id)
+    account = session.get(PayoutAccount, wallet.payout_account_id) if wallet else None
+    if account is not None:
+        record_event(session, vendor_id=account.vendor_id, type=type, transfer=transfer)
 
 
 def _payment(session: Session, payment_id: int) -> Transfer:
@@ -369,7 +379,7 @@ def refund(
     wallet = vendor_wallet_for(session, actor, vendor_account.payout_account_id)
     shopper = session.get(LedgerAccount, payment.debit_account_id)
     assert shopper is not None
-    return ledger.post(
+    transfer = ledger.post(
         session,
         kind=TransferKind.REFUND,
         debit=wallet,
@@ -381,6 +391,8 @@ def refund(
         memo=f"Hoàn tiền #{payment.id}",
         checks=lambda: ledger.check_refundable(session, _payment(session, payment_id), amount),
     )
+    _record_for_wallet(session, transfer.debit_account_id, "payment.refunded", transfer)
+    return transfer
 
 
 def reverse(session: Session, *, actor: Actor, payment_id: int, now: datetime) -> Transfer:
@@ -397,7 +409,7 @@ def reverse(session: Session, *, actor: Actor, payment_id: int, now: datetime) -
     assert vendor_wallet is not None
     assert shopper is not None
     fees = ledger.system_account(session, LedgerAccountKind.FEES) if payment.fee else None
-    return ledger.post(
+    transfer = ledger.post(
         session,
         kind=TransferKind.REVERSAL,
         debit=vendor_wallet,
@@ -412,6 +424,8 @@ def reverse(session: Session, *, actor: Actor, payment_id: int, now: datetime) -
         memo=f"Đảo giao dịch #{payment.id}",
         checks=lambda: ledger.check_refundable(session, payment, payment.amount),
     )
+    _record_for_wallet(session, transfer.debit_account_id, "payment.reversed", transfer)
+    return transfer
 
 
 # ---------------------------------------------------------------------------------------------

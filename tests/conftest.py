@@ -152,7 +152,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(DATABASE_URL=db_url)
+    return Settings(DATABASE_URL=db_url, webhook_worker=False)  # tests deliver by hand
 
 
 @pytest.fixture

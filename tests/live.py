@@ -79,7 +79,7 @@ def seed(url: str, *, shoppers: int, balance: int, password_hash: str) -> Seeded
     `balance` each (tokens valid for a day)."""
     engine = make_engine(url)
     now = datetime.now(UTC)
-    settings = Settings(DATABASE_URL=url, CHO_TOKEN_TTL_MINUTES=24 * 60)
+    settings = Settings(DATABASE_URL=url, token_ttl_minutes=24 * 60)
     with Session(engine, expire_on_commit=False) as s:
         market = markets.create_market(
             s, actor=SYSTEM, data=MarketCreate(code="mau-a", name="Chợ Mậu A")

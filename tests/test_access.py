@@ -150,6 +150,9 @@ RULES = [
     R("GET", "/vendors/{va}/slip", READ_A),
     R("POST", "/markets/{a}/days/2026-11-25/close", MANAGE_A),
     R("GET", "/ledger/audit", ADMIN),
+    R("GET", "/vendors/{va}/events?follow=false", READ_A),
+    R("POST", "/vendors/{va}/webhooks", READ_A, lambda w: {"url": "http://127.0.0.1:9/hook"}),
+    R("GET", "/vendors/{va}/webhooks", READ_A),
 ]
 
 

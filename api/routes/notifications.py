@@ -1,0 +1,118 @@
+"""The vendor's live payment feed (Server-Sent Events, for the "loa báo tiền" page) and webhook
+receivers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ContextDep, CurrentUser, SessionDep
+from api.money import MoneyActor
+from api.problems import problem_responses
+from market import notifications
+from market.models import Status, WebhookEndpoint
+
+router = APIRouter(tags=["notifications"], responses=problem_responses(401, 403, 404, 422))
+
+
+class WebhookCreate(BaseModel):
+    url: str = Field(max_length=500, description="http(s) URL that receives signed POSTs")
+
+
+class WebhookPublic(BaseModel):
+    id: int
+    url: str
+    status: str
+    secret: str | None = Field(default=None, description="shown once, when created")
+
+
+@router.post("/vendors/{vendor_id}/webhooks", response_model=WebhookPublic, status_code=201)
+def add_webhook(
+    actor: CurrentUser, session: SessionDep, vendor_id: int, data: WebhookCreate
+) -> WebhookPublic:
+    """Register a receiver for the vendor's payment events; keep the secret to check the
+    `Cho-Signature` header (HMAC-SHA256 over "<t>.<body>")."""
+    endpoint = notifications.add_endpoint(session, actor=actor, vendor_id=vendor_id, url=data.url)
+    return WebhookPublic(
+        id=endpoint.id or 0, url=endpoint.url, status=endpoint.status, secret=endpoint.secret
+    )
+
+
+@router.get("/vendors/{vendor_id}/webhooks", response_model=list[WebhookPublic])
+def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: int) -> list[WebhookPublic]:
+    notifications.readable_vendor(session, actor, vendor_id)
+    return [
+        WebhookPublic(id=e.id or 0, url=e.url, status=e.status)
+        for e in session.exec(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.vendor_id == vendor_id, WebhookEndpoint.status == Status.ACTIVE)
+            .order_by(col(WebhookEndpoint.id))
+        )
+    ]
+
+
+def _frame(event_id: int, kind: str, data: dict[str, object]) -> str:
+    return f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.get(
+    "/vendors/{vendor_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "payment events as Server-Sent Events",
+        }
+    },
+)
+async def payment_events(
+    context: ContextDep,
+    actor: MoneyActor,
+    vendor_id: int,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    after: Annotated[int, Query(ge=0, description="resume after this event id")] = 0,
+    follow: Annotated[bool, Query(description="keep the stream open for new events")] = True,
+) -> StreamingResponse:
+    """Each incoming payment as it lands: amount in digits and in Vietnamese words, for the
+    vendor's soundbox page. Reconnecting with Last-Event-ID resumes without gaps."""
+
+    def fetch(cursor: int) -> list[tuple[int, str, dict[str, object]]]:
+        with Session(context.engine) as session:
+            events = notifications.events_after(
+                session, actor=actor, vendor_id=vendor_id, after_id=cursor
+            )
+            return [(e.id or 0, e.type, notifications.event_body(e)) for e in events]
+
+    start = max(after, last_event_id or 0)
+    first = await run_in_threadpool(fetch, start)  # access is checked before streaming starts
+
+    async def stream() -> AsyncIterator[str]:
+        cursor = start
+        batch = first
+        idle = 0.0
+        while True:
+            for event_id, kind, body in batch:
+                cursor = event_id
+                yield _frame(event_id, kind, body)
+            if not follow:
+                return
+            await asyncio.sleep(1.0)
+            idle = 0.0 if batch else idle + 1.0
+            if idle >= 15:
+                idle = 0.0
+                yield ": keep-alive\n\n"
+            batch = await run_in_threadpool(fetch, cursor)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

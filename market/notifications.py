@@ -1,0 +1,213 @@
+"""Telling vendors that money arrived: events written to a transactional outbox in the same
+transaction as the payment, a live feed read from it, and signed webhooks delivered from it by a
+background worker with retries and back-off, so a slow or failing receiver never delays or undoes
+a payment.
+
+Signature (Stripe's scheme): header `Cho-Signature: t=<unix seconds>,v1=<hex>` where the hex is
+HMAC-SHA256 with the endpoint's secret over `"<t>.<raw body>"`; `Cho-Event-Id` lets receivers
+drop duplicates (delivery is at least once)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from market.access import Actor, require_market_manager
+from market.errors import FieldError, InvalidInputError, NotFoundError
+from market.models import (
+    OutboxEvent,
+    Role,
+    Status,
+    Transfer,
+    Vendor,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from qr.amounts import amount_in_words, format_vnd
+
+MAX_ATTEMPTS = 8
+SIGNATURE_TOLERANCE = timedelta(minutes=5)
+LEASE = timedelta(seconds=60)
+
+
+def record_event(session: Session, *, vendor_id: int, type: str, transfer: Transfer) -> OutboxEvent:
+    """Write the event (and one pending delivery per active webhook) in the caller's transaction."""
+    data = {
+        "transfer_id": transfer.id,
+        "kind": transfer.kind,
+        "amount": transfer.amount,
+        "fee": transfer.fee,
+        "net": transfer.amount - transfer.fee,
+        "amount_text": format_vnd(transfer.amount),
+        "amount_words": amount_in_words(transfer.amount),
+        "memo": transfer.memo,
+        "business_day": transfer.business_day.isoformat(),
+        "created_at": transfer.created_at.isoformat(),
+    }
+    event = OutboxEvent(
+        event_id=str(uuid.uuid4()),
+        vendor_id=vendor_id,
+        type=type,
+        data=data,
+        created_at=transfer.created_at,
+    )
+    session.add(event)
+    session.flush()
+    for endpoint in session.exec(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.vendor_id == vendor_id, WebhookEndpoint.status == Status.ACTIVE
+        )
+    ):
+        session.add(
+            WebhookDelivery(
+                event_id=event.id or 0,
+                endpoint_id=endpoint.id or 0,
+                next_attempt_at=transfer.created_at,
+            )
+        )
+    return event
+
+
+def event_body(event: OutboxEvent) -> dict[str, Any]:
+    return {
+        "id": event.event_id,
+        "type": event.type,
+        "vendor_id": event.vendor_id,
+        "created_at": event.created_at.isoformat(),
+        "data": event.data,
+    }
+
+
+def events_after(
+    session: Session, *, actor: Actor, vendor_id: int, after_id: int, limit: int = 100
+) -> list[OutboxEvent]:
+    """The vendor's events with a sequence number above `after_id`, oldest first."""
+    readable_vendor(session, actor, vendor_id)
+    return list(
+        session.exec(
+            select(OutboxEvent)
+            .where(OutboxEvent.vendor_id == vendor_id, col(OutboxEvent.id) > after_id)
+            .order_by(col(OutboxEvent.id))
+            .limit(limit)
+        )
+    )
+
+
+def readable_vendor(session: Session, actor: Actor, vendor_id: int) -> Vendor:
+    vendor = session.get(Vendor, vendor_id)
+    if vendor is None or (actor.role is Role.VENDOR and actor.vendor_id != vendor_id):
+        raise NotFoundError("Không tìm thấy tiểu thương (vendor not found).")
+    if actor.role is not Role.VENDOR:
+        require_market_manager(actor, vendor.market_id)
+    return vendor
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhook endpoints
+
+
+def add_endpoint(session: Session, *, actor: Actor, vendor_id: int, url: str) -> WebhookEndpoint:
+    """Register a receiver; its secret is shown once, in the answer."""
+    readable_vendor(session, actor, vendor_id)
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidInputError(
+            "Địa chỉ webhook phải là http(s) (webhook URL must be http or https).",
+            errors=[FieldError("url", "invalid-url", "http(s) URL required")],
+        )
+    endpoint = WebhookEndpoint(vendor_id=vendor_id, url=url, secret=secrets.token_hex(24))
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: str, header: str, body: bytes, now: datetime) -> bool:
+    """Whether a `Cho-Signature` header is valid for `body` and recent (within 5 minutes)."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    if abs(now.timestamp() - timestamp) > SIGNATURE_TOLERANCE.total_seconds():
+        return False
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2**attempts, 3600))
+
+
+def deliver_due(engine: Engine, *, now: datetime, client: httpx.Client, limit: int = 20) -> int:
+    """Send the deliveries that are due; returns how many were attempted. Each is leased in a
+    short transaction first (so several workers never send the same one at once), sent with no
+    transaction open, then marked delivered or rescheduled with exponential back-off."""
+    with Session(engine, expire_on_commit=False) as session:
+        query = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+            .order_by(col(WebhookDelivery.id))
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        due = list(session.exec(query))
+        jobs = []
+        for delivery in due:
+            delivery.next_attempt_at = now + LEASE
+            session.add(delivery)
+            event = session.get(OutboxEvent, delivery.event_id)
+            endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+            assert event is not None
+            assert endpoint is not None
+            jobs.append(
+                (delivery.id, event.event_id, event_body(event), endpoint.url, endpoint.secret)
+            )
+        session.commit()
+    for delivery_id, event_id, body, url, secret in jobs:
+        raw = json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = client.post(
+                url,
+                content=raw,
+                headers={
+                    "Content-Type": "application/json",
+                    "Cho-Event-Id": event_id,
+                    "Cho-Signature": sign(secret, raw, int(now.timestamp())),
+                },
+            )
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        with Session(engine) as session:
+            sent = session.get(WebhookDelivery, delivery_id)
+            assert sent is not None
+            delivery = sent
+            delivery.attempts += 1
+            delivery.last_status = status
+            delivery.last_error = error
+            if status is not None and 200 <= status < 300:
+                delivery.status = "delivered"
+            elif delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = "failed"
+            else:
+                delivery.next_attempt_at = now + _backoff(delivery.attempts)
+            session.add(delivery)
+            session.commit()
+    return len(jobs)
