@@ -18,6 +18,7 @@ from api.deps import ContextDep, oauth2_scheme
 from api.problems import STATUS_BY_CODE, problem_response
 from market import ledger
 from market.access import Actor
+from market.db import read_only
 from market.errors import FieldError, IdempotencyKeyMissingError, UnauthenticatedError
 from market.models import Transfer
 from market.users import authenticate
@@ -33,9 +34,8 @@ def get_money_actor(
     SQLite a held transaction would block the writer)."""
     if not token:
         raise UnauthenticatedError("Cần đăng nhập (a bearer token is required).")
-    with Session(context.engine) as session:
+    with Session(read_only(context.engine)) as session:
         actor, _token = authenticate(session, raw_token=token, now=context.clock())
-        session.commit()
     return actor
 
 

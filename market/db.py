@@ -32,7 +32,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only work (see `read_only`) may begin deferred, so it never waits for the writer.
+    deferred = connection.get_execution_options().get("read_only", False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -49,6 +51,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for transactions that only read (on SQLite they do not take the write
+    lock; on PostgreSQL nothing changes)."""
+    return engine.execution_options(read_only=True)
 
 
 @contextmanager

@@ -227,9 +227,6 @@ def post(
             )
         )
     session.flush()
-    for account in (debit, credit, fees_account):
-        if account is not None:
-            session.refresh(account)
     return transfer
 
 

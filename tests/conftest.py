@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from market.models import (
 )
 from market.settings import Settings
 from market.users import hash_password, issue_token
+from tests.live import drop_database, fresh_database
 
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct-horse-9"
@@ -350,6 +352,20 @@ def snapshot_database(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
             rows = conn.execute(table.select().order_by(*table.primary_key.columns)).all()
             out[table.name] = [tuple(r) for r in rows]
     return out
+
+
+@pytest.fixture
+def live_url(backend: str, tmp_path: Path, database_urls: dict[str, str]) -> Iterator[str]:
+    admin_url = os.environ.get("TEST_DATABASE_URL")
+    if backend == "postgresql" and "postgresql" not in database_urls:
+        if os.environ.get("CHO_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL required")
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    name = f"cho_live_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    url = fresh_database(backend, tmp_path, admin_url, name)
+    yield url
+    if backend == "postgresql" and admin_url:
+        drop_database(admin_url, name)
 
 
 __all__ = ["PASSWORD", "FrozenClock", "Market", "World", "count_rows", "snapshot_database"]

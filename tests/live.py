@@ -67,6 +67,7 @@ def drop_database(admin_url: str, name: str) -> None:
 @dataclass
 class Seeded:
     stall_payload: str
+    stall_payloads: list[str]
     payout_account_id: int
     vendor_token: str
     admin_token: str
@@ -74,9 +75,11 @@ class Seeded:
     shopper_phones: list[str] = field(default_factory=list)
 
 
-def seed(url: str, *, shoppers: int, balance: int, password_hash: str) -> Seeded:
-    """A market with one paid stall, its vendor, an admin, and `shoppers` wallets holding
-    `balance` each (tokens valid for a day)."""
+def seed(
+    url: str, *, shoppers: int, balance: int, password_hash: str, extra_stalls: int = 0
+) -> Seeded:
+    """A market with one paid stall (and `extra_stalls` more, each with its own vendor), its
+    vendor, an admin, and `shoppers` wallets holding `balance` each (tokens valid for a day)."""
     engine = make_engine(url)
     now = datetime.now(UTC)
     settings = Settings(DATABASE_URL=url, token_ttl_minutes=24 * 60)
@@ -111,8 +114,35 @@ def seed(url: str, *, shoppers: int, balance: int, password_hash: str) -> Seeded
         s.add(vendor_user)
         s.add(admin)
         s.flush()
+        others = []
+        for n in range(extra_stalls):
+            extra = stalls.create_stall(
+                s, actor=SYSTEM, market_id=market.id or 0, data=StallCreate(code=f"C-{n + 1}")
+            )
+            seller = vendors.create_vendor(
+                s,
+                actor=SYSTEM,
+                market_id=market.id or 0,
+                data=VendorCreate(full_name=f"Tiểu thương {n}", phone=f"09880{n:05d}"),
+            )
+            stalls.assign_vendor(
+                s,
+                actor=SYSTEM,
+                stall_id=extra.id or 0,
+                data=AssignmentCreate(vendor_id=seller.id or 0),
+            )
+            payouts.add_account(
+                s,
+                actor=SYSTEM,
+                vendor_id=seller.id or 0,
+                data=PayoutAccountCreate(bin="970405", account_number=f"88001{n:08d}"),
+            )
+            extra_board = boards.live_board(s, extra.id or 0)
+            assert extra_board is not None
+            others.append(extra_board.payload)
         result = Seeded(
             stall_payload=board.payload,
+            stall_payloads=[board.payload, *others],
             payout_account_id=account.id or 0,
             vendor_token=issue_token(s, user=vendor_user, settings=settings, now=now)[0],
             admin_token=issue_token(s, user=admin, settings=settings, now=now)[0],

@@ -4,13 +4,11 @@ times at once, T5 concurrent partial refunds, T3 kill -9 under load, restart, au
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,23 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live import Seeded, Server, drop_database, fresh_database, seed
+from tests.live import Seeded, Server, seed
 
 CLIENTS = 16
-
-
-@pytest.fixture
-def live_url(backend: str, tmp_path: Path, database_urls: dict[str, str]) -> Iterator[str]:
-    admin_url = os.environ.get("TEST_DATABASE_URL")
-    if backend == "postgresql" and "postgresql" not in database_urls:
-        if os.environ.get("CHO_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL required")
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    name = f"cho_live_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = fresh_database(backend, tmp_path, admin_url, name)
-    yield url
-    if backend == "postgresql" and admin_url:
-        drop_database(admin_url, name)
 
 
 def _serve(url: str, tmp_path: Path, workers: int = 2) -> Server:

@@ -22,7 +22,6 @@ from market.models import Transfer, WebhookDelivery
 from market.notifications import deliver_due, verify
 from tests.conftest import FrozenClock, World
 from tests.live import Server, seed
-from tests.test_ledger_live import live_url  # noqa: F401  (fixture)
 
 
 class Receiver:

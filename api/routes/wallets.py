@@ -9,15 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
 from api.money import IdempotencyKey, MoneyActor, run_money
 from api.problems import problem_responses
 from market import ledger, wallets
 from market.access import require_role
+from market.db import read_only
 from market.errors import InvalidCredentialsError
-from market.models import LedgerAccount, Transfer
+from market.models import LedgerAccount, Role, Transfer
 from market.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["wallets"], responses=problem_responses(401, 403, 404, 409, 422))
@@ -171,6 +172,14 @@ def my_wallet(actor: CurrentUser, session: SessionDep, clock: ClockDep) -> Walle
 
 
 def _own(context: ContextDep, actor: MoneyActor) -> int:
+    """The caller's wallet id, read without the write lock when the wallet exists."""
+    with Session(read_only(context.engine)) as session:
+        existing = session.exec(
+            select(LedgerAccount.id).where(LedgerAccount.owner_user_id == actor.user_id)
+        ).first()
+    if existing is not None and actor.user_id is not None:
+        require_role(actor, Role.SHOPPER)
+        return int(existing)
     with Session(context.engine) as session:
         wallet = wallets.own_wallet(session, actor)
         session.commit()
