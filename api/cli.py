@@ -23,6 +23,7 @@ from market.stalls import find_stall_by_code
 from market.users import create_user
 from qr import board as board_render
 from qr.cli import qr_app
+from simulator.cli import simulate_app
 
 app = typer.Typer(
     help="Chợ 4.0: sổ đăng ký chợ, mã VietQR, ví thử, mô phỏng.", no_args_is_help=True
@@ -32,6 +33,7 @@ users_app = typer.Typer(help="Người dùng (users).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(qr_app, name="qr")
+app.add_typer(simulate_app, name="simulate")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -1,0 +1,146 @@
+"""`cho simulate …`: run, compare and list scenarios from the command line."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from simulator.params import SCENARIO_LABELS, SCENARIOS, Params, parse_overrides, scenario_params
+from simulator.runs import run, write_charts, write_csv, write_summary
+
+simulate_app = typer.Typer(
+    help="Mô phỏng chấp nhận thanh toán QR (adoption simulator).", no_args_is_help=True
+)
+console = Console()
+
+RunsOption = Annotated[int, typer.Option(min=1, max=1000, help="Monte Carlo repetitions")]
+DaysOption = Annotated[int, typer.Option(min=1, max=3650, help="days to simulate")]
+SeedOption = Annotated[int, typer.Option(help="root seed; same seed → same numbers")]
+WorkersOption = Annotated[int, typer.Option(min=1, max=64, help="worker processes")]
+OutOption = Annotated[Path, typer.Option(help="output folder")]
+ParamOption = Annotated[list[str] | None, typer.Option("--param", help="KEY=VALUE override")]
+
+
+def _simulate(
+    names: list[str],
+    overrides: dict[str, object],
+    runs: int,
+    days: int,
+    seed: int,
+    workers: int,
+    out: Path,
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    scenarios = {name: scenario_params(name, overrides) for name in names}
+    results = {}
+    with Progress(console=console, transient=True) as progress:
+        for name, params in scenarios.items():
+            task = progress.add_task(f"{SCENARIO_LABELS.get(name, name)}", total=runs)
+            results[name] = run(
+                params,
+                runs=runs,
+                days=days,
+                seed=seed,
+                workers=workers,
+                progress=partial(progress.advance, task),
+            )
+    write_csv(out / "runs.csv", results)
+    summary = write_summary(
+        out / "summary.json", scenarios=scenarios, results=results, seed=seed, runs=runs, days=days
+    )
+    write_charts(out, results)
+    table = Table(title="Kết quả chính (trung vị) · headline (median)")
+    for column in ("kịch bản", "QR 6 th.", "QR 12 th.", "nhận QR 6 th.", "ngày tới 50 % QR"):
+        table.add_column(column)
+    for entry in summary["scenarios"].values():
+        qr = entry["headline"]["qr_tx_share"]
+        vendors = entry["headline"]["vendors_accepting_share"]
+
+        def fmt(block: dict[str, object] | None) -> str:
+            return f"{block['median']:.0%}" if block and block.get("median") is not None else "—"
+
+        days50 = qr["days_to_50"]["median"]
+        table.add_row(
+            entry["label"],
+            fmt(qr.get("share_6m")),
+            fmt(qr.get("share_12m")),
+            fmt(vendors.get("share_6m")),
+            f"{days50:.0f}" if days50 is not None else "—",
+        )
+    console.print(table)
+    console.print(f"Đã ghi {out}/runs.csv, summary.json và biểu đồ PNG/SVG")
+
+
+@simulate_app.command("run")
+def run_command(
+    scenario: Annotated[
+        str, typer.Option(help="scenario name (cho simulate scenarios)")
+    ] = "baseline",
+    param: ParamOption = None,
+    runs: RunsOption = 20,
+    days: DaysOption = 365,
+    seed: SeedOption = 1,
+    workers: WorkersOption = 1,
+    out: OutOption = Path("simulation"),
+) -> None:
+    """Run one scenario; writes runs.csv, summary.json and charts to OUT."""
+    try:
+        overrides = parse_overrides(param or [])
+        _simulate([scenario], overrides, runs, days, seed, workers, out)
+    except (KeyError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@simulate_app.command("compare")
+def compare_command(
+    scenarios: Annotated[list[str], typer.Argument(help="scenario names")],
+    param: ParamOption = None,
+    runs: RunsOption = 20,
+    days: DaysOption = 365,
+    seed: SeedOption = 1,
+    workers: WorkersOption = 1,
+    out: OutOption = Path("comparison"),
+) -> None:
+    """Run several scenarios on the same seeds (common random numbers) and overlay them."""
+    try:
+        _simulate(scenarios, parse_overrides(param or []), runs, days, seed, workers, out)
+    except (KeyError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@simulate_app.command("scenarios")
+def scenarios_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the scenarios with the parameters they change, and every parameter's default."""
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"scenarios": SCENARIOS, "parameters": Params.describe()},
+                ensure_ascii=False,
+                default=str,
+            )
+        )
+        return
+    table = Table(title="Kịch bản (scenarios)")
+    table.add_column("tên")
+    table.add_column("mô tả")
+    table.add_column("thay đổi so với cơ sở")
+    for name, changes in SCENARIOS.items():
+        table.add_row(
+            name, SCENARIO_LABELS[name], ", ".join(f"{k}={v}" for k, v in changes.items()) or "—"
+        )
+    console.print(table)
+    params = Table(title="Tham số (parameters)")
+    for column in ("tên", "mặc định", "đơn vị", "nguồn"):
+        params.add_column(column)
+    for row in Params.describe():
+        params.add_row(row["name"], str(row["default"]), row["unit"], row["source"])
+    console.print(params)
