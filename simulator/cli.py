@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from simulator.calibrate import calibrate, read_observed
 from simulator.params import SCENARIO_LABELS, SCENARIOS, Params, parse_overrides, scenario_params
 from simulator.runs import run, write_charts, write_csv, write_summary
 
@@ -144,3 +145,57 @@ def scenarios_command(as_json: Annotated[bool, typer.Option("--json")] = False) 
     for row in Params.describe():
         params.add_row(row["name"], str(row["default"]), row["unit"], row["source"])
     console.print(params)
+
+
+@simulate_app.command("calibrate")
+def calibrate_command(
+    observed: Annotated[
+        Path | None,
+        typer.Option(help="CSV of day,metric,value (default: 78 % ready after 150 days)"),
+    ] = None,
+    fit: Annotated[list[str] | None, typer.Option(help="NAME=LOW:HIGH to fit (repeatable)")] = None,
+    scenario: Annotated[str, typer.Option(help="starting scenario")] = "baseline",
+    param: ParamOption = None,
+    grid: Annotated[int, typer.Option(min=2, max=20)] = 5,
+    runs: RunsOption = 4,
+    seed: SeedOption = 1,
+    out: OutOption = Path("calibration"),
+) -> None:
+    """Fit parameters to observed points; writes calibration.json (fitted values, accepted set,
+    residuals)."""
+    try:
+        base = scenario_params(scenario, parse_overrides(param or []))
+        points = read_observed(observed) if observed else None
+        ranges = {}
+        for item in fit or []:
+            name, _, bounds = item.partition("=")
+            low, _, high = bounds.partition(":")
+            if not hasattr(base, name) or not low or not high:
+                raise ValueError(f"--fit {item!r}: expected NAME=LOW:HIGH with a parameter name")
+            ranges[name] = (float(low), float(high))
+        with console.status("Đang hiệu chỉnh (calibrating)…"):
+            result = calibrate(
+                base, observed=points, ranges=ranges or None, grid=grid, runs=runs, seed=seed
+            )
+    except (KeyError, ValueError, OSError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    out.mkdir(parents=True, exist_ok=True)
+    report = result.as_dict()
+    (out / "calibration.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    table = Table(
+        title=f"Hiệu chỉnh · RMSE {result.rmse:.4f} · {report['accepted_points']}"
+        f"/{report['evaluated_points']} điểm được chấp nhận"
+    )
+    for column in ("tham số", "tốt nhất", "khoảng chấp nhận"):
+        table.add_column(column)
+    for name, entry in report["fitted"].items():
+        table.add_row(
+            name,
+            f"{entry['best']:.4g}",
+            f"{entry['accepted_min']:.4g} – {entry['accepted_max']:.4g}",
+        )
+    console.print(table)
+    console.print(f"Đã ghi {out}/calibration.json")

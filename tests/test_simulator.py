@@ -224,3 +224,82 @@ def test_a_seeded_run_is_reproducible_bit_for_bit() -> None:
     first = simulate(params, 30, np.random.default_rng(np.random.SeedSequence(3)))
     second = simulate(params, 30, np.random.default_rng(np.random.SeedSequence(3)))
     assert first.tobytes() == second.tobytes()
+
+
+def test_calibration_recovers_a_known_parameter() -> None:
+    from simulator.calibrate import calibrate
+
+    truth = scenario_params("baseline", SMALL | {"trainees_per_member_week": 1.5})
+    data = run(truth, runs=6, days=120, seed=31)
+    observed = [
+        (day, "shoppers_ready_share", float(data[:, day, col("shoppers_ready_share")].mean()))
+        for day in (40, 80, 120)
+    ]
+    fit = calibrate(
+        scenario_params("baseline", SMALL),
+        observed=observed,
+        ranges={"trainees_per_member_week": (0.5, 2.5)},
+        grid=5,
+        runs=4,
+        seed=2,
+    )
+    accepted = [point["trainees_per_member_week"] for point in fit.accepted]
+    assert min(accepted) <= 1.5 <= max(accepted)
+    assert abs(fit.best["trainees_per_member_week"] - 1.5) <= 0.5
+    assert fit.rmse < 0.03
+    assert fit.as_dict()["residuals"][0]["day"] == 40
+
+
+def test_calibrate_command_reads_observed_points(tmp_path: Path) -> None:
+    observed = tmp_path / "observed.csv"
+    observed.write_text("day,metric,value\n30,vendors_accepting_share,0.7\n", encoding="utf-8")
+    out = tmp_path / "cal"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "simulate",
+            "calibrate",
+            "--observed",
+            str(observed),
+            "--fit",
+            "vendor_campaign_per_day=2:12",
+            "--param",
+            "n_shoppers=600",
+            "--param",
+            "n_vendors=80",
+            "--grid",
+            "3",
+            "--runs",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "calibration.json").read_text(encoding="utf-8"))
+    assert "vendor_campaign_per_day" in report["fitted"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("day,metric,value\n30,nonsense,0.7\n", encoding="utf-8")
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "simulate",
+            "calibrate",
+            "--observed",
+            str(bad),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
