@@ -22,6 +22,7 @@ from api.routes import (
     markets,
     notifications,
     reference,
+    simulations,
     spreadsheets,
     stalls,
     users,
@@ -155,6 +156,7 @@ def create_app(
         codes,
         wallets,
         notifications,
+        simulations,
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -820,3 +820,21 @@ class WebhookDelivery(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     last_status: int | None = None
     last_error: str | None = Field(default=None, max_length=300)
+
+
+# ---------------------------------------------------------------------------------------------
+# Simulation jobs (planners run the adoption simulator as a background job)
+
+
+class SimulationJob(SQLModel, table=True):
+    __tablename__ = "simulation_job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: int = Field(foreign_key="app_user.id", index=True)
+    status: str = Field(default="queued", max_length=16)
+    request: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    runs_done: int = Field(default=0)
+    runs_total: int
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created_at()
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

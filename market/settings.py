@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     webhook_worker: bool = Field(default=True, description="deliver webhooks in the background")
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    data_dir: str = Field(default="./cho-data", description="simulation outputs and other files")
 
     @property
     def token_ttl(self) -> timedelta:

@@ -109,6 +109,30 @@ class Params:
     def with_changes(self, **changes: Any) -> Params:
         return replace(self, **changes)
 
+    def problems(self) -> list[str]:
+        """What is out of range (empty when the parameters make sense)."""
+        found = []
+        bounds = {
+            "n_shoppers": (1, 200_000),
+            "n_vendors": (1, 5_000),
+            "n_villages": (1, 1_000),
+            "purchases_per_visit": (1, 10),
+            "members": (0, 100_000),
+            "threshold": (0, 1_000),
+        }
+        for name, (low, high) in bounds.items():
+            if not low <= getattr(self, name) <= high:
+                found.append(f"{name} must be between {low} and {high}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if value < 0 or value != value:
+                found.append(f"{f.name} must be a non-negative number")
+            if f.metadata["unit"].startswith(("share", "probability")) and value > 1:
+                found.append(f"{f.name} is a share: at most 1")
+        return found
+
     @classmethod
     def describe(cls) -> list[dict[str, Any]]:
         """Each parameter with its default, unit and source (what `cho simulate scenarios` shows)."""

@@ -153,8 +153,9 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(DATABASE_URL=db_url, webhook_worker=False)  # tests deliver by hand
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    # tests deliver webhooks by hand
+    return Settings(DATABASE_URL=db_url, webhook_worker=False, data_dir=str(tmp_path / "data"))
 
 
 @pytest.fixture
@@ -180,6 +181,7 @@ class World:
     account_a: int
     account_b: int
     payment_a: int
+    job: int
     tokens: dict[str, str]
     user_ids: dict[str, int]
 
@@ -296,6 +298,7 @@ def world(engine: Engine, settings: Settings, clock: FrozenClock, password_hash:
         s.add(users["shopper"])
         s.flush()
         payment = _seed_payment(s, users["shopper"].id or 0, stall_a.id or 0, clock())
+        job = _seed_simulation(s, users["planner"].id or 0, settings.data_dir)
         tokens = {
             who: issue_token(s, user=user, settings=settings, now=clock())[0]
             for who, user in users.items()
@@ -314,9 +317,29 @@ def world(engine: Engine, settings: Settings, clock: FrozenClock, password_hash:
             account_a=account_a.id or 0,
             account_b=account_b.id or 0,
             payment_a=payment,
+            job=job,
             tokens=tokens,
             user_ids={who: u.id or 0 for who, u in users.items()},
         )
+
+
+def _seed_simulation(session: Session, planner_id: int, data_dir: str) -> int:
+    """A finished simulation of the planner's, with its summary on disk."""
+    from market.models import SimulationJob
+
+    job = SimulationJob(
+        created_by=planner_id,
+        status="done",
+        request={"scenario": "baseline"},
+        runs_total=1,
+        runs_done=1,
+    )
+    session.add(job)
+    session.flush()
+    folder = Path(data_dir) / "simulations" / str(job.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summary.json").write_text('{"seed": 1}', encoding="utf-8")
+    return job.id or 0
 
 
 def _seed_payment(session: Session, user_id: int, stall_id: int, now: datetime) -> int:

@@ -49,6 +49,7 @@ ADMIN = {"admin"}
 MANAGE_A = {"admin", "manager"}
 READ_A = {"admin", "manager", "vendor"}
 SHOPPER = {"shopper"}
+PLAN = {"admin", "planner"}
 # Domain refusals that come after every access check passed (the route was open to the caller).
 STATE_REFUSALS = {"insufficient-funds", "invalid-vietqr", "self-payment"}
 
@@ -153,6 +154,15 @@ RULES = [
     R("GET", "/vendors/{va}/events?follow=false", READ_A),
     R("POST", "/vendors/{va}/webhooks", READ_A, lambda w: {"url": "http://127.0.0.1:9/hook"}),
     R("GET", "/vendors/{va}/webhooks", READ_A),
+    R(
+        "POST",
+        "/simulations",
+        PLAN,
+        lambda w: {"scenario": "bass", "params": {"n_shoppers": 50}, "runs": 1, "days": 3},
+    ),
+    R("GET", "/simulations", PLAN),
+    R("GET", "/simulations/{job}", PLAN),
+    R("GET", "/simulations/{job}/files/summary.json", PLAN),
 ]
 
 
@@ -167,6 +177,7 @@ def test_every_route_is_in_the_matrix(tmp_path: Any) -> None:
         "aa": "account_id",
         "u": "user_id",
         "pa": "payment_id",
+        "job": "job_id",
     }
     covered = set()
     for rule in RULES:
@@ -178,6 +189,7 @@ def test_every_route_is_in_the_matrix(tmp_path: Any) -> None:
             .replace("board.png", "board.{kind}")
             .replace("code.svg", "code.{kind}")
             .replace("2026-11-25", "{day}")
+            .replace("summary.json", "{name}")
         )
         covered.add((rule.method, path))
     routes = {
@@ -208,6 +220,7 @@ def _call(client: TestClient, world: World, rule: Rule, who: str) -> Any:
         "aa": world.account_a,
         "u": world.user_ids["shopper"],
         "pa": world.payment_a,
+        "job": world.job,
     }
     path = rule.path.format(**ids)
     headers = {} if who == "anonymous" else world.headers(who)

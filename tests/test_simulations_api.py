@@ -1,0 +1,74 @@
+"""Planners run the simulator through the API as background jobs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import World
+
+
+def _wait(client: TestClient, world: World, job_id: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(
+            f"/simulations/{job_id}", headers=world.headers("planner")
+        ).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError("the simulation did not finish")
+
+
+def test_planner_runs_a_simulation_and_downloads_the_outputs(
+    client: TestClient, world: World
+) -> None:
+    h = world.headers("planner")
+    started = client.post(
+        "/simulations",
+        headers=h,
+        json={
+            "scenario": "double_teams",
+            "params": {"n_shoppers": 400, "n_vendors": 40},
+            "runs": 3,
+            "days": 30,
+            "seed": 4,
+        },
+    )
+    assert started.status_code == 202, started.text
+    job = _wait(client, world, started.json()["id"])
+    assert (job["status"], job["runs_done"], job["runs_total"]) == ("done", 3, 3)
+    rows = list(
+        csv.reader(
+            io.StringIO(client.get(f"/simulations/{job['id']}/files/runs.csv", headers=h).text)
+        )
+    )
+    assert rows[0] == ["scenario", "run", "day", "metric", "value"]
+    assert {row[0] for row in rows[1:]} == {"double_teams"}
+    summary = client.get(f"/simulations/{job['id']}/files/summary.json", headers=h).json()
+    assert summary["seed"] == 4
+    assert "qr_tx_share" in summary["scenarios"]["double_teams"]["headline"]
+    chart = client.get(f"/simulations/{job['id']}/files/qr_tx_share.png", headers=h)
+    assert chart.headers["content-type"] == "image/png"
+    assert chart.content.startswith(b"\x89PNG")
+    assert next(j["id"] for j in client.get("/simulations", headers=h).json()) == job["id"]
+
+
+def test_bad_simulation_requests_are_refused(client: TestClient, world: World) -> None:
+    h = world.headers("planner")
+    for body, field in [
+        ({"scenario": "nope"}, "scenario"),
+        ({"params": {"colour": 1}}, "params.colour"),
+        ({"params": {"smartphone_share": 2}}, "params"),
+        ({"params": {"n_shoppers": 10**9}}, "params"),
+        ({"runs": 0}, "runs"),
+        ({"runs": 200, "days": 1095, "params": {"n_shoppers": 200_000}}, "runs"),
+    ]:
+        response = client.post("/simulations", headers=h, json=body)
+        assert response.status_code == 422, body
+        assert field in [e["field"] for e in response.json()["errors"]], response.json()
+    assert client.post("/simulations", headers=world.headers("manager"), json={}).status_code == 403
