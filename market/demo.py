@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from market.access import SYSTEM
+from market.clock import utc_now
+from market.ledger import shopper_wallet
 from market.markets import create_market, create_zone
 from market.models import (
     AccountKind,
@@ -30,8 +32,10 @@ from market.stalls import assign_vendor, create_stall
 from market.text import InvalidPhoneError, normalise_mobile
 from market.users import create_user
 from market.vendors import create_vendor
+from market.wallets import top_up
 
 MARKET_CODE = "mau-a"
+DEMO_SHOPPER_PHONE = "+84901234567"  # the demo shopper's wallet, topped up with 500.000 ₫
 DEMO_PASSWORD = "cho40-demo"
 
 # (zone code, name, number of stalls, categories sold there)
@@ -293,4 +297,9 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
                 vendor_id=b12_vendor_id if login.role is Role.VENDOR else None,
             ),
         )
+    shopper = session.exec(select(User).where(User.username == "nguoimua")).one()
+    shopper.phone = DEMO_SHOPPER_PHONE
+    session.add(shopper)
+    session.flush()
+    top_up(session, wallet=shopper_wallet(session, shopper.id or 0), amount=500_000, now=utc_now())
     return market, logins, True

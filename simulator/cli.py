@@ -7,12 +7,14 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from simulator.calibrate import calibrate, read_observed
+from simulator.drive import drive
 from simulator.params import SCENARIO_LABELS, SCENARIOS, Params, parse_overrides, scenario_params
 from simulator.runs import run, write_charts, write_csv, write_summary
 
@@ -199,3 +201,52 @@ def calibrate_command(
         )
     console.print(table)
     console.print(f"Đã ghi {out}/calibration.json")
+
+
+@simulate_app.command("drive")
+def drive_command(
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="the running service, e.g. http://127.0.0.1:8000")
+    ],
+    days: DaysOption = 7,
+    rate: Annotated[
+        float, typer.Option(min=0, help="requests per second at most (0 = no limit)")
+    ] = 20.0,
+    username: Annotated[str, typer.Option(help="an admin login of the service")] = "admin",
+    password: Annotated[
+        str | None,
+        typer.Option(help="its password (or CHO_DRIVE_PASSWORD)", envvar="CHO_DRIVE_PASSWORD"),
+    ] = None,
+    stalls: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    shoppers: Annotated[int, typer.Option(min=1, max=5000)] = 40,
+    seed: SeedOption = 1,
+) -> None:
+    """Play the simulated market against a running service over HTTP and report what it said."""
+    if not password:
+        console.print("[red]--password (or CHO_DRIVE_PASSWORD) is required[/red]")
+        raise typer.Exit(2)
+    try:
+        report = drive(
+            base_url,
+            username=username,
+            password=password,
+            days=days,
+            rate=rate,
+            stalls=stalls,
+            shoppers=shoppers,
+            seed=seed,
+        )
+    except (RuntimeError, httpx.HTTPError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    table = Table(title=f"Đã gửi tới {base_url} · chợ {report.market_id}")
+    table.add_column("yêu cầu · mã trả lời")
+    table.add_column("số lần", justify="right")
+    for label, count in sorted(report.sent.items()):
+        table.add_row(label, str(count))
+    console.print(table)
+    console.print(
+        f"Thanh toán QR thành công: {report.payments}, tổng {report.paid_total:,} đồng".replace(
+            ",", "."
+        )
+    )

@@ -72,3 +72,78 @@ def test_bad_simulation_requests_are_refused(client: TestClient, world: World) -
         assert response.status_code == 422, body
         assert field in [e["field"] for e in response.json()["errors"]], response.json()
     assert client.post("/simulations", headers=world.headers("manager"), json={}).status_code == 403
+
+
+def test_drive_mode_fills_a_running_service(
+    live_url: str, tmp_path: Any, password_hash: str
+) -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.conftest import PASSWORD
+    from tests.live import Server, seed
+
+    world = seed(live_url, shoppers=0, balance=0, password_hash=password_hash)
+    server = Server(live_url, tmp_path / "server.log", workers=1)
+    server.start()
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api",
+                "simulate",
+                "drive",
+                "--base-url",
+                server.base,
+                "--days",
+                "20",
+                "--rate",
+                "0",
+                "--stalls",
+                "4",
+                "--shoppers",
+                "6",
+                "--seed",
+                "3",
+                "--password",
+                PASSWORD,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
+        assert "POST payment 201" in result.stdout
+        audit = httpx.get(
+            f"{server.base}/ledger/audit", headers={"Authorization": f"Bearer {world.admin_token}"}
+        ).json()
+        assert audit == []
+        markets = httpx.get(
+            f"{server.base}/markets",
+            params={"q": "mo phong"},
+            headers={"Authorization": f"Bearer {world.admin_token}"},
+        ).json()["items"]
+        assert len(markets) == 1
+        wrong = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api",
+                "simulate",
+                "drive",
+                "--base-url",
+                server.base,
+                "--password",
+                "wrong-password",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert wrong.returncode == 1
+    finally:
+        server.stop()
