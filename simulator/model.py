@@ -192,11 +192,21 @@ def _bass(params: Params, days: int, rng: np.random.Generator) -> NDArray[np.flo
     ready = rng.random(n) < params.seed_share
     out = np.zeros((days + 1, len(METRICS)))
     out[0, 0] = ready.mean()
+    steps = max(params.substeps, 1)
+    p, q = params.p_s / steps, params.q_s / steps
     for day in range(1, days + 1):
-        share = ready.mean()
-        ready = ready | (rng.random(n) < params.p_s + params.q_s * share)
+        for _ in range(steps):
+            share = ready.mean()
+            ready = ready | (rng.random(n) < p + q * share)
         out[day, 0] = ready.mean()
     return out
+
+
+def bass_closed_form(p: float, q: float, t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The continuous Bass curve F(t) = (1 − e^{−(p+q)t}) / (1 + (q/p)·e^{−(p+q)t})."""
+    decay = np.exp(-(p + q) * t)
+    result: NDArray[np.float64] = (1 - decay) / (1 + (q / p) * decay)
+    return result
 
 
 def bass_recursion(p: float, q: float, days: int, f0: float = 0.0) -> NDArray[np.float64]:

@@ -104,6 +104,11 @@ class Params:
     )
     # switches
     bass_only: bool = _p(False, "", "the pure Bass reduction: one class, full mixing, extras off")
+    substeps: int = _p(
+        1,
+        "steps per day",
+        "Bass reduction only: split each day into this many steps with p/substeps, q/substeps",
+    )
     seed_share: float = _p(0.0, "share", "shoppers ready on day 0")
 
     def with_changes(self, **changes: Any) -> Params:

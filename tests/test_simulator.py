@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.model import METRICS, bass_recursion, simulate
+from simulator.model import METRICS, bass_closed_form, bass_recursion, simulate
 from simulator.params import BASS, Params, scenario_params
 from simulator.runs import headline, run
 
@@ -32,6 +32,17 @@ def test_1_bass_reduction_within_0005_of_the_recursion(p: float, q: float) -> No
     data = run(bass(p, q, 100_000), runs=20, days=days, seed=7)
     mean = data[:, :, col("shoppers_ready_share")].mean(axis=0)
     assert np.max(np.abs(mean - bass_recursion(p, q, days))) < 0.005
+
+
+def test_2_time_step_convergence_to_the_continuous_curve() -> None:
+    p, q, days = 0.03, 0.38, 15
+    data = run(bass(p, q, 100_000, substeps=100), runs=8, days=days, seed=2)
+    mean = data[:, :, col("shoppers_ready_share")].mean(axis=0)
+    continuous = bass_closed_form(p, q, np.arange(days + 1, dtype=float))
+    assert np.max(np.abs(mean - continuous)) < 0.002
+    daily = run(bass(p, q, 100_000), runs=8, days=days, seed=2)
+    gap = np.abs(daily[:, :, col("shoppers_ready_share")].mean(axis=0) - continuous)
+    assert np.max(gap) > 0.03  # one step a day is a different curve (simulator.md §1.1)
 
 
 def test_3_nothing_from_nothing() -> None:
