@@ -5,7 +5,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    DATABASE_URL=sqlite:////data/cho.db
+    DATABASE_URL=sqlite:////data/cho.db \
+    CHO_DATA_DIR=/data/files
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
