@@ -68,6 +68,10 @@ def simulate(params: Params, days: int, rng: np.random.Generator) -> NDArray[np.
         return _bass(params, days, rng)
     n, m = params.n_shoppers, params.n_vendors
     village, phone, visit, category = _population(params, rng)
+    account = rng.random(n) < params.account_share
+    ticket_scale = np.asarray(params.ticket_by_category, dtype=float)
+    ticket_scale = ticket_scale / ticket_scale.mean()
+    last_use = np.zeros(n, dtype=np.int64)
     village_size = np.bincount(village, minlength=params.n_villages).astype(float)
     category_size = np.bincount(category, minlength=N_CATEGORIES).astype(float)
     state = State(
@@ -109,10 +113,12 @@ def simulate(params: Params, days: int, rng: np.random.Generator) -> NDArray[np.
         else:
             influence = local
         hazard = params.p_s + params.q_s * influence
-        newly = (~ready0) & phone & (u_ready < hazard)
+        newly = (~ready0) & phone & account & (u_ready < hazard)
         summer = params.summer_start_day <= day <= params.summer_end_day
+        blitz = params.blitz_start_day <= day <= params.blitz_end_day
+        members = params.members + (params.blitz_members if blitz else 0)
         weekly = (
-            params.members
+            members
             * params.trainees_per_member_week
             * (1 + (params.student_boost if summer else 0.0))
         )
@@ -127,6 +133,7 @@ def simulate(params: Params, days: int, rng: np.random.Generator) -> NDArray[np.
             trained = len(chosen)
             success = u_ready[chosen] < params.training_efficacy + hazard[chosen]
             newly[chosen[success]] = True
+            account[chosen[success]] = True  # training opens an account
         # --- market day: visits and purchases ---
         visiting = u_visit < visit
         ready_buyer = (ready0 & visiting)[:, None]
@@ -136,7 +143,7 @@ def simulate(params: Params, days: int, rng: np.random.Generator) -> NDArray[np.
         failed = ready_buyer & accepts_vendor & outage & (u_use < state.habit[:, None])
         asked = ready_buyer & ~accepts_vendor & (u_ask < params.ask_propensity)
         bought = np.broadcast_to(visiting[:, None], (n, k))
-        values = np.where(bought, tickets, 0.0)
+        values = np.where(bought, tickets * ticket_scale[category[vendor_pick]], 0.0)
         tx = int(bought.sum())
         qr_tx = int(qr.sum())
         value = float(values.sum())
@@ -169,7 +176,9 @@ def simulate(params: Params, days: int, rng: np.random.Generator) -> NDArray[np.
         drops = accepts0 & (u_drop < drop_hazard)
         state.accepts = (accepts0 | joins) & ~drops
         state.last_qr_day = np.where(joins, day, state.last_qr_day)
-        state.ready = ready0 | newly
+        last_use = np.where(successes > 0, day, np.where(newly, day, last_use))
+        lapsing = ready0 & (day - last_use > params.lapse_days) & (u_train < params.lapse_prob)
+        state.ready = (ready0 & ~lapsing) | newly
         active = state.accepts & (day - state.last_receipt <= WEEK)
         out[day] = (
             state.ready.mean(),

@@ -32,6 +32,11 @@ class Params:
         "share of adults",
         "56-58 % in comparable mountain provinces, 2022 (simulator.md §3.4)",
     )
+    account_share: float = _p(
+        0.56,
+        "share of adults",
+        "World Bank Findex 2021: 56 % of Vietnamese adults hold an account; training opens one",
+    )
     town_share: float = _p(
         0.35, "share of shoppers", "Mậu A town residents among market-goers (assumption)"
     )
@@ -42,6 +47,11 @@ class Params:
     purchases_per_visit: int = _p(2, "stalls/visit", "assumption")
     ticket_mean: float = _p(60_000.0, "đồng", "typical market ticket (assumption)")
     ticket_sigma: float = _p(0.8, "lognormal σ", "spread of ticket sizes (assumption)")
+    ticket_by_category: tuple[float, ...] = _p(
+        (1.6, 0.6, 1.0, 2.0, 0.8, 1.5),
+        "× mean ticket",
+        "meat/fish, vegetables/fruit, grocery, clothing/household, cooked food, agri inputs (assumption)",
+    )
     # shopper readiness (Bass + word of mouth within villages + training)
     p_s: float = _p(
         0.03 / 365, "per day", "Bass p ≈ 0.03/yr, Sultan-Farley-Lehmann 1990 (simulator.md §1.1)"
@@ -102,6 +112,15 @@ class Params:
     inactive_drop: float = _p(
         0.01, "per day", "inactive vendors remove the code (Thái Nguyên: half idle)"
     )
+    lapse_days: int = _p(
+        30, "days", "a wallet unused for this long is inactive (simulator.md §3.2.7)"
+    )
+    lapse_prob: float = _p(
+        0.0, "per day", "inactive wallets lapse back to cash (off by default: shopper dis-adoption)"
+    )
+    blitz_start_day: int = _p(0, "day of run", "a temporary training blitz (persistence check)")
+    blitz_end_day: int = _p(0, "day of run", "end of the blitz (0 = no blitz)")
+    blitz_members: int = _p(0, "CĐS members", "extra trainers during the blitz")
     # switches
     bass_only: bool = _p(False, "", "the pure Bass reduction: one class, full mixing, extras off")
     substeps: int = _p(
@@ -130,6 +149,10 @@ class Params:
                 found.append(f"{name} must be between {low} and {high}")
         for f in fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                if len(value) != 6 or min(value) <= 0:
+                    found.append(f"{f.name} needs 6 positive multipliers")
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             if value < 0 or value != value:

@@ -106,7 +106,8 @@ def test_8_monotone_responses(change: dict[str, float], metric: str) -> None:
     high = run(base.with_changes(**change), runs=50, days=120, seed=21)[:, :, col(metric)]
     diff = high - low
     standard_error = diff.std(axis=0, ddof=1) / np.sqrt(diff.shape[0])
-    assert np.all(diff.mean(axis=0) >= -2 * standard_error - 1e-12)
+    # 2 standard errors, plus 0.001 for the first days when a handful of payments make the share
+    assert np.all(diff.mean(axis=0) >= -2 * standard_error - 0.001)
     assert diff.mean(axis=0).sum() > 0  # and it helps somewhere
 
 
@@ -152,6 +153,35 @@ def test_12_outages() -> None:
     assert always[:, :, col("qr_tx")].sum() == 0
     never = run(scenario_params("baseline", SMALL | {"outage_prob": 0.0}), runs=3, days=90, seed=6)
     assert never[:, :, col("qr_tx")].sum() > 0
+
+
+def test_13_a_temporary_blitz_persists_only_with_complementarities() -> None:
+    common = SMALL | {
+        "members": 0,
+        "student_boost": 0.0,
+        "vendor_campaign_per_day": 0.0,
+        "p_v": 0.0,
+        "p_s": 0.0005,
+        "lapse_prob": 0.05,
+        "lapse_days": 14,  # wallets lapse when unused
+    }
+    blitz = {"blitz_start_day": 10, "blitz_end_day": 40, "blitz_members": 150}
+    ready = col("shoppers_ready_share")
+    gains = {}
+    for name, links in {
+        "strong": {"q_v": 0.05, "r_v": 0.5, "ask_propensity": 0.5, "q_s": 0.05},
+        "none": {"q_v": 0.0, "r_v": 0.0, "q_s": 0.0},
+    }.items():
+        base = scenario_params("baseline", common | links)
+        without = run(base, runs=20, days=200, seed=5)[:, :, ready].mean(axis=0)
+        with_blitz = run(base.with_changes(**blitz), runs=20, days=200, seed=5)[:, :, ready].mean(
+            axis=0
+        )
+        gains[name] = with_blitz - without
+    assert gains["strong"][41] > 0.1
+    assert gains["none"][41] > 0.1
+    assert gains["strong"][200] > 0.15  # and lasts when vendors and neighbours respond
+    assert gains["none"][200] < 0.03  # but fades when nothing holds it up
 
 
 def test_14_honest_bands_at_small_n() -> None:
