@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from api.deps import ContextDep, oauth2_scheme
-from api.problems import STATUS_BY_CODE, problem_response
+from api.problems import problem_response
 from market import ledger
 from market.access import Actor
 from market.db import read_only
@@ -99,12 +99,10 @@ def run_money(
     if outcome.ok:
         return JSONResponse(outcome.response, status_code=201, headers=headers)
     stored = outcome.response
-    response = problem_response(
+    return problem_response(
         stored["code"],
         stored["detail"],
         errors=[FieldError(**e) for e in stored.get("errors", [])],
         extra=stored.get("extra") or None,
         headers=headers,
     )
-    assert response.status_code == STATUS_BY_CODE.get(stored["code"], 400)
-    return response

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from market import audit
+# stalls imports this module too (it re-syncs codes after each change); both only reach into
+# the other at call time, so the cycle is safe.
+from market import audit, stalls
 from market.access import Actor, require_market_manager
 from market.clock import MARKET_TZ, utc_now
-from market.errors import InvalidStateError, NotFoundError
+from market.errors import InvalidStateError
 from market.models import (
     CATEGORY_LABELS,
     AccountKind,
@@ -24,16 +26,15 @@ from market.models import (
     GoodsCategory,
     Market,
     PayoutAccount,
-    Role,
     Stall,
     StallAssignment,
     Status,
     Vendor,
     Zone,
 )
-from market.text import strip_diacritics
 from qr.banks import bank_by_bin
 from qr.board import BoardContent, group_digits
+from qr.text import strip_diacritics
 from qr.vietqr import VietQR, encode
 
 
@@ -175,26 +176,9 @@ def sync_vendor(session: Session, *, actor: Actor, vendor_id: int) -> None:
         sync_stall(session, actor=actor, stall_id=stall_id)
 
 
-def _readable_stall(session: Session, *, actor: Actor, stall_id: int) -> Stall:
-    stall = session.get(Stall, stall_id)
-    if stall is None:
-        raise NotFoundError("Không tìm thấy ki-ốt (stall not found).")
-    if actor.role is Role.VENDOR:
-        current = session.exec(
-            select(StallAssignment).where(
-                StallAssignment.stall_id == stall_id, col(StallAssignment.end_date).is_(None)
-            )
-        ).first()
-        if current is None or current.vendor_id != actor.vendor_id:
-            raise NotFoundError("Không tìm thấy ki-ốt (stall not found).")
-        return stall
-    require_market_manager(actor, stall.market_id)
-    return stall
-
-
 def stall_code(session: Session, *, actor: Actor, stall_id: int) -> StallCode:
     """The stall's live code with everything printed around it."""
-    _readable_stall(session, actor=actor, stall_id=stall_id)
+    stalls.readable_stall(session, actor=actor, stall_id=stall_id)
     board = live_board(session, stall_id)
     if board is None:
         raise InvalidStateError(
@@ -219,7 +203,7 @@ def _assemble(session: Session, board: Board) -> StallCode:
 
 def reprint(session: Session, *, actor: Actor, stall_id: int) -> Board:
     """Issue a new serial for the stall's board; the old one is marked replaced."""
-    stall = _readable_stall(session, actor=actor, stall_id=stall_id)
+    stall = stalls.readable_stall(session, actor=actor, stall_id=stall_id)
     current = live_board(session, stall_id)
     desired = _desired(session, stall)
     if current is None or desired is None:
@@ -230,7 +214,7 @@ def reprint(session: Session, *, actor: Actor, stall_id: int) -> Board:
 
 
 def history(session: Session, *, actor: Actor, stall_id: int) -> list[Board]:
-    _readable_stall(session, actor=actor, stall_id=stall_id)
+    stalls.readable_stall(session, actor=actor, stall_id=stall_id)
     return list(
         session.exec(select(Board).where(Board.stall_id == stall_id).order_by(col(Board.id)))
     )

@@ -21,14 +21,13 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from market.access import Actor, require_market_manager
-from market.errors import FieldError, InvalidInputError, NotFoundError
+from market import vendors
+from market.access import Actor
+from market.errors import FieldError, InvalidInputError
 from market.models import (
     OutboxEvent,
-    Role,
     Status,
     Transfer,
-    Vendor,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -91,7 +90,7 @@ def events_after(
     session: Session, *, actor: Actor, vendor_id: int, after_id: int, limit: int = 100
 ) -> list[OutboxEvent]:
     """The vendor's events with a sequence number above `after_id`, oldest first."""
-    readable_vendor(session, actor, vendor_id)
+    vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
     return list(
         session.exec(
             select(OutboxEvent)
@@ -102,22 +101,13 @@ def events_after(
     )
 
 
-def readable_vendor(session: Session, actor: Actor, vendor_id: int) -> Vendor:
-    vendor = session.get(Vendor, vendor_id)
-    if vendor is None or (actor.role is Role.VENDOR and actor.vendor_id != vendor_id):
-        raise NotFoundError("Không tìm thấy tiểu thương (vendor not found).")
-    if actor.role is not Role.VENDOR:
-        require_market_manager(actor, vendor.market_id)
-    return vendor
-
-
 # ---------------------------------------------------------------------------------------------
 # Webhook endpoints
 
 
 def add_endpoint(session: Session, *, actor: Actor, vendor_id: int, url: str) -> WebhookEndpoint:
     """Register a receiver; its secret is shown once, in the answer."""
-    readable_vendor(session, actor, vendor_id)
+    vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
     parsed = httpx.URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise InvalidInputError(

@@ -7,6 +7,8 @@ import unicodedata
 
 import phonenumbers
 
+from qr.text import strip_diacritics
+
 _STALL_CODE_PARTS = re.compile(r"[A-Z]+|[0-9]+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
@@ -15,12 +17,6 @@ _SPACES = re.compile(r"\s+")
 def nfc(text: str) -> str:
     """The NFC form of `text` with outer whitespace trimmed and inner runs of spaces collapsed."""
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
-
-
-def strip_diacritics(text: str) -> str:
-    """Vietnamese text without tone or vowel marks, đ→d and Đ→D ("Hường" → "Huong")."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
 def fold(text: str) -> str:

@@ -97,11 +97,7 @@ def _failures(session: Session, subject: str, since: datetime) -> tuple[int, dat
             LoginFailure.subject == subject, LoginFailure.at >= since
         )
     ).one()
-    if last is not None and last.tzinfo is None:
-        from datetime import UTC
-
-        last = last.replace(tzinfo=UTC)
-    return int(count), last
+    return int(count), last  # UTCDateTime gives MAX(at) back timezone-aware
 
 
 def _check_throttle(

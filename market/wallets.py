@@ -51,10 +51,11 @@ from market.models import (
     Vendor,
 )
 from market.notifications import record_event
-from market.payouts import live_account
+from market.payouts import live_account, readable_account
 from market.settings import Settings
 from market.text import InvalidPhoneError, mask_digits, normalise_mobile
 from market.users import hash_password, issue_token, login
+from market.vendors import readable_vendor
 from qr.vietqr import Initiation, VietQRError, decode
 
 PIN = re.compile(r"^[0-9]{6}$")
@@ -142,20 +143,12 @@ def own_wallet(session: Session, actor: Actor) -> LedgerAccount:
 
 def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) -> LedgerAccount:
     """The vendor wallet of a payout account, for its vendor (or a manager of its market)."""
-    account = session.get(PayoutAccount, payout_account_id)
-    if account is None:
-        raise NotFoundError("Không tìm thấy tài khoản nhận tiền (payout account not found).")
-    vendor = session.get(Vendor, account.vendor_id)
-    assert vendor is not None
-    if actor.role is Role.VENDOR:
-        if actor.vendor_id != vendor.id:
-            raise NotFoundError("Không tìm thấy tài khoản nhận tiền (payout account not found).")
-    else:
-        require_market_manager(actor, vendor.market_id)
+    readable_account(session, actor=actor, account_id=payout_account_id)
     return ledger.vendor_wallet(session, payout_account_id)
 
 
 def _amount(amount: int) -> int:
+    """The per-transfer cap for top-ups (outgoing money is checked by `ledger.check_limits`)."""
     if amount > ledger.NAPAS_TRANSFER_CAP:
         raise LimitExceededError(
             "Một giao dịch phải dưới 500.000.000 ₫ (one transfer must be below 500,000,000 ₫).",
@@ -190,7 +183,7 @@ def withdraw(session: Session, *, wallet: LedgerAccount, amount: int, now: datet
         kind=TransferKind.WITHDRAWAL,
         debit=wallet,
         credit=cash_out,
-        amount=_amount(amount),
+        amount=amount,
         now=now,
         memo="Rút tiền",
         checks=lambda: ledger.check_limits(session, wallet, amount, now, capped=False),
@@ -241,7 +234,7 @@ def transfer_to_phone(
         kind=TransferKind.TRANSFER,
         debit=wallet,
         credit=target,
-        amount=_amount(amount),
+        amount=amount,
         now=now,
         memo=memo or "Chuyển tiền",
         checks=lambda: ledger.check_limits(session, wallet, amount, now, capped=True),
@@ -337,7 +330,7 @@ def pay_by_qr(
         kind=TransferKind.PAYMENT,
         debit=wallet,
         credit=target,
-        amount=_amount(amount),
+        amount=amount,
         fee=fee,
         fees_account=fees if fee else None,
         now=now,
@@ -455,11 +448,7 @@ def daily_slip(
 ) -> dict[str, Any]:
     """The vendor's end-of-day slip: QR payments received on a business day, by source, with
     the cashless share when the vendor enters the day's cash takings."""
-    vendor = session.get(Vendor, vendor_id)
-    if vendor is None or (actor.role is Role.VENDOR and actor.vendor_id != vendor_id):
-        raise NotFoundError("Không tìm thấy tiểu thương (vendor not found).")
-    if actor.role is not Role.VENDOR:
-        require_market_manager(actor, vendor.market_id)
+    readable_vendor(session, actor=actor, vendor_id=vendor_id)
     wallet_ids = [
         w.id
         for w in session.exec(

@@ -6,10 +6,11 @@ even collide (see the `notes` column of the CSV)."""
 from __future__ import annotations
 
 import csv
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
+
+from qr.text import strip_diacritics
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,7 @@ class Bank:
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").casefold()
+    return strip_diacritics(text).casefold()
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 
 from qr.banks import bank_by_bin
 from qr.crc import payload_crc
+from qr.text import strip_diacritics
 from qr.tlv import DataObject, TLVError, format_object, parse
 
 NAPAS_GUID = "A000000727"
@@ -63,12 +64,6 @@ class VietQRError(ValueError):
     @property
     def code(self) -> str:
         return self.problems[0].code
-
-
-def strip_diacritics(text: str) -> str:
-    """ "Chợ Mậu A" → "Cho Mau A"; đ/Đ → d/D, as bank apps expect in ANS fields."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
 def _ans(text: str | None) -> str | None:

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ContextDep, CurrentUser, SessionDep
 from api.money import MoneyActor
 from api.problems import problem_responses
-from market import notifications
+from market import notifications, vendors
 from market.models import Status, WebhookEndpoint
 
 router = APIRouter(tags=["notifications"], responses=problem_responses(401, 403, 404, 422))
@@ -48,7 +48,7 @@ def add_webhook(
 
 @router.get("/vendors/{vendor_id}/webhooks", response_model=list[WebhookPublic])
 def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: int) -> list[WebhookPublic]:
-    notifications.readable_vendor(session, actor, vendor_id)
+    vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
     return [
         WebhookPublic(id=e.id or 0, url=e.url, status=e.status)
         for e in session.exec(

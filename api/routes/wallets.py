@@ -3,6 +3,7 @@ refunds and reversals, statements, the vendor's daily slip, closing a market's d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -15,7 +16,8 @@ from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
 from api.money import IdempotencyKey, MoneyActor, run_money
 from api.problems import problem_responses
 from market import ledger, wallets
-from market.access import require_role
+from market.access import Actor, require_role
+from market.clock import business_day
 from market.db import read_only
 from market.errors import InvalidCredentialsError
 from market.models import LedgerAccount, Role, Transfer
@@ -186,22 +188,39 @@ def _own(context: ContextDep, actor: MoneyActor) -> int:
         return wallet.id or 0
 
 
-@router.post("/wallets/me/top-ups", status_code=201, response_model=TransferPublic, responses=MONEY)
-def top_up(
-    context: ContextDep, actor: MoneyActor, data: AmountBody, key: IdempotencyKey = None
+def _from_own_wallet(
+    context: ContextDep,
+    actor: Actor,
+    key: str | None,
+    operation: str,
+    data: BaseModel,
+    work: Callable[[Session, LedgerAccount, datetime], Transfer],
 ) -> JSONResponse:
-    """Nạp tiền into the caller's wallet."""
+    """Run a money operation on the caller's own wallet; answer with its balance after."""
     wallet_id = _own(context, actor)
     return run_money(
         context,
         actor=actor,
         key=key,
-        operation="top-up",
+        operation=operation,
         body=data.model_dump(),
-        work=lambda s, now: wallets.top_up(
-            s, wallet=_account(s, wallet_id), amount=data.amount, now=now
-        ),
+        work=lambda s, now: work(s, _account(s, wallet_id), now),
         view=_view(wallet_id),
+    )
+
+
+@router.post("/wallets/me/top-ups", status_code=201, response_model=TransferPublic, responses=MONEY)
+def top_up(
+    context: ContextDep, actor: MoneyActor, data: AmountBody, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Nạp tiền into the caller's wallet."""
+    return _from_own_wallet(
+        context,
+        actor,
+        key,
+        "top-up",
+        data,
+        lambda s, wallet, now: wallets.top_up(s, wallet=wallet, amount=data.amount, now=now),
     )
 
 
@@ -212,17 +231,13 @@ def withdraw(
     context: ContextDep, actor: MoneyActor, data: AmountBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Rút tiền from the caller's wallet."""
-    wallet_id = _own(context, actor)
-    return run_money(
+    return _from_own_wallet(
         context,
-        actor=actor,
-        key=key,
-        operation="withdraw",
-        body=data.model_dump(),
-        work=lambda s, now: wallets.withdraw(
-            s, wallet=_account(s, wallet_id), amount=data.amount, now=now
-        ),
-        view=_view(wallet_id),
+        actor,
+        key,
+        "withdraw",
+        data,
+        lambda s, wallet, now: wallets.withdraw(s, wallet=wallet, amount=data.amount, now=now),
     )
 
 
@@ -243,23 +258,21 @@ def transfer(
     context: ContextDep, actor: MoneyActor, data: TransferBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Chuyển tiền to another wallet by phone number."""
-    wallet_id = _own(context, actor)
-    return run_money(
+    return _from_own_wallet(
         context,
-        actor=actor,
-        key=key,
-        operation="transfer",
-        body=data.model_dump(),
-        work=lambda s, now: wallets.transfer_to_phone(
+        actor,
+        key,
+        "transfer",
+        data,
+        lambda s, wallet, now: wallets.transfer_to_phone(
             s,
             actor=actor,
-            wallet=_account(s, wallet_id),
+            wallet=wallet,
             to_phone=data.to_phone,
             amount=data.amount,
             memo=data.memo,
             now=now,
         ),
-        view=_view(wallet_id),
     )
 
 
@@ -270,22 +283,15 @@ def pay(
     context: ContextDep, actor: MoneyActor, data: PayBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Pay a stall by its scanned VietQR (a static code needs `amount`; a dynamic code fixes it)."""
-    wallet_id = _own(context, actor)
-    return run_money(
+    return _from_own_wallet(
         context,
-        actor=actor,
-        key=key,
-        operation="pay",
-        body=data.model_dump(),
-        work=lambda s, now: wallets.pay_by_qr(
-            s,
-            actor=actor,
-            wallet=_account(s, wallet_id),
-            payload=data.payload,
-            amount=data.amount,
-            now=now,
+        actor,
+        key,
+        "pay",
+        data,
+        lambda s, wallet, now: wallets.pay_by_qr(
+            s, actor=actor, wallet=wallet, payload=data.payload, amount=data.amount, now=now
         ),
-        view=_view(wallet_id),
     )
 
 
@@ -440,8 +446,6 @@ def daily_slip(
     cash: Annotated[int | None, Query(ge=0, le=10**12)] = None,
 ) -> dict[str, Any]:
     """The end-of-day slip for a business day (Asia/Ho_Chi_Minh; default today)."""
-    from market.clock import business_day
-
     return wallets.daily_slip(
         session, actor=actor, vendor_id=vendor_id, day=day or business_day(clock()), cash=cash
     )
