@@ -1,13 +1,13 @@
-"""The unit of work for money requests: authenticate in a short transaction of its own, then
-run the operation once per Idempotency-Key in one transaction, retried whole when it loses a
-race for the key or hits a serialization failure or deadlock."""
+"""The unit of work for money requests: one transaction authenticates the caller and runs the
+operation once per Idempotency-Key, retried whole when it hits a serialization failure or a
+deadlock."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header
 from fastapi.responses import JSONResponse
@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from api.deps import ContextDep, oauth2_scheme
 from api.problems import problem_response
-from market import ledger
+from market import ledger, wallets
 from market.access import Actor
 from market.db import read_only
 from market.errors import FieldError, IdempotencyKeyMissingError, UnauthenticatedError
@@ -27,19 +27,24 @@ MAX_ATTEMPTS = 12
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}  # serialization, deadlock, unique (the key)
 
 
-def get_money_actor(
-    context: ContextDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Actor:
-    """The caller, read in a transaction that ends before the money transaction begins (on
-    SQLite a held transaction would block the writer)."""
+def _require_token(token: str | None) -> str:
     if not token:
         raise UnauthenticatedError("Cần đăng nhập (a bearer token is required).")
+    return token
+
+
+def get_stream_actor(
+    context: ContextDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Actor:
+    """The caller of a long-lived stream, read in a short transaction of its own (a stream must
+    not hold a pooled connection, nor on SQLite a lock, while it waits)."""
     with Session(read_only(context.engine)) as session:
-        actor, _token = authenticate(session, raw_token=token, now=context.clock())
+        actor, _token = authenticate(session, raw_token=_require_token(token), now=context.clock())
     return actor
 
 
-MoneyActor = Annotated[Actor, Depends(get_money_actor)]
+StreamActor = Annotated[Actor, Depends(get_stream_actor)]
+MoneyToken = Annotated[str | None, Depends(oauth2_scheme)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="unique per request; 1-255 characters"),
@@ -59,33 +64,40 @@ def _retryable(exc: Exception) -> bool:
 def run_money(
     context: ContextDep,
     *,
-    actor: Actor,
+    token: str | None,
     key: str | None,
     operation: str,
     body: dict[str, Any],
-    work: Callable[[Session, Any], Transfer],
-    view: Callable[[Session, Transfer], dict[str, Any]],
+    work: Callable[[Session, Actor, Any], Transfer],
+    balance_of: Literal["debit", "credit"],
 ) -> JSONResponse:
-    """Run `work` once for (caller, key); answer its stored outcome (201 or a problem)."""
-    if not key or not 1 <= len(key) <= 255 or not key.isprintable():
-        raise IdempotencyKeyMissingError(
-            "Thiếu tiêu đề Idempotency-Key (every money request needs one).",
-            errors=[FieldError("Idempotency-Key", "required", "1-255 printable characters")],
-        )
+    """Authenticate, then run `work` once for (caller, key) and answer its stored outcome (201
+    with the transfer and the balance of its `balance_of` account, or a problem)."""
+    raw_token = _require_token(token)
     fingerprint = ledger.request_hash(operation, body)
     for attempt in range(MAX_ATTEMPTS):
         try:
             with Session(context.engine, expire_on_commit=False) as session:
                 now = context.clock()
+                actor, _token = authenticate(session, raw_token=raw_token, now=now)
+                _require_key(key)
 
-                def once(session: Session = session, now: Any = now) -> tuple[dict[str, Any], int]:
-                    transfer = work(session, now)
-                    return view(session, transfer), transfer.id or 0
+                def once(
+                    session: Session = session, actor: Actor = actor, now: Any = now
+                ) -> tuple[dict[str, Any], int]:
+                    transfer = work(session, actor, now)
+                    account_id = (
+                        transfer.debit_account_id
+                        if balance_of == "debit"
+                        else transfer.credit_account_id
+                    )
+                    balance = ledger.balance_after(session, transfer, account_id)
+                    return wallets.transfer_view(transfer) | {"balance": balance}, transfer.id or 0
 
                 outcome = ledger.idempotent(
                     session,
                     user_id=actor.user_id or 0,
-                    key=key,
+                    key=key or "",
                     fingerprint=fingerprint,
                     operation=once,
                 )
@@ -106,3 +118,11 @@ def run_money(
         extra=stored.get("extra") or None,
         headers=headers,
     )
+
+
+def _require_key(key: str | None) -> None:
+    if not key or not 1 <= len(key) <= 255 or not key.isprintable():
+        raise IdempotencyKeyMissingError(
+            "Thiếu tiêu đề Idempotency-Key (every money request needs one).",
+            errors=[FieldError("Idempotency-Key", "required", "1-255 printable characters")],
+        )

@@ -15,19 +15,21 @@ Each run ends with the ledger audit (no invariant may be violated).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import uvloop
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -84,57 +86,84 @@ def pgbench_tps(admin_url: str, clients: int, seconds: int) -> float:
     return float(match.group(1))
 
 
-Request = Callable[[httpx.Client, int], int]
+STAGGER = 0.02
+Request = Callable[[int], bytes]  # client index → one HTTP/1.1 request, ready to send
 
 
 def load(
     base: str, clients: int, seconds: float, request: Request
 ) -> tuple[float, list[float], int]:
-    """Run `request` from `clients` threads for `seconds`: (per second, latencies, errors)."""
+    """Keep `clients` keep-alive connections busy with `request` for `seconds`: (requests per
+    second, latencies, error answers). A lean asyncio client (one coroutine per connection, like
+    wrk or pgbench's C clients) so the machine's CPU goes to the service, not to the load."""
+    url = httpx.URL(base)
+    return uvloop.run(_load(url.host, url.port or 80, clients, seconds, request))
+
+
+async def _load(
+    host: str, port: int, clients: int, seconds: float, request: Request
+) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     errors = 0
-    lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
-    def worker(index: int) -> None:
+    async def client(index: int) -> None:
         nonlocal errors
-        mine: list[float] = []
-        bad = 0
-        with httpx.Client(base_url=base, timeout=30) as client:
+        await asyncio.sleep(index * STAGGER)
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
             while time.monotonic() < stop_at:
                 start = time.perf_counter()
-                status = request(client, index)
-                mine.append(time.perf_counter() - start)
-                if status >= 400:
-                    bad += 1
-        with lock:
-            latencies.extend(mine)
-            errors += bad
+                writer.write(request(index))
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                await reader.readexactly(int(length.group(1)) if length else 0)
+                latencies.append(time.perf_counter() - start)
+                errors += status >= 400
+        finally:
+            writer.close()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     begin = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - begin
-    return len(latencies) / elapsed, latencies, errors
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return len(latencies) / (time.monotonic() - begin), latencies, errors
 
 
-def pay(world: Seeded) -> Callable[[httpx.Client, int], int]:
-    def request(client: httpx.Client, index: int) -> int:
-        token = world.shopper_tokens[index % len(world.shopper_tokens)]
-        return client.post(
+def http_request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: bench", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def pay(world: Seeded) -> Request:
+    """Shopper `index` pays stall `index` (mod the stalls) 1,000 ₫ by its static code, each
+    request under a new Idempotency-Key."""
+    bodies = [
+        json.dumps({"payload": payload, "amount": 1000}).encode()
+        for payload in world.stall_payloads
+    ]
+    tokens = world.shopper_tokens
+
+    def request(index: int) -> bytes:
+        return http_request(
+            "POST",
             "/wallets/me/payments",
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
-            json={"payload": world.stall_payload, "amount": 1000},
-        ).status_code
+            {
+                "Authorization": f"Bearer {tokens[index % len(tokens)]}",
+                "Idempotency-Key": uuid.uuid4().hex,
+                "Content-Type": "application/json",
+            },
+            bodies[index % len(bodies)],
+        )
 
     return request
 
 
-def health(client: httpx.Client, _index: int) -> int:
-    return client.get("/health").status_code
+def health(_index: int) -> bytes:
+    return HEALTH
+
+
+HEALTH = http_request("GET", "/health", {})
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -149,19 +178,29 @@ def report(label: str, rate: float, latencies: list[float], errors: int) -> None
     )
 
 
+WARM_UP = 3  # seconds of the same load first, unmeasured: each worker builds its routes and
+# fills its statement caches and connection pool on its first requests
+
+
 def run_service(
     backend: str, url: str, workdir: Path, clients: int, seconds: float, with_health: bool
 ) -> tuple[float, float | None]:
     world = seed(
-        url, shoppers=clients, balance=400_000_000, password_hash=hash_password("bench-pass")
+        url,
+        shoppers=clients,
+        balance=400_000_000,
+        password_hash=hash_password("bench-pass"),
+        extra_stalls=clients - 1,
     )
     server = Server(url, workdir / f"{backend}.log", workers=2)
     server.start()
     try:
         reference = None
         if with_health:
+            load(server.base, clients, WARM_UP, health)
             reference, lat, err = load(server.base, clients, seconds, health)
             report("GET /health (reference)", reference, lat, err)
+        load(server.base, clients, WARM_UP, pay(world))
         rate, lat, err = load(server.base, clients, seconds, pay(world))
         report(f"pay by QR ({backend})", rate, lat, err)
         violations = httpx.get(

@@ -23,6 +23,7 @@ class Actor:
     role: Role
     market_ids: frozenset[int] = field(default_factory=frozenset)
     vendor_id: int | None = None
+    phone: str | None = None  # a shopper may not pay a stall registered to their own number
 
     @property
     def is_admin(self) -> bool:

@@ -220,11 +220,6 @@ def history(session: Session, *, actor: Actor, stall_id: int) -> list[Board]:
     )
 
 
-def find_by_payload(session: Session, payload: str) -> Board | None:
-    """The board that printed exactly this payload (live or not)."""
-    return session.exec(select(Board).where(Board.payload == payload)).first()
-
-
 def board_content(
     code: StallCode, *, amount: int | None = None, payload: str | None = None
 ) -> BoardContent:

@@ -28,11 +28,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, SQLModel, col, select
 
-from market.clock import MARKET_TZ, business_day
+from market.clock import MARKET_TZ, business_day, utc_now
 from market.errors import (
     DomainError,
     IdempotencyMismatchError,
@@ -57,15 +61,72 @@ SYSTEM_KINDS = (LedgerAccountKind.CASH_IN, LedgerAccountKind.CASH_OUT, LedgerAcc
 # account does not, per the Vietnamese text of the circular).
 CAPPED_KINDS = (TransferKind.TRANSFER, TransferKind.PAYMENT)
 
+# ---------------------------------------------------------------------------------------------
+# Statements of the hot path, built once: SQLAlchemy Core with bound parameters (no per-call
+# statement building, no unit-of-work flush), the same text on SQLite and PostgreSQL.
+
+ACCOUNTS = SQLModel.metadata.tables["ledger_account"]
+TRANSFERS = SQLModel.metadata.tables["transfer"]
+ENTRIES = SQLModel.metadata.tables["entry"]
+KEYS = SQLModel.metadata.tables["idempotency_record"]
+
+_ACCOUNT_BY = {
+    "kind": select(LedgerAccount).where(LedgerAccount.kind == bindparam("value")),
+    "owner_user_id": select(LedgerAccount).where(LedgerAccount.owner_user_id == bindparam("value")),
+    "payout_account_id": select(LedgerAccount).where(
+        LedgerAccount.payout_account_id == bindparam("value")
+    ),
+}
+_LOCK = (
+    core_select(ACCOUNTS.c.id)
+    .where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(ACCOUNTS.c.id)
+    .with_for_update()
+)
+_DEBIT = (
+    update(ACCOUNTS)
+    .where(
+        ACCOUNTS.c.id == bindparam("account_id"),
+        ACCOUNTS.c.allow_negative | (ACCOUNTS.c.balance + bindparam("amount") >= 0),
+    )
+    .values(balance=ACCOUNTS.c.balance + bindparam("amount"))
+    .returning(ACCOUNTS.c.balance)
+)
+_CREDIT = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.id == bindparam("account_id"))
+    .values(balance=ACCOUNTS.c.balance + bindparam("amount"))
+    .returning(ACCOUNTS.c.balance)
+)
+_INSERT_TRANSFER = insert(TRANSFERS).returning(TRANSFERS.c.id)
+_INSERT_ENTRY = insert(ENTRIES)
+_OUTGOING = core_select(func.coalesce(func.sum(TRANSFERS.c.amount), 0)).where(
+    TRANSFERS.c.debit_account_id == bindparam("account_id"),
+    TRANSFERS.c.kind.in_(bindparam("kinds", expanding=True)),
+    TRANSFERS.c.created_at >= bindparam("since"),
+)
+_CLAIM = {
+    name: dialect_insert(KEYS)
+    .on_conflict_do_nothing(index_elements=["user_id", "key"])
+    .returning(KEYS.c.id)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_STORED = core_select(KEYS.c.request_hash, KEYS.c.outcome, KEYS.c.response).where(
+    KEYS.c.user_id == bindparam("user_id"), KEYS.c.key == bindparam("key")
+)
+_SETTLE = update(KEYS).where(KEYS.c.id == bindparam("record_id"))
+_POSTED = "ledger.posted"  # session.info key: transfer id → {account id: balance after}
+
 
 # ---------------------------------------------------------------------------------------------
 # Accounts
 
 
 def _get_or_create(
-    session: Session, query: Any, make: Callable[[], LedgerAccount]
+    session: Session, by: str, value: Any, make: Callable[[], LedgerAccount]
 ) -> LedgerAccount:
-    found: LedgerAccount | None = session.exec(query).first()
+    query = _ACCOUNT_BY[by]
+    found: LedgerAccount | None = session.exec(query, params={"value": value}).first()
     if found is not None:
         return found
     savepoint = session.begin_nested()
@@ -75,7 +136,7 @@ def _get_or_create(
         session.flush()
     except IntegrityError:
         savepoint.rollback()  # created concurrently: use that one
-        existing: LedgerAccount = session.exec(query).one()
+        existing: LedgerAccount = session.exec(query, params={"value": value}).one()
         return existing
     savepoint.commit()
     return account
@@ -85,16 +146,15 @@ def system_account(session: Session, kind: LedgerAccountKind) -> LedgerAccount:
     if kind not in SYSTEM_KINDS:
         raise ValueError(f"{kind} is not a system account")
     return _get_or_create(
-        session,
-        select(LedgerAccount).where(LedgerAccount.kind == kind),
-        lambda: LedgerAccount(kind=kind, allow_negative=True),
+        session, "kind", kind, lambda: LedgerAccount(kind=kind, allow_negative=True)
     )
 
 
 def shopper_wallet(session: Session, user_id: int) -> LedgerAccount:
     return _get_or_create(
         session,
-        select(LedgerAccount).where(LedgerAccount.owner_user_id == user_id),
+        "owner_user_id",
+        user_id,
         lambda: LedgerAccount(kind=LedgerAccountKind.SHOPPER_WALLET, owner_user_id=user_id),
     )
 
@@ -103,7 +163,8 @@ def vendor_wallet(session: Session, payout_account_id: int) -> LedgerAccount:
     """Every registered payout account is a vendor wallet in the mock world."""
     return _get_or_create(
         session,
-        select(LedgerAccount).where(LedgerAccount.payout_account_id == payout_account_id),
+        "payout_account_id",
+        payout_account_id,
         lambda: LedgerAccount(
             kind=LedgerAccountKind.VENDOR_WALLET, payout_account_id=payout_account_id
         ),
@@ -122,41 +183,26 @@ class Leg:
 
 def _lock(session: Session, account_ids: list[int]) -> None:
     """Lock the accounts in a fixed (ascending id) order before touching any balance."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.exec(
-            select(LedgerAccount.id)
-            .where(col(LedgerAccount.id).in_(sorted(set(account_ids))))
-            .order_by(col(LedgerAccount.id))
-            .with_for_update()
-        ).all()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"ids": sorted(set(account_ids))}).all()
 
 
 def _apply(session: Session, leg: Leg) -> int:
     """Move one account's balance; a debit is refused if it would overdraw. Returns the new
     balance."""
-    if leg.amount < 0:
-        row = session.execute(
-            text(
-                "UPDATE ledger_account SET balance = balance + :amount "
-                "WHERE id = :id AND (allow_negative OR balance + :amount >= 0) RETURNING balance"
-            ),
-            {"amount": leg.amount, "id": leg.account_id},
-        ).first()
-        if row is None:
-            raise InsufficientFundsError(
-                "Số dư không đủ để thực hiện giao dịch (insufficient funds).",
-                extra={"needed": -leg.amount},
-            )
-    else:
-        row = session.execute(
-            text(
-                "UPDATE ledger_account SET balance = balance + :amount WHERE id = :id "
-                "RETURNING balance"
-            ),
-            {"amount": leg.amount, "id": leg.account_id},
-        ).first()
-    assert row is not None
-    return int(row[0])
+    statement = _DEBIT if leg.amount < 0 else _CREDIT
+    balance = (
+        session.connection()
+        .execute(statement, {"amount": leg.amount, "account_id": leg.account_id})
+        .scalar()
+    )
+    if balance is None:
+        raise InsufficientFundsError(
+            "Số dư không đủ để thực hiện giao dịch (insufficient funds).",
+            extra={"needed": -leg.amount},
+        )
+    return int(balance)
 
 
 def post(
@@ -192,55 +238,78 @@ def post(
     if fee:
         assert fees_account is not None
         legs.append(Leg(fees_account.id or 0, -fee if return_fee else fee))
-    legs = [leg for leg in legs if leg.amount != 0]
+    # debits first: a refused debit raises before anything is written
+    legs = sorted((leg for leg in legs if leg.amount != 0), key=_by_amount)
     _lock(session, [leg.account_id for leg in legs])
     if checks is not None:
         checks()
-    day = business_day(now)
-    transfer = Transfer(
-        kind=kind,
-        amount=amount,
-        fee=fee,
-        debit_account_id=debit.id or 0,
-        credit_account_id=credit.id or 0,
-        original_id=original_id,
-        board_id=board_id,
-        market_id=market_id,
-        memo=memo,
-        source_label=source_label,
-        business_day=day,
-        created_at=now,
+    balances = {leg.account_id: _apply(session, leg) for leg in legs}
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "amount": amount,
+        "fee": fee,
+        "debit_account_id": debit.id or 0,
+        "credit_account_id": credit.id or 0,
+        "original_id": original_id,
+        "board_id": board_id,
+        "market_id": market_id,
+        "memo": memo,
+        "source_label": source_label,
+        "business_day": business_day(now),
+        "created_at": now,
+    }
+    connection = session.connection()
+    transfer_id = connection.execute(_INSERT_TRANSFER, fields).scalar_one()
+    connection.execute(
+        _INSERT_ENTRY,
+        [
+            {
+                "transfer_id": transfer_id,
+                "account_id": leg.account_id,
+                "amount": leg.amount,
+                "balance_after": balances[leg.account_id],
+                "business_day": fields["business_day"],
+                "created_at": now,
+            }
+            for leg in legs
+        ],
     )
-    session.add(transfer)
-    session.flush()
-    # debits first: a refused debit leaves nothing half-written (the caller rolls back)
-    for leg in sorted(legs, key=lambda item: item.amount):
-        balance = _apply(session, leg)
-        session.add(
-            Entry(
-                transfer_id=transfer.id or 0,
-                account_id=leg.account_id,
-                amount=leg.amount,
-                balance_after=balance,
-                business_day=day,
-                created_at=now,
+    # the accounts the caller holds now show what the database holds
+    for account in (debit, credit, fees_account):
+        if account is not None and account.id in balances:
+            set_committed_value(account, "balance", balances[account.id])
+    session.info.setdefault(_POSTED, {})[transfer_id] = balances
+    return Transfer(id=transfer_id, **fields)
+
+
+def balance_after(session: Session, transfer: Transfer, account_id: int) -> int:
+    """The balance `transfer` left on one of its accounts: remembered when this session posted
+    it, otherwise read from its entry."""
+    posted = session.info.get(_POSTED, {}).get(transfer.id, {})
+    if account_id in posted:
+        return int(posted[account_id])
+    return int(
+        session.exec(
+            select(Entry.balance_after).where(
+                Entry.transfer_id == transfer.id, Entry.account_id == account_id
             )
-        )
-    session.flush()
-    return transfer
+        ).one()
+    )
+
+
+def _by_amount(leg: Leg) -> int:
+    return leg.amount
 
 
 def outgoing_total(
     session: Session, account_id: int, since: datetime, kinds: tuple[str, ...]
 ) -> int:
     """What left an account through `kinds` of transfer since an instant."""
-    total = session.exec(
-        select(func.coalesce(func.sum(Transfer.amount), 0)).where(
-            Transfer.debit_account_id == account_id,
-            col(Transfer.kind).in_(kinds),
-            Transfer.created_at >= since,
-        )
-    ).one()
+    total = (
+        session.connection()
+        .execute(_OUTGOING, {"account_id": account_id, "kinds": list(kinds), "since": since})
+        .scalar_one()
+    )
     return int(total)
 
 
@@ -327,49 +396,68 @@ def idempotent(
     fingerprint: str,
     operation: Callable[[], tuple[dict[str, Any], int | None]],
 ) -> Outcome:
-    """Run `operation` once per (user, key). Its result, or its refusal, is stored in the same
-    transaction and replayed later; the same key with another body is refused. A concurrent
-    request with the same key waits on the key's row and then replays (the caller retries the
-    transaction when the insert loses the race)."""
-    existing = session.exec(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
-        )
-    ).first()
-    if existing is not None:
-        if existing.request_hash != fingerprint:
-            raise IdempotencyMismatchError(
-                "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác (key reused with another "
-                "body)."
-            )
-        return Outcome(existing.outcome == "ok", existing.response, replayed=True)
-    record = IdempotencyRecord(
-        user_id=user_id, key=key, request_hash=fingerprint, outcome="pending", response={}
-    )
-    session.add(record)
-    session.flush()  # claims the key (a concurrent twin blocks here, then fails and retries)
-    savepoint = session.begin_nested()
+    """Run `operation` once per (user, key) in the session's transaction, and store its result
+    there to be replayed later; the same key with another body is refused. A refusal rolls the
+    whole transaction back (nothing the refused operation wrote survives) and is then stored in
+    a new one. A concurrent request with the same key waits on the key's row, then replays."""
+    claimed = _claim(session, user_id=user_id, key=key, fingerprint=fingerprint)
+    if isinstance(claimed, Outcome):
+        return claimed
     try:
         response, transfer_id = operation()
     except DomainError as refusal:
-        savepoint.rollback()
-        record.outcome = "error"
-        record.response = {
+        session.rollback()
+        session.info.pop(_POSTED, None)
+        claimed = _claim(session, user_id=user_id, key=key, fingerprint=fingerprint)
+        if isinstance(claimed, Outcome):
+            return claimed  # a twin with this key answered in the meantime
+        refused = {
             "code": refusal.code,
             "detail": refusal.detail,
             "errors": [e.as_dict() for e in refusal.errors],
             "extra": refusal.extra,
         }
-        session.add(record)
-        session.flush()
-        return Outcome(False, record.response, replayed=False)
-    savepoint.commit()
-    record.outcome = "ok"
-    record.response = response
-    record.transfer_id = transfer_id
-    session.add(record)
-    session.flush()
-    return Outcome(True, response, replayed=False)
+        return _settle(session, claimed, Outcome(False, refused, replayed=False), None)
+    return _settle(session, claimed, Outcome(True, response, replayed=False), transfer_id)
+
+
+def _claim(session: Session, *, user_id: int, key: str, fingerprint: str) -> int | Outcome:
+    """Insert the key's record and return its id, or return the stored outcome when the key
+    has one (a concurrent twin's insert is waited for: the unique index holds this insert until
+    the twin commits or rolls back)."""
+    connection = session.connection()
+    record_id: int | None = connection.execute(
+        _CLAIM[connection.dialect.name],
+        {
+            "user_id": user_id,
+            "key": key,
+            "request_hash": fingerprint,
+            "outcome": "pending",
+            "response": {},
+            "created_at": utc_now(),
+        },
+    ).scalar_one_or_none()
+    if record_id is not None:
+        return record_id
+    stored = connection.execute(_STORED, {"user_id": user_id, "key": key}).one()
+    if stored.request_hash != fingerprint:
+        raise IdempotencyMismatchError(
+            "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác (key reused with another body)."
+        )
+    return Outcome(stored.outcome == "ok", stored.response, replayed=True)
+
+
+def _settle(session: Session, record_id: int, outcome: Outcome, transfer_id: int | None) -> Outcome:
+    session.connection().execute(
+        _SETTLE,
+        {
+            "record_id": record_id,
+            "outcome": "ok" if outcome.ok else "error",
+            "response": outcome.response,
+            "transfer_id": transfer_id,
+        },
+    )
+    return outcome
 
 
 # ---------------------------------------------------------------------------------------------

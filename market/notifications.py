@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, bindparam, insert, literal
+from sqlalchemy import select as core_select
+from sqlmodel import Session, SQLModel, col, select
 
 from market import vendors
 from market.access import Actor
@@ -31,14 +32,32 @@ from market.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from market.types import UTCDateTime
 from qr.amounts import amount_in_words, format_vnd
+
+# Payments write their events through statements built once (no unit-of-work flush on the hot
+# path): the event, then one pending delivery per active endpoint of the vendor.
+EVENTS = SQLModel.metadata.tables["outbox_event"]
+DELIVERIES = SQLModel.metadata.tables["webhook_delivery"]
+ENDPOINTS = SQLModel.metadata.tables["webhook_endpoint"]
+_INSERT_EVENT = insert(EVENTS).returning(EVENTS.c.id)
+_FAN_OUT = insert(DELIVERIES).from_select(
+    ["event_id", "endpoint_id", "status", "attempts", "next_attempt_at"],
+    core_select(
+        bindparam("event_id"),
+        ENDPOINTS.c.id,
+        literal("pending"),
+        literal(0),
+        bindparam("next_attempt_at", type_=UTCDateTime()),
+    ).where(ENDPOINTS.c.vendor_id == bindparam("vendor_id"), ENDPOINTS.c.status == Status.ACTIVE),
+)
 
 MAX_ATTEMPTS = 8
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
 LEASE = timedelta(seconds=60)
 
 
-def record_event(session: Session, *, vendor_id: int, type: str, transfer: Transfer) -> OutboxEvent:
+def record_event(session: Session, *, vendor_id: int, type: str, transfer: Transfer) -> None:
     """Write the event (and one pending delivery per active webhook) in the caller's transaction."""
     data = {
         "transfer_id": transfer.id,
@@ -52,28 +71,21 @@ def record_event(session: Session, *, vendor_id: int, type: str, transfer: Trans
         "business_day": transfer.business_day.isoformat(),
         "created_at": transfer.created_at.isoformat(),
     }
-    event = OutboxEvent(
-        event_id=str(uuid.uuid4()),
-        vendor_id=vendor_id,
-        type=type,
-        data=data,
-        created_at=transfer.created_at,
+    connection = session.connection()
+    event_id = connection.execute(
+        _INSERT_EVENT,
+        {
+            "event_id": str(uuid.uuid4()),
+            "vendor_id": vendor_id,
+            "type": type,
+            "data": data,
+            "created_at": transfer.created_at,
+        },
+    ).scalar_one()
+    connection.execute(
+        _FAN_OUT,
+        {"event_id": event_id, "vendor_id": vendor_id, "next_attempt_at": transfer.created_at},
     )
-    session.add(event)
-    session.flush()
-    for endpoint in session.exec(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.vendor_id == vendor_id, WebhookEndpoint.status == Status.ACTIVE
-        )
-    ):
-        session.add(
-            WebhookDelivery(
-                event_id=event.id or 0,
-                endpoint_id=endpoint.id or 0,
-                next_attempt_at=transfer.created_at,
-            )
-        )
-    return event
 
 
 def event_body(event: OutboxEvent) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlmodel import Session, col, select
 
 from market import audit
@@ -66,12 +66,16 @@ def user_market_ids(session: Session, user_id: int) -> list[int]:
 
 
 def actor_for(session: Session, user: User) -> Actor:
+    """Only managers act on markets, so only theirs are read."""
+    role = Role(user.role)
+    markets = user_market_ids(session, user.id or 0) if role is Role.MANAGER else []
     return Actor(
         user_id=user.id,
         username=user.username,
-        role=Role(user.role),
-        market_ids=frozenset(user_market_ids(session, user.id or 0)),
+        role=role,
+        market_ids=frozenset(markets),
         vendor_id=user.vendor_id,
+        phone=user.phone,
     )
 
 
@@ -172,17 +176,22 @@ def issue_token(
     return raw, token
 
 
+_TOKEN_AND_USER = (
+    select(ApiToken, User)
+    .join(User, col(User.id) == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
 def authenticate(session: Session, *, raw_token: str, now: datetime) -> tuple[Actor, ApiToken]:
     """The actor behind a bearer token; expired, revoked or unknown tokens are refused."""
-    token = session.exec(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token))
-    ).first()
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
+    row = session.exec(_TOKEN_AND_USER, params={"digest": _token_digest(raw_token)}).first()
+    if row is None or row[0].revoked_at is not None or row[0].expires_at <= now:
         raise UnauthenticatedError(
             "Phiên đăng nhập không hợp lệ hoặc đã hết hạn (invalid, expired or revoked token)."
         )
-    user = session.get(User, token.user_id)
-    if user is None or user.status != Status.ACTIVE:
+    token, user = row
+    if user.status != Status.ACTIVE:
         raise UnauthenticatedError("Tài khoản đã bị khóa (user is deactivated).")
     return actor_for(session, user), token
 

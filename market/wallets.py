@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as wide_select  # more columns than sqlmodel's overloads take
 from sqlmodel import Session, col, select
 
 from market import ledger
 from market.access import Actor, require_market_manager, require_role
-from market.boards import find_by_payload
 from market.clock import business_day
 from market.errors import (
     AmountMismatchError,
@@ -243,10 +244,18 @@ def transfer_to_phone(
 
 @dataclass(frozen=True)
 class ScannedCode:
-    account: PayoutAccount
-    vendor: Vendor
-    board: Board | None
+    """What a scanned code pays: a live payout account of an active vendor, through the board
+    that printed it (when one did)."""
+
+    account_id: int
+    vendor_id: int
+    vendor_phone: str | None
+    fee_bps: int
+    market_id: int
+    board_id: int | None
+    serial: str | None
     fixed_amount: int | None
+    wallet: LedgerAccount | None  # the account's vendor wallet, once it has one
 
 
 def resolve_code(session: Session, payload: str) -> ScannedCode:
@@ -258,35 +267,96 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
             "Mã QR không hợp lệ: " + "; ".join(p.reason for p in exc.problems),
             errors=[FieldError("payload", p.code, p.reason) for p in exc.problems],
         ) from None
-    board = None
-    if value.terminal_label:
-        board = session.exec(select(Board).where(Board.serial == value.terminal_label)).first()
-    if board is None:
-        board = find_by_payload(session, payload)
-    if board is not None and board.status != BoardStatus.LIVE:
-        what = "được in lại" if board.status == BoardStatus.REPLACED else "bị thu hồi"
-        raise CodeRevokedError(
-            f"Bảng mã {board.serial} đã {what} (this code was replaced or revoked).",
-            extra={"serial": board.serial},
-        )
-    account = live_account(session, bin_code=value.bin, account_number=value.account)
-    if account is None or (board is not None and board.payout_account_id != account.id):
-        if board is not None:
-            raise CodeRevokedError("Tài khoản của mã này đã đổi (the code's account changed).")
-        raise UnknownCodeError(
-            "Mã QR không trả cho tài khoản nào đăng ký ở chợ "
-            "(no live payout account for this code)."
-        )
-    vendor = session.get(Vendor, account.vendor_id)
-    assert vendor is not None
-    if vendor.status != Status.ACTIVE:
-        raise CodeSuspendedError("Tiểu thương đã ngừng hoạt động (vendor inactive).")
-    if board is not None:
-        stall = session.get(Stall, board.stall_id)
-        if stall is None or stall.status != StallStatus.OCCUPIED:
-            raise CodeSuspendedError("Ki-ốt đang tạm ngừng (stall suspended or closed).")
     fixed = value.amount if value.initiation is Initiation.DYNAMIC else None
-    return ScannedCode(account, vendor, board, fixed)
+    printed = None
+    if value.terminal_label:
+        printed = _printed_board(session, "serial", value.terminal_label)
+    if printed is None:
+        printed = _printed_board(session, "payload", payload)
+    if printed is None:
+        account = live_account(session, bin_code=value.bin, account_number=value.account)
+        if account is None:
+            raise UnknownCodeError(
+                "Mã QR không trả cho tài khoản nào đăng ký ở chợ "
+                "(no live payout account for this code)."
+            )
+        vendor = session.get(Vendor, account.vendor_id)
+        assert vendor is not None
+        _require_active(vendor.status)
+        return ScannedCode(
+            account.id or 0,
+            vendor.id or 0,
+            vendor.phone,
+            vendor.fee_bps,
+            vendor.market_id,
+            None,
+            None,
+            fixed,
+            None,
+        )
+    if printed.board_status != BoardStatus.LIVE:
+        what = "được in lại" if printed.board_status == BoardStatus.REPLACED else "bị thu hồi"
+        raise CodeRevokedError(
+            f"Bảng mã {printed.serial} đã {what} (this code was replaced or revoked).",
+            extra={"serial": printed.serial},
+        )
+    if printed.account_status != Status.ACTIVE or (printed.bin, printed.account_number) != (
+        value.bin,
+        value.account,
+    ):
+        raise CodeRevokedError("Tài khoản của mã này đã đổi (the code's account changed).")
+    _require_active(printed.vendor_status)
+    if printed.stall_status != StallStatus.OCCUPIED:
+        raise CodeSuspendedError("Ki-ốt đang tạm ngừng (stall suspended or closed).")
+    return ScannedCode(
+        printed.account_id,
+        printed.vendor_id,
+        printed.phone,
+        printed.fee_bps,
+        printed.market_id,
+        printed.board_id,
+        printed.serial,
+        fixed,
+        printed.LedgerAccount,
+    )
+
+
+def _require_active(vendor_status: str) -> None:
+    if vendor_status != Status.ACTIVE:
+        raise CodeSuspendedError("Tiểu thương đã ngừng hoạt động (vendor inactive).")
+
+
+_PRINTED_BOARD: dict[str, Any] = {
+    column: wide_select(
+        col(Board.id).label("board_id"),
+        col(Board.serial),
+        col(Board.status).label("board_status"),
+        col(PayoutAccount.id).label("account_id"),
+        col(PayoutAccount.bin),
+        col(PayoutAccount.account_number),
+        col(PayoutAccount.status).label("account_status"),
+        col(Vendor.id).label("vendor_id"),
+        col(Vendor.status).label("vendor_status"),
+        col(Vendor.phone),
+        col(Vendor.fee_bps),
+        col(Vendor.market_id),
+        col(Stall.status).label("stall_status"),
+        LedgerAccount,
+    )
+    .select_from(Board)
+    .join(PayoutAccount, col(PayoutAccount.id) == Board.payout_account_id)
+    .join(Vendor, col(Vendor.id) == PayoutAccount.vendor_id)
+    .join(Stall, col(Stall.id) == Board.stall_id)
+    .outerjoin(LedgerAccount, col(LedgerAccount.payout_account_id) == PayoutAccount.id)
+    .where(getattr(Board, column) == bindparam("value"))
+    for column in ("serial", "payload")
+}
+
+
+def _printed_board(session: Session, by: str, value: str) -> Any:
+    """The board (live or not) that printed a code, with the states of the account it pays, its
+    vendor and its stall, and the account's vendor wallet (None until it has one)."""
+    return session.execute(_PRINTED_BOARD[by], {"value": value}).first()
 
 
 def fee_for(amount: int, fee_bps: int) -> int:
@@ -319,12 +389,11 @@ def pay_by_qr(
             "Mã tĩnh: hãy nhập số tiền (a static code needs the amount).",
             errors=[FieldError("amount", "amount-required", "static code: amount needed")],
         )
-    owner = session.get(User, actor.user_id) if actor.user_id else None
-    if owner is not None and owner.phone and owner.phone == code.vendor.phone:
+    if actor.phone and actor.phone == code.vendor_phone:
         raise SelfPaymentError("Không thể tự trả tiền cho ki-ốt của mình (paying yourself).")
-    target = ledger.vendor_wallet(session, code.account.id or 0)
-    fees = ledger.system_account(session, LedgerAccountKind.FEES)
-    fee = fee_for(amount, code.vendor.fee_bps)
+    target = code.wallet or ledger.vendor_wallet(session, code.account_id)
+    fee = fee_for(amount, code.fee_bps)
+    fees = ledger.system_account(session, LedgerAccountKind.FEES) if fee else None
     transfer = ledger.post(
         session,
         kind=TransferKind.PAYMENT,
@@ -332,15 +401,15 @@ def pay_by_qr(
         credit=target,
         amount=amount,
         fee=fee,
-        fees_account=fees if fee else None,
+        fees_account=fees,
         now=now,
-        board_id=code.board.id if code.board else None,
-        market_id=code.vendor.market_id,
-        memo=f"Ki-ốt {code.board.serial}" if code.board else "Thanh toán QR",
-        source_label=mask_digits(owner.phone, 3) if owner and owner.phone else "ví",
+        board_id=code.board_id,
+        market_id=code.market_id,
+        memo=f"Ki-ốt {code.serial}" if code.serial else "Thanh toán QR",
+        source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
         checks=lambda: ledger.check_limits(session, wallet, amount or 0, now, capped=True),
     )
-    record_event(session, vendor_id=code.vendor.id or 0, type="payment.received", transfer=transfer)
+    record_event(session, vendor_id=code.vendor_id, type="payment.received", transfer=transfer)
     return transfer
 
 

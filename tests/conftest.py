@@ -297,7 +297,9 @@ def world(engine: Engine, settings: Settings, clock: FrozenClock, password_hash:
         users["shopper"].phone = "+84901111111"
         s.add(users["shopper"])
         s.flush()
-        payment = _seed_payment(s, users["shopper"].id or 0, stall_a.id or 0, clock())
+        payment = _seed_payment(
+            s, users["shopper"].id or 0, users["shopper"].phone or "", stall_a.id or 0, clock()
+        )
         job = _seed_simulation(s, users["planner"].id or 0, settings.data_dir)
         tokens = {
             who: issue_token(s, user=user, settings=settings, now=clock())[0]
@@ -342,7 +344,7 @@ def _seed_simulation(session: Session, planner_id: int, data_dir: str) -> int:
     return job.id or 0
 
 
-def _seed_payment(session: Session, user_id: int, stall_id: int, now: datetime) -> int:
+def _seed_payment(session: Session, user_id: int, phone: str, stall_id: int, now: datetime) -> int:
     """The shopper tops up 1,000,000 ₫ and pays 100,000 ₫ at stall A."""
     from market import boards, ledger, wallets
     from market.access import Actor
@@ -351,7 +353,7 @@ def _seed_payment(session: Session, user_id: int, stall_id: int, now: datetime) 
     wallets.top_up(session, wallet=wallet, amount=1_000_000, now=now)
     board = boards.live_board(session, stall_id)
     assert board is not None
-    shopper = Actor(user_id=user_id, username="shopper", role=Role.SHOPPER)
+    shopper = Actor(user_id=user_id, username="shopper", role=Role.SHOPPER, phone=phone)
     paid = wallets.pay_by_qr(
         session, actor=shopper, wallet=wallet, payload=board.payload, amount=100_000, now=now
     )

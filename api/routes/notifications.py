@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, CurrentUser, SessionDep
-from api.money import MoneyActor
+from api.money import StreamActor
 from api.problems import problem_responses
 from market import notifications, vendors
 from market.models import Status, WebhookEndpoint
@@ -75,7 +75,7 @@ def _frame(event_id: int, kind: str, data: dict[str, object]) -> str:
 )
 async def payment_events(
     context: ContextDep,
-    actor: MoneyActor,
+    actor: StreamActor,
     vendor_id: int,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
     after: Annotated[int, Query(ge=0, description="resume after this event id")] = 0,

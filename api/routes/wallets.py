@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
-from api.money import IdempotencyKey, MoneyActor, run_money
+from api.money import IdempotencyKey, MoneyToken, run_money
 from api.problems import problem_responses
 from market import ledger, wallets
 from market.access import Actor, require_role
 from market.clock import business_day
-from market.db import read_only
 from market.errors import InvalidCredentialsError
-from market.models import LedgerAccount, Role, Transfer
+from market.models import LedgerAccount, Transfer
 from market.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["wallets"], responses=problem_responses(401, 403, 404, 409, 422))
@@ -110,16 +109,6 @@ class Violation(BaseModel):
     detail: str
 
 
-def _view(wallet_id: int) -> Any:
-    def view(session: Session, transfer: Transfer) -> dict[str, Any]:
-        account = session.get(LedgerAccount, wallet_id)
-        assert account is not None
-        session.refresh(account)
-        return wallets.transfer_view(transfer) | {"balance": account.balance}
-
-    return view
-
-
 def _wallet_public(session: Session, wallet: LedgerAccount, now: datetime) -> WalletPublic:
     capped = wallet.kind == "shopper_wallet"
     used = ledger.outgoing_total(
@@ -173,54 +162,42 @@ def my_wallet(actor: CurrentUser, session: SessionDep, clock: ClockDep) -> Walle
     return _wallet_public(session, wallets.own_wallet(session, actor), clock())
 
 
-def _own(context: ContextDep, actor: MoneyActor) -> int:
-    """The caller's wallet id, read without the write lock when the wallet exists."""
-    with Session(read_only(context.engine)) as session:
-        existing = session.exec(
-            select(LedgerAccount.id).where(LedgerAccount.owner_user_id == actor.user_id)
-        ).first()
-    if existing is not None and actor.user_id is not None:
-        require_role(actor, Role.SHOPPER)
-        return int(existing)
-    with Session(context.engine) as session:
-        wallet = wallets.own_wallet(session, actor)
-        session.commit()
-        return wallet.id or 0
-
-
 def _from_own_wallet(
     context: ContextDep,
-    actor: Actor,
+    token: str | None,
     key: str | None,
     operation: str,
     data: BaseModel,
-    work: Callable[[Session, LedgerAccount, datetime], Transfer],
+    work: Callable[[Session, Actor, LedgerAccount, datetime], Transfer],
+    balance_of: Literal["debit", "credit"] = "debit",
 ) -> JSONResponse:
     """Run a money operation on the caller's own wallet; answer with its balance after."""
-    wallet_id = _own(context, actor)
     return run_money(
         context,
-        actor=actor,
+        token=token,
         key=key,
         operation=operation,
         body=data.model_dump(),
-        work=lambda s, now: work(s, _account(s, wallet_id), now),
-        view=_view(wallet_id),
+        work=lambda s, actor, now: work(s, actor, wallets.own_wallet(s, actor), now),
+        balance_of=balance_of,
     )
 
 
 @router.post("/wallets/me/top-ups", status_code=201, response_model=TransferPublic, responses=MONEY)
 def top_up(
-    context: ContextDep, actor: MoneyActor, data: AmountBody, key: IdempotencyKey = None
+    context: ContextDep, token: MoneyToken, data: AmountBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Nạp tiền into the caller's wallet."""
     return _from_own_wallet(
         context,
-        actor,
+        token,
         key,
         "top-up",
         data,
-        lambda s, wallet, now: wallets.top_up(s, wallet=wallet, amount=data.amount, now=now),
+        lambda s, _actor, wallet, now: wallets.top_up(
+            s, wallet=wallet, amount=data.amount, now=now
+        ),
+        balance_of="credit",
     )
 
 
@@ -228,16 +205,18 @@ def top_up(
     "/wallets/me/withdrawals", status_code=201, response_model=TransferPublic, responses=MONEY
 )
 def withdraw(
-    context: ContextDep, actor: MoneyActor, data: AmountBody, key: IdempotencyKey = None
+    context: ContextDep, token: MoneyToken, data: AmountBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Rút tiền from the caller's wallet."""
     return _from_own_wallet(
         context,
-        actor,
+        token,
         key,
         "withdraw",
         data,
-        lambda s, wallet, now: wallets.withdraw(s, wallet=wallet, amount=data.amount, now=now),
+        lambda s, _actor, wallet, now: wallets.withdraw(
+            s, wallet=wallet, amount=data.amount, now=now
+        ),
     )
 
 
@@ -255,16 +234,16 @@ def lookup(
     "/wallets/me/transfers", status_code=201, response_model=TransferPublic, responses=MONEY
 )
 def transfer(
-    context: ContextDep, actor: MoneyActor, data: TransferBody, key: IdempotencyKey = None
+    context: ContextDep, token: MoneyToken, data: TransferBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Chuyển tiền to another wallet by phone number."""
     return _from_own_wallet(
         context,
-        actor,
+        token,
         key,
         "transfer",
         data,
-        lambda s, wallet, now: wallets.transfer_to_phone(
+        lambda s, actor, wallet, now: wallets.transfer_to_phone(
             s,
             actor=actor,
             wallet=wallet,
@@ -280,25 +259,19 @@ def transfer(
     "/wallets/me/payments", status_code=201, response_model=TransferPublic, responses=MONEY
 )
 def pay(
-    context: ContextDep, actor: MoneyActor, data: PayBody, key: IdempotencyKey = None
+    context: ContextDep, token: MoneyToken, data: PayBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Pay a stall by its scanned VietQR (a static code needs `amount`; a dynamic code fixes it)."""
     return _from_own_wallet(
         context,
-        actor,
+        token,
         key,
         "pay",
         data,
-        lambda s, wallet, now: wallets.pay_by_qr(
+        lambda s, actor, wallet, now: wallets.pay_by_qr(
             s, actor=actor, wallet=wallet, payload=data.payload, amount=data.amount, now=now
         ),
     )
-
-
-def _account(session: Session, wallet_id: int) -> LedgerAccount:
-    account = session.get(LedgerAccount, wallet_id)
-    assert account is not None
-    return account
 
 
 def _statement(
@@ -362,25 +335,25 @@ def vendor_statement(
 )
 def vendor_withdraw(
     context: ContextDep,
-    actor: MoneyActor,
+    token: MoneyToken,
     account_id: int,
     data: AmountBody,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Rút tiền from a vendor wallet."""
-    with Session(context.engine) as session:
-        wallet_id = wallets.vendor_wallet_for(session, actor, account_id).id or 0
-        session.commit()
     return run_money(
         context,
-        actor=actor,
+        token=token,
         key=key,
         operation=f"vendor-withdraw:{account_id}",
         body=data.model_dump(),
-        work=lambda s, now: wallets.withdraw(
-            s, wallet=_account(s, wallet_id), amount=data.amount, now=now
+        work=lambda s, actor, now: wallets.withdraw(
+            s,
+            wallet=wallets.vendor_wallet_for(s, actor, account_id),
+            amount=data.amount,
+            now=now,
         ),
-        view=_view(wallet_id),
+        balance_of="debit",
     )
 
 
@@ -392,7 +365,7 @@ def vendor_withdraw(
 )
 def refund(
     context: ContextDep,
-    actor: MoneyActor,
+    token: MoneyToken,
     payment_id: int,
     data: AmountBody,
     key: IdempotencyKey = None,
@@ -400,16 +373,14 @@ def refund(
     """The vendor refunds part or all of a payment (never more than the payment in total)."""
     return run_money(
         context,
-        actor=actor,
+        token=token,
         key=key,
         operation=f"refund:{payment_id}",
         body=data.model_dump(),
-        work=lambda s, now: wallets.refund(
+        work=lambda s, actor, now: wallets.refund(
             s, actor=actor, payment_id=payment_id, amount=data.amount, now=now
         ),
-        view=lambda s, t: (
-            wallets.transfer_view(t) | {"balance": _account(s, t.debit_account_id).balance}
-        ),
+        balance_of="debit",
     )
 
 
@@ -420,19 +391,17 @@ def refund(
     responses=MONEY,
 )
 def reversal(
-    context: ContextDep, actor: MoneyActor, payment_id: int, key: IdempotencyKey = None
+    context: ContextDep, token: MoneyToken, payment_id: int, key: IdempotencyKey = None
 ) -> JSONResponse:
     """An admin reverses a payment that has not been refunded."""
     return run_money(
         context,
-        actor=actor,
+        token=token,
         key=key,
         operation=f"reversal:{payment_id}",
         body={},
-        work=lambda s, now: wallets.reverse(s, actor=actor, payment_id=payment_id, now=now),
-        view=lambda s, t: (
-            wallets.transfer_view(t) | {"balance": _account(s, t.credit_account_id).balance}
-        ),
+        work=lambda s, actor, now: wallets.reverse(s, actor=actor, payment_id=payment_id, now=now),
+        balance_of="credit",
     )
 
 
