@@ -6,9 +6,13 @@ Design, stated up front:
   moves in the same transaction, and each entry records the balance it left (`balance_after`).
 - Only system accounts (cash-in, cash-out, fees) may go below zero; a database CHECK refuses a
   negative wallet, and the debit itself is conditional (`UPDATE … WHERE balance >= amount`).
-- Writers lock the touched accounts in ascending id order (`SELECT … FOR UPDATE` on PostgreSQL;
-  SQLite runs one writer at a time with `BEGIN IMMEDIATE`), so concurrent requests can neither
-  overdraw nor deadlock; the caller retries the whole transaction on a serialization failure.
+- Writers move balances in ascending account id order, each UPDATE locking its row on
+  PostgreSQL (SQLite runs one writer at a time with `BEGIN IMMEDIATE`), so concurrent requests
+  can neither overdraw nor deadlock; the caller retries the whole transaction on a serialization
+  failure. A refusal found after some rows moved rolls the whole transaction back.
+- Limits: one transfer stays below the NAPAS cap; a shopper wallet's transfers and payments stay
+  under the monthly cap, kept as a counter that the capped debit moves in the same statement;
+  a wallet's optional daily limit is checked against the day's journal under the row lock.
 - Posted rows are never updated or deleted (database triggers refuse it). Refunds and reversals
   are new transfers pointing at the original; refunds of a payment never exceed it.
 - Every money request carries an idempotency key: the first request's outcome, success or
@@ -25,10 +29,10 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, case, func, insert, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -77,12 +81,6 @@ _ACCOUNT_BY = {
         LedgerAccount.payout_account_id == bindparam("value")
     ),
 }
-_LOCK = (
-    core_select(ACCOUNTS.c.id)
-    .where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(ACCOUNTS.c.id)
-    .with_for_update()
-)
 _DEBIT = (
     update(ACCOUNTS)
     .where(
@@ -91,6 +89,34 @@ _DEBIT = (
     )
     .values(balance=ACCOUNTS.c.balance + bindparam("amount"))
     .returning(ACCOUNTS.c.balance)
+)
+_LOCK = (
+    core_select(ACCOUNTS.c.id)
+    .where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(ACCOUNTS.c.id)
+    .with_for_update()
+)
+# A shopper wallet's capped debit also moves its monthly counter, and is refused with the debit
+# when the month's total would pass the cap (the counter restarts when the month changes).
+_MONTH_USED = case(
+    (ACCOUNTS.c.capped_month == bindparam("month"), ACCOUNTS.c.capped_used), else_=0
+) - bindparam("amount")
+_CAPPED_DEBIT = (
+    update(ACCOUNTS)
+    .where(
+        ACCOUNTS.c.id == bindparam("account_id"),
+        ACCOUNTS.c.balance + bindparam("amount") >= 0,
+        _MONTH_USED <= CUSTOMER_MONTHLY_CAP,
+    )
+    .values(
+        balance=ACCOUNTS.c.balance + bindparam("amount"),
+        capped_used=_MONTH_USED,
+        capped_month=bindparam("month"),
+    )
+    .returning(ACCOUNTS.c.balance)
+)
+_CAP_STATE = core_select(ACCOUNTS.c.capped_month, ACCOUNTS.c.capped_used).where(
+    ACCOUNTS.c.id == bindparam("account_id")
 )
 _CREDIT = (
     update(ACCOUNTS)
@@ -182,27 +208,44 @@ class Leg:
 
 
 def _lock(session: Session, account_ids: list[int]) -> None:
-    """Lock the accounts in a fixed (ascending id) order before touching any balance."""
+    """Lock the accounts in ascending id order before `checks` reads history (PostgreSQL; SQLite
+    already runs one writer at a time)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK, {"ids": sorted(set(account_ids))}).all()
+        connection.execute(_LOCK, {"ids": account_ids}).all()
 
 
-def _apply(session: Session, leg: Leg) -> int:
-    """Move one account's balance; a debit is refused if it would overdraw. Returns the new
-    balance."""
-    statement = _DEBIT if leg.amount < 0 else _CREDIT
-    balance = (
-        session.connection()
-        .execute(statement, {"amount": leg.amount, "account_id": leg.account_id})
-        .scalar()
-    )
+def _apply(session: Session, leg: Leg, *, capped_month: date | None) -> int:
+    """Move one account's balance; a debit is refused if it would overdraw (or, for a capped
+    debit, pass the monthly cap). Returns the new balance."""
+    parameters: dict[str, Any] = {"amount": leg.amount, "account_id": leg.account_id}
+    if leg.amount > 0:
+        statement = _CREDIT
+    elif capped_month is not None:
+        statement = _CAPPED_DEBIT
+        parameters["month"] = capped_month
+    else:
+        statement = _DEBIT
+    balance = session.connection().execute(statement, parameters).scalar()
     if balance is None:
+        if capped_month is not None:
+            _refuse_over_cap(session, leg, capped_month)
         raise InsufficientFundsError(
             "Số dư không đủ để thực hiện giao dịch (insufficient funds).",
             extra={"needed": -leg.amount},
         )
     return int(balance)
+
+
+def _refuse_over_cap(session: Session, leg: Leg, month: date) -> None:
+    """Raise the monthly cap refusal when that is why a capped debit was refused."""
+    state = session.connection().execute(_CAP_STATE, {"account_id": leg.account_id}).one()
+    used = state.capped_used if state.capped_month == month else 0
+    if used - leg.amount > CUSTOMER_MONTHLY_CAP:
+        raise LimitExceededError(
+            "Vượt hạn mức 100.000.000 ₫/tháng của ví cá nhân (monthly e-wallet cap).",
+            extra={"limit": CUSTOMER_MONTHLY_CAP, "used": used},
+        )
 
 
 def post(
@@ -225,10 +268,20 @@ def post(
 ) -> Transfer:
     """Write one transfer: `amount` leaves `debit`; `amount - fee` reaches `credit` and `fee`
     the fees account. With `return_fee` (a reversal) it runs the other way: `credit` gets the
-    whole amount, `debit` gives `amount - fee` and the fees account gives back `fee`. `checks`
-    runs after the locks are taken (limits that read history)."""
+    whole amount, `debit` gives `amount - fee` and the fees account gives back `fee`.
+
+    Balances move in ascending account id order (each UPDATE locks its row, so concurrent
+    transfers cannot deadlock) and the wallet limits are enforced here. `checks` (rules that
+    read history, such as refunds not exceeding the payment) runs first, once the rows are
+    locked in the same order. A refusal may leave the transaction half-written: the caller rolls
+    it back."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError("amount must be a positive int of đồng")
+    if amount > NAPAS_TRANSFER_CAP:
+        raise LimitExceededError(
+            "Một giao dịch phải dưới 500.000.000 ₫ (one transfer must be below 500,000,000 ₫).",
+            extra={"limit": NAPAS_TRANSFER_CAP},
+        )
     if not 0 <= fee <= amount or (fee and fees_account is None):
         raise ValueError("fee must be between 0 and the amount, with a fees account")
     if return_fee:
@@ -238,12 +291,20 @@ def post(
     if fee:
         assert fees_account is not None
         legs.append(Leg(fees_account.id or 0, -fee if return_fee else fee))
-    # debits first: a refused debit raises before anything is written
-    legs = sorted((leg for leg in legs if leg.amount != 0), key=_by_amount)
-    _lock(session, [leg.account_id for leg in legs])
+    legs = sorted((leg for leg in legs if leg.amount != 0), key=_by_account)
     if checks is not None:
+        _lock(session, [leg.account_id for leg in legs])
         checks()
-    balances = {leg.account_id: _apply(session, leg) for leg in legs}
+    capped = kind in CAPPED_KINDS and debit.kind == LedgerAccountKind.SHOPPER_WALLET
+    month = month_start(now).date() if capped else None
+    balances = {
+        leg.account_id: _apply(
+            session, leg, capped_month=month if leg.account_id == debit.id else None
+        )
+        for leg in legs
+    }
+    if debit.daily_limit is not None:
+        _check_daily_limit(session, debit, amount, now)
     fields: dict[str, Any] = {
         "kind": kind,
         "amount": amount,
@@ -297,8 +358,8 @@ def balance_after(session: Session, transfer: Transfer, account_id: int) -> int:
     )
 
 
-def _by_amount(leg: Leg) -> int:
-    return leg.amount
+def _by_account(leg: Leg) -> int:
+    return leg.account_id
 
 
 def outgoing_total(
@@ -313,6 +374,21 @@ def outgoing_total(
     return int(total)
 
 
+def _capped_in_month(session: Session, account_id: int, month: date) -> int:
+    """What left an account through capped kinds in the local month starting on `month`."""
+    start = datetime(month.year, month.month, 1, tzinfo=MARKET_TZ)
+    following = month_start(start + timedelta(days=32))
+    total = session.exec(
+        select(func.coalesce(func.sum(Transfer.amount), 0)).where(
+            Transfer.debit_account_id == account_id,
+            col(Transfer.kind).in_(CAPPED_KINDS),
+            Transfer.created_at >= start,
+            Transfer.created_at < following,
+        )
+    ).one()
+    return int(total)
+
+
 def month_start(now: datetime) -> datetime:
     local = now.astimezone(MARKET_TZ)
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -322,32 +398,18 @@ def day_start(now: datetime) -> datetime:
     return now.astimezone(MARKET_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def check_limits(
-    session: Session, wallet: LedgerAccount, amount: int, now: datetime, *, capped: bool
-) -> None:
-    """Refuse amounts above one NAPAS transfer, above the customer wallet's monthly cap (for
-    transfers and payments), or above the wallet's own daily limit."""
-    if amount > NAPAS_TRANSFER_CAP:
+def _check_daily_limit(session: Session, wallet: LedgerAccount, amount: int, now: datetime) -> None:
+    """Refuse what would take the wallet's outgoing total for the local day past its own daily
+    limit (this transfer is not in the journal yet)."""
+    assert wallet.daily_limit is not None
+    used = outgoing_total(
+        session, wallet.id or 0, day_start(now), tuple(k.value for k in TransferKind)
+    )
+    if used + amount > wallet.daily_limit:
         raise LimitExceededError(
-            "Một giao dịch phải dưới 500.000.000 ₫ (one transfer must be below 500,000,000 ₫).",
-            extra={"limit": NAPAS_TRANSFER_CAP},
+            "Vượt hạn mức trong ngày của ví (the wallet's daily limit).",
+            extra={"limit": wallet.daily_limit, "used": used},
         )
-    if capped and wallet.kind == LedgerAccountKind.SHOPPER_WALLET:
-        used = outgoing_total(session, wallet.id or 0, month_start(now), CAPPED_KINDS)
-        if used + amount > CUSTOMER_MONTHLY_CAP:
-            raise LimitExceededError(
-                "Vượt hạn mức 100.000.000 ₫/tháng của ví cá nhân (monthly e-wallet cap).",
-                extra={"limit": CUSTOMER_MONTHLY_CAP, "used": used},
-            )
-    if wallet.daily_limit is not None:
-        used = outgoing_total(
-            session, wallet.id or 0, day_start(now), tuple(k.value for k in TransferKind)
-        )
-        if used + amount > wallet.daily_limit:
-            raise LimitExceededError(
-                "Vượt hạn mức trong ngày của ví (the wallet's daily limit).",
-                extra={"limit": wallet.daily_limit, "used": used},
-            )
 
 
 def refunded_total(session: Session, payment_id: int) -> int:
@@ -558,6 +620,16 @@ def audit(session: Session) -> list[Violation]:
             )
         if account.balance < 0 and not account.allow_negative:
             found.append(Violation("I4", f"account {account.id} is negative: {account.balance}"))
+        if account.capped_month is not None:
+            journal = _capped_in_month(session, account.id or 0, account.capped_month)
+            if account.capped_used != journal:
+                found.append(
+                    Violation(
+                        "I3",
+                        f"account {account.id} monthly cap counter {account.capped_used}"
+                        f" but journal {journal} for {account.capped_month:%Y-%m}",
+                    )
+                )
     running: dict[int, int] = {}
     for entry in session.exec(select(Entry).order_by(col(Entry.id))).all():
         running[entry.account_id] = running.get(entry.account_id, 0) + entry.amount

@@ -699,6 +699,10 @@ class LedgerAccount(SQLModel, table=True):
     balance: int = Field(default=0, sa_type=BigInteger)
     allow_negative: bool = Field(default=False)
     daily_limit: int | None = Field(default=None, sa_type=BigInteger)
+    # What left a shopper wallet through capped kinds of transfer in the local month that starts
+    # on `capped_month`, kept by the same statement as the debit (the monthly cap's counter).
+    capped_month: date | None = None
+    capped_used: int = Field(default=0, sa_type=BigInteger)
     created_at: datetime = _created_at()
 
 

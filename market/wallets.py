@@ -29,7 +29,6 @@ from market.errors import (
     InvalidInputError,
     InvalidStateError,
     InvalidVietQRError,
-    LimitExceededError,
     NotFoundError,
     SelfPaymentError,
     UnknownCodeError,
@@ -148,16 +147,6 @@ def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) ->
     return ledger.vendor_wallet(session, payout_account_id)
 
 
-def _amount(amount: int) -> int:
-    """The per-transfer cap for top-ups (outgoing money is checked by `ledger.check_limits`)."""
-    if amount > ledger.NAPAS_TRANSFER_CAP:
-        raise LimitExceededError(
-            "Một giao dịch phải dưới 500.000.000 ₫ (one transfer must be below 500,000,000 ₫).",
-            extra={"limit": ledger.NAPAS_TRANSFER_CAP},
-        )
-    return amount
-
-
 # ---------------------------------------------------------------------------------------------
 # Operations
 
@@ -170,7 +159,7 @@ def top_up(session: Session, *, wallet: LedgerAccount, amount: int, now: datetim
         kind=TransferKind.TOP_UP,
         debit=cash_in,
         credit=wallet,
-        amount=_amount(amount),
+        amount=amount,
         now=now,
         memo="Nạp tiền",
     )
@@ -187,7 +176,6 @@ def withdraw(session: Session, *, wallet: LedgerAccount, amount: int, now: datet
         amount=amount,
         now=now,
         memo="Rút tiền",
-        checks=lambda: ledger.check_limits(session, wallet, amount, now, capped=False),
     )
 
 
@@ -238,7 +226,6 @@ def transfer_to_phone(
         amount=amount,
         now=now,
         memo=memo or "Chuyển tiền",
-        checks=lambda: ledger.check_limits(session, wallet, amount, now, capped=True),
     )
 
 
@@ -407,7 +394,6 @@ def pay_by_qr(
         market_id=code.market_id,
         memo=f"Ki-ốt {code.serial}" if code.serial else "Thanh toán QR",
         source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
-        checks=lambda: ledger.check_limits(session, wallet, amount or 0, now, capped=True),
     )
     record_event(session, vendor_id=code.vendor_id, type="payment.received", transfer=transfer)
     return transfer

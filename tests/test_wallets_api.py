@@ -337,6 +337,26 @@ def test_monthly_customer_cap(
         ).status_code
         == 201
     )
+    assert client.get("/wallets/me", headers=rich).json()["monthly_used"] == 2_000_000
+
+
+def test_audit_catches_a_monthly_cap_counter_out_of_step(
+    client: TestClient, world: World, shopper: dict[str, str], stall_payload: str, engine: Engine
+) -> None:
+    paid = _money(
+        client, "/wallets/me/payments", shopper, "p", {"payload": stall_payload, "amount": 5_000}
+    )
+    assert paid.status_code == 201
+    assert _audit(client, world) == []
+    wallet_id = client.get("/wallets/me", headers=shopper).json()["id"]
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE ledger_account SET capped_used = capped_used - 5000 WHERE id = :id"),
+            {"id": wallet_id},
+        )
+    found = _audit(client, world)
+    assert [v["invariant"] for v in found] == ["I3"]
+    assert "monthly cap counter" in found[0]["detail"]
 
 
 def test_business_day_boundaries_and_closing(
