@@ -30,7 +30,11 @@ class AppContext:
     clock: Clock
 
 
-def get_context(request: Request) -> AppContext:
+# Dependencies that never block are `async def`: FastAPI would run a plain `def` in the thread
+# pool, one thread hop per dependency per request.
+
+
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 
@@ -38,11 +42,11 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_settings(context: ContextDep) -> Settings:
+async def get_settings(context: ContextDep) -> Settings:
     return context.settings
 
 
-def get_clock(context: ContextDep) -> Clock:
+async def get_clock(context: ContextDep) -> Clock:
     return context.clock
 
 
@@ -78,7 +82,7 @@ def get_authenticated(
     return Authenticated(actor, row)
 
 
-def get_actor(auth: Annotated[Authenticated, Depends(get_authenticated)]) -> Actor:
+async def get_actor(auth: Annotated[Authenticated, Depends(get_authenticated)]) -> Actor:
     return auth.actor
 
 
@@ -92,7 +96,7 @@ class PageParams:
     limit: int
 
 
-def get_page_params(
+async def get_page_params(
     cursor: Annotated[
         str | None, Query(max_length=64, description="next_cursor of the previous page")
     ] = None,

@@ -40,7 +40,13 @@ from qr.amounts import amount_in_words, format_vnd
 EVENTS = SQLModel.metadata.tables["outbox_event"]
 DELIVERIES = SQLModel.metadata.tables["webhook_delivery"]
 ENDPOINTS = SQLModel.metadata.tables["webhook_endpoint"]
+VENDORS = SQLModel.metadata.tables["vendor"]
 _INSERT_EVENT = insert(EVENTS).returning(EVENTS.c.id)
+ACTIVE_WEBHOOKS = (
+    core_select(ENDPOINTS.c.id)
+    .where(ENDPOINTS.c.vendor_id == VENDORS.c.id, ENDPOINTS.c.status == Status.ACTIVE)
+    .exists()
+)  # whether a vendor (in the caller's FROM clause) has any active webhook
 _FAN_OUT = insert(DELIVERIES).from_select(
     ["event_id", "endpoint_id", "status", "attempts", "next_attempt_at"],
     core_select(
@@ -57,8 +63,17 @@ SIGNATURE_TOLERANCE = timedelta(minutes=5)
 LEASE = timedelta(seconds=60)
 
 
-def record_event(session: Session, *, vendor_id: int, type: str, transfer: Transfer) -> None:
-    """Write the event (and one pending delivery per active webhook) in the caller's transaction."""
+def record_event(
+    session: Session,
+    *,
+    vendor_id: int,
+    type: str,
+    transfer: Transfer,
+    has_webhooks: bool | None = None,
+) -> None:
+    """Write the event (and one pending delivery per active webhook) in the caller's transaction.
+    A caller that has just read `has_webhooks` for the vendor in this transaction passes it, so
+    a vendor without webhooks costs no fan-out statement."""
     data = {
         "transfer_id": transfer.id,
         "kind": transfer.kind,
@@ -82,6 +97,8 @@ def record_event(session: Session, *, vendor_id: int, type: str, transfer: Trans
             "created_at": transfer.created_at,
         },
     ).scalar_one()
+    if has_webhooks is False:
+        return
     connection.execute(
         _FAN_OUT,
         {"event_id": event_id, "vendor_id": vendor_id, "next_attempt_at": transfer.created_at},

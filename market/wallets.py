@@ -50,7 +50,7 @@ from market.models import (
     User,
     Vendor,
 )
-from market.notifications import record_event
+from market.notifications import ACTIVE_WEBHOOKS, record_event
 from market.payouts import live_account, readable_account
 from market.settings import Settings
 from market.text import InvalidPhoneError, mask_digits, normalise_mobile
@@ -243,6 +243,7 @@ class ScannedCode:
     serial: str | None
     fixed_amount: int | None
     wallet: LedgerAccount | None  # the account's vendor wallet, once it has one
+    has_webhooks: bool | None = None  # None: not read
 
 
 def resolve_code(session: Session, payload: str) -> ScannedCode:
@@ -305,6 +306,7 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
         printed.serial,
         fixed,
         printed.LedgerAccount,
+        bool(printed.has_webhooks),
     )
 
 
@@ -328,6 +330,7 @@ _PRINTED_BOARD: dict[str, Any] = {
         col(Vendor.fee_bps),
         col(Vendor.market_id),
         col(Stall.status).label("stall_status"),
+        ACTIVE_WEBHOOKS.label("has_webhooks"),
         LedgerAccount,
     )
     .select_from(Board)
@@ -395,7 +398,13 @@ def pay_by_qr(
         memo=f"Ki-ốt {code.serial}" if code.serial else "Thanh toán QR",
         source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
     )
-    record_event(session, vendor_id=code.vendor_id, type="payment.received", transfer=transfer)
+    record_event(
+        session,
+        vendor_id=code.vendor_id,
+        type="payment.received",
+        transfer=transfer,
+        has_webhooks=code.has_webhooks,
+    )
     return transfer
 
 
