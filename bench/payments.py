@@ -1,13 +1,18 @@
 """Pay-by-QR throughput through HTTP with full guarantees (DESIGN.md §8), as ratios measured in
 one run on this machine:
 
-1. PostgreSQL: pgbench's built-in TPC-B with 16 clients, then 16 concurrent clients paying a
-   stall by QR through the service (2 uvicorn workers) on the same server for the same time.
-   Floor 0.15, aim 0.35.
-2. SQLite: the same payment load, divided by the cheapest JSON endpoint (GET /health) of the same
-   server with the same clients. Floor 0.20, aim 0.40.
+1. PostgreSQL: pgbench's built-in TPC-B with 16 clients, then 16 concurrent clients paying by QR
+   through the service (2 uvicorn workers) on the same server for the same time. Floor 0.15,
+   aim 0.35.
+2. SQLite: the same payment load, divided by the cheapest JSON endpoint (GET /health, which
+   also reads the database) of the same server with the same clients. Floor 0.20, aim 0.40.
 
-Each run ends with the ledger audit (no invariant may be violated).
+Client i is shopper i paying stall i's printed static code 1,000 ₫ (16 shoppers, 16 stalls of
+one market), each request with a new Idempotency-Key. The load generator is a lean asyncio
+HTTP/1.1 client, one keep-alive connection per client (what wrk or pgbench's C clients are),
+so the two cores go to the service and the database rather than to the load. Each measured
+phase follows 3 s of the same load (each worker builds its routes and statement caches on its
+first requests), and each run ends with the ledger audit (no invariant may be violated).
 
     python bench/payments.py [--seconds 15] [--clients 16] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
@@ -86,6 +91,8 @@ def pgbench_tps(admin_url: str, clients: int, seconds: int) -> float:
     return float(match.group(1))
 
 
+# Connections open 20 ms apart so the kernel spreads them over the workers: opened at once, the
+# first worker to wake accepts them all and the other idles.
 STAGGER = 0.02
 Request = Callable[[int], bytes]  # client index → one HTTP/1.1 request, ready to send
 
