@@ -344,18 +344,9 @@ def post(
 
 
 def balance_after(session: Session, transfer: Transfer, account_id: int) -> int:
-    """The balance `transfer` left on one of its accounts: remembered when this session posted
-    it, otherwise read from its entry."""
-    posted = session.info.get(_POSTED, {}).get(transfer.id, {})
-    if account_id in posted:
-        return int(posted[account_id])
-    return int(
-        session.exec(
-            select(Entry.balance_after).where(
-                Entry.transfer_id == transfer.id, Entry.account_id == account_id
-            )
-        ).one()
-    )
+    """The balance a transfer this session posted left on one of its accounts (the same figure
+    as its entry's `balance_after`)."""
+    return int(session.info[_POSTED][transfer.id][account_id])
 
 
 def _by_account(leg: Leg) -> int:
