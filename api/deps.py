@@ -67,6 +67,13 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
+def require_token(token: str | None) -> str:
+    """The bearer token, or 401 when the request has none."""
+    if not token:
+        raise UnauthenticatedError("Cần đăng nhập (a bearer token is required).")
+    return token
+
+
 @dataclass(frozen=True)
 class Authenticated:
     actor: Actor
@@ -76,9 +83,7 @@ class Authenticated:
 def get_authenticated(
     session: SessionDep, clock: ClockDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Authenticated:
-    if not token:
-        raise UnauthenticatedError("Cần đăng nhập (a bearer token is required).")
-    actor, row = authenticate(session, raw_token=token, now=clock())
+    actor, row = authenticate(session, raw_token=require_token(token), now=clock())
     return Authenticated(actor, row)
 
 

@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from api.deps import ContextDep, oauth2_scheme
+from api.deps import ContextDep, oauth2_scheme, require_token
 from api.problems import problem_response
 from market import ledger, wallets
 from market.access import Actor
 from market.db import read_only
-from market.errors import FieldError, IdempotencyKeyMissingError, UnauthenticatedError
+from market.errors import FieldError, IdempotencyKeyMissingError
 from market.models import Transfer
 from market.users import authenticate
 
@@ -28,19 +28,13 @@ MAX_ATTEMPTS = 12
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
 
 
-def _require_token(token: str | None) -> str:
-    if not token:
-        raise UnauthenticatedError("Cần đăng nhập (a bearer token is required).")
-    return token
-
-
 def get_stream_actor(
     context: ContextDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Actor:
     """The caller of a long-lived stream, read in a short transaction of its own (a stream must
     not hold a pooled connection, nor on SQLite a lock, while it waits)."""
     with Session(read_only(context.engine)) as session:
-        actor, _token = authenticate(session, raw_token=_require_token(token), now=context.clock())
+        actor, _token = authenticate(session, raw_token=require_token(token), now=context.clock())
     return actor
 
 
@@ -71,7 +65,7 @@ def run_money(
 ) -> JSONResponse:
     """Authenticate, then run `work` once for (caller, key) and answer its stored outcome (201
     with the transfer and the balance of its `balance_of` account, or a problem)."""
-    raw_token = _require_token(token)
+    raw_token = require_token(token)
     fingerprint = ledger.request_hash(operation, body)
     for attempt in range(MAX_ATTEMPTS):
         try:

@@ -272,15 +272,15 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
         assert vendor is not None
         _require_active(vendor.status)
         return ScannedCode(
-            account.id or 0,
-            vendor.id or 0,
-            vendor.phone,
-            vendor.fee_bps,
-            vendor.market_id,
-            None,
-            None,
-            fixed,
-            None,
+            account_id=account.id or 0,
+            vendor_id=vendor.id or 0,
+            vendor_phone=vendor.phone,
+            fee_bps=vendor.fee_bps,
+            market_id=vendor.market_id,
+            board_id=None,
+            serial=None,
+            fixed_amount=fixed,
+            wallet=None,
         )
     if printed.board_status != BoardStatus.LIVE:
         what = "được in lại" if printed.board_status == BoardStatus.REPLACED else "bị thu hồi"
@@ -297,16 +297,16 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
     if printed.stall_status != StallStatus.OCCUPIED:
         raise CodeSuspendedError("Ki-ốt đang tạm ngừng (stall suspended or closed).")
     return ScannedCode(
-        printed.account_id,
-        printed.vendor_id,
-        printed.phone,
-        printed.fee_bps,
-        printed.market_id,
-        printed.board_id,
-        printed.serial,
-        fixed,
-        printed.LedgerAccount,
-        bool(printed.has_webhooks),
+        account_id=printed.account_id,
+        vendor_id=printed.vendor_id,
+        vendor_phone=printed.phone,
+        fee_bps=printed.fee_bps,
+        market_id=printed.market_id,
+        board_id=printed.board_id,
+        serial=printed.serial,
+        fixed_amount=fixed,
+        wallet=printed.LedgerAccount,
+        has_webhooks=bool(printed.has_webhooks),
     )
 
 
