@@ -115,9 +115,6 @@ _CAPPED_DEBIT = (
     )
     .returning(ACCOUNTS.c.balance)
 )
-_CAP_STATE = core_select(ACCOUNTS.c.capped_month, ACCOUNTS.c.capped_used).where(
-    ACCOUNTS.c.id == bindparam("account_id")
-)
 _CREDIT = (
     update(ACCOUNTS)
     .where(ACCOUNTS.c.id == bindparam("account_id"))
@@ -239,13 +236,21 @@ def _apply(session: Session, leg: Leg, *, capped_month: date | None) -> int:
 
 def _refuse_over_cap(session: Session, leg: Leg, month: date) -> None:
     """Raise the monthly cap refusal when that is why a capped debit was refused."""
-    state = session.connection().execute(_CAP_STATE, {"account_id": leg.account_id}).one()
-    used = state.capped_used if state.capped_month == month else 0
+    account = session.get(LedgerAccount, leg.account_id)
+    assert account is not None
+    session.refresh(account)
+    used = month_used(account, month)
     if used - leg.amount > CUSTOMER_MONTHLY_CAP:
         raise LimitExceededError(
             "Vượt hạn mức 100.000.000 ₫/tháng của ví cá nhân (monthly e-wallet cap).",
             extra={"limit": CUSTOMER_MONTHLY_CAP, "used": used},
         )
+
+
+def month_used(account: LedgerAccount, month: date) -> int:
+    """What the monthly cap has counted on a shopper wallet in the local month starting on
+    `month` (its counter restarts when a new month's first capped debit lands)."""
+    return account.capped_used if account.capped_month == month else 0
 
 
 def post(

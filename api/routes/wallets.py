@@ -109,16 +109,13 @@ class Violation(BaseModel):
     detail: str
 
 
-def _wallet_public(session: Session, wallet: LedgerAccount, now: datetime) -> WalletPublic:
+def _wallet_public(wallet: LedgerAccount, now: datetime) -> WalletPublic:
     capped = wallet.kind == "shopper_wallet"
-    used = ledger.outgoing_total(
-        session, wallet.id or 0, ledger.month_start(now), tuple(ledger.CAPPED_KINDS)
-    )
     return WalletPublic(
         id=wallet.id or 0,
         kind=wallet.kind,
         balance=wallet.balance,
-        monthly_used=used if capped else 0,
+        monthly_used=ledger.month_used(wallet, ledger.month_start(now).date()) if capped else 0,
         monthly_cap=ledger.CUSTOMER_MONTHLY_CAP if capped else None,
         daily_limit=wallet.daily_limit,
     )
@@ -159,7 +156,7 @@ def wallet_token(
 
 @router.get("/wallets/me", response_model=WalletPublic)
 def my_wallet(actor: CurrentUser, session: SessionDep, clock: ClockDep) -> WalletPublic:
-    return _wallet_public(session, wallets.own_wallet(session, actor), clock())
+    return _wallet_public(wallets.own_wallet(session, actor), clock())
 
 
 def _from_own_wallet(
@@ -313,7 +310,7 @@ def my_statement(
 def vendor_wallet(
     actor: CurrentUser, session: SessionDep, clock: ClockDep, account_id: int
 ) -> WalletPublic:
-    return _wallet_public(session, wallets.vendor_wallet_for(session, actor, account_id), clock())
+    return _wallet_public(wallets.vendor_wallet_for(session, actor, account_id), clock())
 
 
 @router.get("/payout-accounts/{account_id}/statement", response_model=Statement)
