@@ -31,7 +31,7 @@ from api.routes import (
 )
 from market.clock import Clock, utc_now
 from market.db import make_engine
-from market.notifications import deliver_due
+from market.money.notifications import deliver_due
 from market.settings import Settings, get_settings
 
 log = logging.getLogger("cho.api")

@@ -11,16 +11,16 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from market import boards, spreadsheet
-from market.access import SYSTEM
+from api.demo import load_demo
 from market.db import make_engine, unit_of_work, upgrade
-from market.demo import load_demo
 from market.errors import DomainError, ImportRowsError, NotFoundError
-from market.markets import find_zone_by_code, get_market_by_code
-from market.models import Role, UserCreate
+from market.registry import spreadsheet, stall_codes
+from market.registry.access import SYSTEM
+from market.registry.markets import find_zone_by_code, get_market_by_code
+from market.registry.models import Role, UserCreate
+from market.registry.stalls import find_stall_by_code
+from market.registry.users import create_user
 from market.settings import get_settings
-from market.stalls import find_stall_by_code
-from market.users import create_user
 from qr import board as board_render
 from qr.cli import qr_app
 from simulator.cli import simulate_app
@@ -214,8 +214,8 @@ def qr_board(
             stall_row = find_stall_by_code(session, market_id=market_row.id or 0, code=stall)
             if stall_row is None:
                 raise NotFoundError(f"Không có ki-ốt '{stall}' ở chợ {market} (no such stall).")
-            content = boards.board_content(
-                boards.stall_code(session, actor=SYSTEM, stall_id=stall_row.id or 0)
+            content = stall_codes.board_content(
+                stall_codes.stall_code(session, actor=SYSTEM, stall_id=stall_row.id or 0)
             )
     except DomainError as exc:
         _fail(exc)
@@ -246,10 +246,10 @@ def qr_sheet(
                 if zone_row is None:
                     raise NotFoundError(f"Không có khu '{zone}' (no such zone).")
                 zone_id = zone_row.id
-            codes = boards.market_codes(
+            codes = stall_codes.market_codes(
                 session, actor=SYSTEM, market_id=market_row.id or 0, zone_id=zone_id
             )
-            contents = [boards.board_content(code) for code in codes]
+            contents = [stall_codes.board_content(code) for code in codes]
     except DomainError as exc:
         _fail(exc)
     output.write_bytes(board_render.sheet_pdf(contents))

@@ -12,13 +12,13 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from market.access import Actor
 from market.clock import Clock
 from market.errors import UnauthenticatedError
-from market.models import ApiToken
 from market.pagination import MAX_LIMIT, Cursor, decode_cursor
+from market.registry.access import Actor
+from market.registry.models import ApiToken
+from market.registry.users import authenticate
 from market.settings import Settings
-from market.users import authenticate
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from sqlmodel import Session
 
 from api.deps import ContextDep, oauth2_scheme, require_token
 from api.problems import problem_response
-from market import ledger, wallets
-from market.access import Actor
 from market.db import read_only
 from market.errors import FieldError, IdempotencyKeyMissingError
-from market.models import Transfer
-from market.users import authenticate
+from market.money import ledger, wallets
+from market.money.models import Transfer
+from market.registry.access import Actor
+from market.registry.users import authenticate
 
 MAX_ATTEMPTS = 12
 # serialization failure, deadlock, and a unique row created concurrently (a wallet, say)

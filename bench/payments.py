@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from market.users import hash_password
+from market.registry.users import hash_password
 from tests.live import Seeded, Server, drop_database, fresh_database, seed
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from pydantic import BaseModel
 from sqlmodel import col
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -16,6 +17,7 @@ from market.errors import FieldError, InvalidInputError
 MAX_LIMIT = 200
 
 Q = TypeVar("Q", bound=SelectOfScalar[Any])
+T = TypeVar("T")
 
 
 class HasId(Protocol):
@@ -64,3 +66,10 @@ def next_cursor(rows: list[Any], limit: int) -> str | None:
     if len(rows) <= limit:
         return None
     return encode_cursor(rows[limit - 1].id)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` as `cursor` to get the next page."""
+
+    items: list[T]
+    next_cursor: str | None = None

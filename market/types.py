@@ -8,6 +8,9 @@ from typing import Any
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field
+
+from market.clock import utc_now
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -32,3 +35,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def created_at_field() -> Any:
+    """A column set to the current UTC instant when the row is made."""
+    return Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)

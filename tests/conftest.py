@@ -21,9 +21,9 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 from api.app import create_app
-from market.access import SYSTEM
 from market.db import make_engine, upgrade
-from market.models import (
+from market.registry.access import SYSTEM
+from market.registry.models import (
     AssignmentCreate,
     Market,
     MarketCreate,
@@ -35,8 +35,8 @@ from market.models import (
     VendorCreate,
     ZoneCreate,
 )
+from market.registry.users import hash_password, issue_token
 from market.settings import Settings
-from market.users import hash_password, issue_token
 from tests.live import drop_database, fresh_database
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -214,7 +214,7 @@ def _user(
 
 @pytest.fixture
 def world(engine: Engine, settings: Settings, clock: FrozenClock, password_hash: str) -> World:
-    from market import markets, payouts, stalls, vendors
+    from market.registry import markets, payouts, stalls, vendors
 
     with Session(engine, expire_on_commit=False) as s:
         a = markets.create_market(
@@ -327,7 +327,7 @@ def world(engine: Engine, settings: Settings, clock: FrozenClock, password_hash:
 
 def _seed_simulation(session: Session, planner_id: int, data_dir: str) -> int:
     """A finished simulation of the planner's, with its summary on disk."""
-    from market.models import SimulationJob
+    from market.jobs import SimulationJob
 
     job = SimulationJob(
         created_by=planner_id,
@@ -346,8 +346,9 @@ def _seed_simulation(session: Session, planner_id: int, data_dir: str) -> int:
 
 def _seed_payment(session: Session, user_id: int, phone: str, stall_id: int, now: datetime) -> int:
     """The shopper tops up 1,000,000 ₫ and pays 100,000 ₫ at stall A."""
-    from market import boards, ledger, wallets
-    from market.access import Actor
+    from market.money import ledger, wallets
+    from market.registry import boards
+    from market.registry.access import Actor
 
     wallet = ledger.shopper_wallet(session, user_id)
     wallets.top_up(session, wallet=wallet, amount=1_000_000, now=now)

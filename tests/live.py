@@ -19,10 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from market import boards, ledger, markets, payouts, stalls, vendors, wallets
-from market.access import SYSTEM
 from market.db import make_engine, upgrade
-from market.models import (
+from market.money import ledger, wallets
+from market.registry import boards, markets, payouts, stalls, vendors
+from market.registry.access import SYSTEM
+from market.registry.models import (
     AssignmentCreate,
     MarketCreate,
     PayoutAccountCreate,
@@ -31,8 +32,8 @@ from market.models import (
     User,
     VendorCreate,
 )
+from market.registry.users import issue_token
 from market.settings import Settings
-from market.users import issue_token
 
 
 def free_port() -> int:

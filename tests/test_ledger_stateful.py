@@ -21,10 +21,12 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from market import boards, ledger, wallets
-from market.access import Actor
 from market.errors import DomainError
-from market.models import IdempotencyRecord, LedgerAccount, Role, User
+from market.money import ledger, wallets
+from market.money.models import IdempotencyRecord, LedgerAccount
+from market.registry import boards
+from market.registry.access import Actor
+from market.registry.models import Role, User
 from tests.conftest import World
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

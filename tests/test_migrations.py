@@ -10,7 +10,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
-import market.models  # noqa: F401
+import market.jobs
+import market.money.models
+import market.registry.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from market.db import make_engine, upgrade
 
 

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from market.models import Transfer, WebhookDelivery
-from market.notifications import deliver_due, verify
+from market.money.models import Transfer, WebhookDelivery
+from market.money.notifications import deliver_due, verify
 from tests.conftest import FrozenClock, World
 from tests.live import Server, seed
 

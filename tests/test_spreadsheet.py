@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine
 
-from market.spreadsheet import COLUMNS
+from market.registry.spreadsheet import COLUMNS
 from tests.conftest import World, snapshot_database
 
 HEADER = [label for _, label in COLUMNS]

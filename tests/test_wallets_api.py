@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from market import ledger
+from market.money import ledger
 from qr.vietqr import VietQR, encode
 from tests.conftest import FrozenClock, World
 

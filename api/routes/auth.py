@@ -10,8 +10,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from api.deps import ClockDep, CurrentAuth, SessionDep, SettingsDep
 from api.problems import problem_responses
 from market.errors import InvalidCredentialsError
-from market.models import Role, TokenPublic, UserPublic
-from market.users import get_user, login, public_user, revoke_token
+from market.registry.models import Role, TokenPublic, UserPublic
+from market.registry.users import get_user, login, public_user, revoke_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

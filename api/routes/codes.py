@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
-from market import boards
 from market.errors import FieldError, InvalidInputError
-from market.models import BoardPublic, BoardStatus
+from market.registry import stall_codes
+from market.registry.models import BoardPublic, BoardStatus
 from market.text import mask_digits
 from qr import board as board_render
 from qr import render
@@ -73,7 +73,7 @@ class DecodeReport(BaseModel):
     warnings: list[DecodeProblem]
 
 
-def _public(code: boards.StallCode) -> StallCodePublic:
+def _public(code: stall_codes.StallCode) -> StallCodePublic:
     found = bank_by_bin(code.account.bin)
     return StallCodePublic(
         stall_id=code.stall.id or 0,
@@ -110,21 +110,21 @@ def _picture(kind: str, content: board_render.BoardContent) -> tuple[bytes, str]
 @router.get("/stalls/{stall_id}/code", response_model=StallCodePublic)
 def get_stall_code(actor: CurrentUser, session: SessionDep, stall_id: int) -> StallCodePublic:
     """The stall's live static VietQR code (made from its vendor's default payout account)."""
-    return _public(boards.stall_code(session, actor=actor, stall_id=stall_id))
+    return _public(stall_codes.stall_code(session, actor=actor, stall_id=stall_id))
 
 
 @router.post("/stalls/{stall_id}/code/reprint", response_model=StallCodePublic)
 def reprint_board(actor: CurrentUser, session: SessionDep, stall_id: int) -> StallCodePublic:
     """A new serial for the stall's board; the old board is marked replaced and stops paying."""
-    board = boards.reprint(session, actor=actor, stall_id=stall_id)
-    return _public(boards.stall_code(session, actor=actor, stall_id=board.stall_id))
+    board = stall_codes.reprint(session, actor=actor, stall_id=stall_id)
+    return _public(stall_codes.stall_code(session, actor=actor, stall_id=board.stall_id))
 
 
 @router.get("/stalls/{stall_id}/boards", response_model=list[BoardPublic])
 def board_history(actor: CurrentUser, session: SessionDep, stall_id: int) -> list[BoardPublic]:
     return [
         BoardPublic.model_validate(b, from_attributes=True)
-        for b in boards.history(session, actor=actor, stall_id=stall_id)
+        for b in stall_codes.history(session, actor=actor, stall_id=stall_id)
     ]
 
 
@@ -146,11 +146,11 @@ def stall_board(
     kind: Literal["png", "svg", "pdf"],
 ) -> Response:
     """The A6 board: PNG (300 dpi), SVG or PDF."""
-    code = boards.stall_code(session, actor=actor, stall_id=stall_id)
-    content = boards.board_content(code)
+    code = stall_codes.stall_code(session, actor=actor, stall_id=stall_id)
+    content = stall_codes.board_content(code)
     data, media_type = _picture(kind, content)
     return _cached(
-        request, data, media_type, boards.etag(content, kind), f"{code.board.serial}.{kind}"
+        request, data, media_type, stall_codes.etag(content, kind), f"{code.board.serial}.{kind}"
     )
 
 
@@ -163,7 +163,7 @@ def stall_bare_code(
     kind: Literal["png", "svg"],
 ) -> Response:
     """The bare QR code (quiet zone included), for sharing or custom layouts."""
-    code = boards.stall_code(session, actor=actor, stall_id=stall_id)
+    code = stall_codes.stall_code(session, actor=actor, stall_id=stall_id)
     payload = code.board.payload
     if kind == "png":
         data, media_type = render.png_bytes(payload), PNG
@@ -173,7 +173,7 @@ def stall_bare_code(
         request,
         data,
         media_type,
-        boards.etag(boards.board_content(code), f"bare-{kind}"),
+        stall_codes.etag(stall_codes.board_content(code), f"bare-{kind}"),
         f"{code.board.serial}-qr.{kind}",
     )
 
@@ -183,7 +183,7 @@ def sale_code(
     actor: CurrentUser, session: SessionDep, stall_id: int, data: SaleCodeRequest
 ) -> SaleCodePublic:
     """A dynamic (one-sale) code for an amount, to show on the vendor's phone."""
-    code = boards.stall_code(session, actor=actor, stall_id=stall_id)
+    code = stall_codes.stall_code(session, actor=actor, stall_id=stall_id)
     payload = _sale_payload(code, data.amount, data.memo)
     return SaleCodePublic(
         payload=payload,
@@ -194,9 +194,9 @@ def sale_code(
     )
 
 
-def _sale_payload(code: boards.StallCode, amount: int, memo: str | None) -> str:
+def _sale_payload(code: stall_codes.StallCode, amount: int, memo: str | None) -> str:
     try:
-        return boards.sale_payload(code, amount=amount, memo=memo)
+        return stall_codes.sale_payload(code, amount=amount, memo=memo)
     except VietQRError as exc:
         raise InvalidInputError(
             "Nội dung chuyển khoản không hợp lệ (invalid memo).",
@@ -213,9 +213,9 @@ def sale_card(
     memo: Annotated[str | None, Query(max_length=25)] = None,
 ) -> Response:
     """The per-sale card: the code, the amount in digits and in words."""
-    code = boards.stall_code(session, actor=actor, stall_id=stall_id)
+    code = stall_codes.stall_code(session, actor=actor, stall_id=stall_id)
     payload = _sale_payload(code, amount, memo)
-    content = boards.board_content(code, amount=amount, payload=payload)
+    content = stall_codes.board_content(code, amount=amount, payload=payload)
     return Response(
         board_render.board_png(content), media_type=PNG, headers={"Cache-Control": "no-store"}
     )
@@ -226,8 +226,8 @@ def market_sheet(
     actor: CurrentUser, session: SessionDep, market_id: int, zone_id: int | None = None
 ) -> Response:
     """A4 sheets, four A6 boards a page with cut marks, for a whole market or one zone."""
-    codes = boards.market_codes(session, actor=actor, market_id=market_id, zone_id=zone_id)
-    pdf = board_render.sheet_pdf([boards.board_content(c) for c in codes])
+    codes = stall_codes.market_codes(session, actor=actor, market_id=market_id, zone_id=zone_id)
+    pdf = board_render.sheet_pdf([stall_codes.board_content(c) for c in codes])
     name = f"bang-qr-{market_id}{'-khu-' + str(zone_id) if zone_id else ''}.pdf"
     return Response(
         pdf, media_type=PDF, headers={"Content-Disposition": f'inline; filename="{name}"'}

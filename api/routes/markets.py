@@ -10,12 +10,12 @@ from pydantic import BaseModel
 
 from api.deps import CurrentUser, PageDep, SessionDep
 from api.problems import problem_responses
-from market import markets
-from market.models import (
+from market.pagination import Page
+from market.registry import markets
+from market.registry.models import (
     MarketCreate,
     MarketPublic,
     MarketUpdate,
-    Page,
     ZoneCreate,
     ZonePublic,
     ZoneUpdate,

@@ -17,8 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ContextDep, CurrentUser, SessionDep
 from api.money import StreamActor
 from api.problems import problem_responses
-from market import notifications, vendors
-from market.models import Status, WebhookEndpoint
+from market.money import notifications
+from market.money.models import WebhookEndpoint
+from market.registry import vendors
+from market.registry.models import Status
 
 router = APIRouter(tags=["notifications"], responses=problem_responses(401, 403, 404, 422))
 

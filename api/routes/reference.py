@@ -11,7 +11,7 @@ from sqlalchemy import text
 from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
 from market.errors import NotFoundError
-from market.models import CATEGORY_LABELS, GoodsCategory
+from market.registry.models import CATEGORY_LABELS, GoodsCategory
 from qr.banks import bank_by_bin, search_banks
 
 router = APIRouter(tags=["reference"])

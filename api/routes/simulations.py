@@ -17,10 +17,11 @@ from sqlmodel import Session, col, select
 
 from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep
 from api.problems import problem_responses
-from market.access import require_role
 from market.clock import utc_now
 from market.errors import FieldError, InvalidInputError, InvalidStateError, NotFoundError
-from market.models import Role, SimulationJob
+from market.jobs import SimulationJob
+from market.registry.access import require_role
+from market.registry.models import Role
 from simulator.params import SCENARIOS, Params, scenario_params
 from simulator.runs import run, write_charts, write_csv, write_summary
 

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 
 from api.deps import CurrentUser, SessionDep
 from api.problems import ProblemFieldError, problem_responses
-from market import spreadsheet
-from market.access import require_role
-from market.markets import get_market
-from market.models import Role
+from market.registry import spreadsheet
+from market.registry.access import require_role
+from market.registry.markets import get_market
+from market.registry.models import Role
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(tags=["import-export"], responses=problem_responses(401, 403, 404, 422))

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, PageDep, SessionDep
 from api.problems import problem_responses
-from market import stalls
-from market.models import (
+from market.pagination import Page
+from market.registry import stalls
+from market.registry.models import (
     AssignmentCreate,
     AssignmentEnd,
     AssignmentPublic,
     GoodsCategory,
-    Page,
     StallCreate,
     StallPublic,
     StallStatus,

@@ -9,9 +9,10 @@ from pydantic import BaseModel
 
 from api.deps import ClockDep, CurrentUser, PageDep, SessionDep
 from api.problems import problem_responses
-from market import audit, users
-from market.access import require_role
-from market.models import AuditEntryPublic, Page, Role, UserCreate, UserPublic, UserUpdate
+from market.pagination import Page
+from market.registry import audit, users
+from market.registry.access import require_role
+from market.registry.models import AuditEntryPublic, Role, UserCreate, UserPublic, UserUpdate
 
 router = APIRouter(tags=["users"], responses=problem_responses(401, 403, 404, 409, 422))
 

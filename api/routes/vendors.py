@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, PageDep, SessionDep
 from api.problems import problem_responses
-from market import payouts, vendors
-from market.models import (
-    Page,
+from market.pagination import Page
+from market.registry import departures, payouts, vendors
+from market.registry.models import (
     PayoutAccountCreate,
     PayoutAccountPublic,
     PayoutAccountUpdate,
@@ -85,7 +85,7 @@ def update_vendor(
 @router.delete("/vendors/{vendor_id}", response_model=VendorPublic)
 def deactivate_vendor(actor: CurrentUser, session: SessionDep, vendor_id: int) -> VendorPublic:
     """Deactivate: current stall assignments end today and payout accounts are deactivated."""
-    return _one(session, vendors.deactivate_vendor(session, actor=actor, vendor_id=vendor_id))
+    return _one(session, departures.deactivate_vendor(session, actor=actor, vendor_id=vendor_id))
 
 
 @router.get("/vendors/{vendor_id}/payout-accounts", response_model=list[PayoutAccountPublic])

@@ -15,12 +15,12 @@ from sqlmodel import Session
 from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
 from api.money import IdempotencyKey, MoneyToken, run_money
 from api.problems import problem_responses
-from market import ledger, wallets
-from market.access import Actor, require_role
 from market.clock import business_day
 from market.errors import InvalidCredentialsError
-from market.models import LedgerAccount, Transfer
+from market.money import ledger, wallets
+from market.money.models import LedgerAccount, Transfer
 from market.pagination import decode_cursor, encode_cursor
+from market.registry.access import Actor, require_role
 
 router = APIRouter(tags=["wallets"], responses=problem_responses(401, 403, 404, 409, 422))
 MONEY = problem_responses(400, 402, 404, 409, 422)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import market.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import market.jobs
+import market.money.models
+import market.registry.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from market.db import make_engine
 
 config = context.config

@@ -14,8 +14,6 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as wide_select  # more columns than sqlmodel's overloads take
 from sqlmodel import Session, col, select
 
-from market import ledger
-from market.access import Actor, require_market_manager, require_role
 from market.clock import business_day
 from market.errors import (
     AmountMismatchError,
@@ -34,28 +32,26 @@ from market.errors import (
     UnknownCodeError,
     WalletNotFoundError,
 )
-from market.models import (
+from market.money import ledger
+from market.money.models import DayClose, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
+from market.money.notifications import ACTIVE_WEBHOOKS, record_event
+from market.registry.access import Actor, require_market_manager, require_role
+from market.registry.models import (
     Board,
     BoardStatus,
-    DayClose,
-    LedgerAccount,
-    LedgerAccountKind,
     PayoutAccount,
     Role,
     Stall,
     StallStatus,
     Status,
-    Transfer,
-    TransferKind,
     User,
     Vendor,
 )
-from market.notifications import ACTIVE_WEBHOOKS, record_event
-from market.payouts import live_account, readable_account
+from market.registry.payouts import live_account, readable_account
+from market.registry.users import hash_password, issue_token, login
+from market.registry.vendors import readable_vendor
 from market.settings import Settings
 from market.text import InvalidPhoneError, mask_digits, normalise_mobile
-from market.users import hash_password, issue_token, login
-from market.vendors import readable_vendor
 from qr.vietqr import Initiation, VietQRError, decode
 
 PIN = re.compile(r"^[0-9]{6}$")

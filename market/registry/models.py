@@ -10,13 +10,12 @@ from __future__ import annotations
 import enum
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, StringConstraints, field_validator
+from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from market.clock import utc_now
 from market.text import (
     InvalidPhoneError,
     canonical_stall_code,
@@ -25,7 +24,7 @@ from market.text import (
     nfc,
     normalise_mobile,
 )
-from market.types import UTCDateTime
+from market.types import UTCDateTime, created_at_field
 from qr.banks import bank_by_bin
 
 # ---------------------------------------------------------------------------------------------
@@ -162,10 +161,6 @@ CATEGORY_LABELS: dict[GoodsCategory, str] = {
 }
 
 
-def _created_at() -> Any:
-    return Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
-
-
 # ---------------------------------------------------------------------------------------------
 # Market
 
@@ -183,7 +178,7 @@ class Market(MarketBase, table=True):
     code: str = Field(max_length=40, unique=True, index=True)
     name_key: str = Field(max_length=400)
     status: str = Field(default=Status.ACTIVE, max_length=16)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class MarketCreate(SQLModel):
@@ -222,7 +217,7 @@ class Zone(SQLModel, table=True):
     code: str = Field(max_length=12)
     name: str = Field(max_length=80)
     status: str = Field(default=Status.ACTIVE, max_length=16)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class ZoneCreate(SQLModel):
@@ -262,7 +257,7 @@ class Stall(SQLModel, table=True):
     category: str = Field(default=GoodsCategory.OTHER, max_length=32)
     monthly_fee: int = Field(default=0, sa_type=BigInteger)
     status: str = Field(default=StallStatus.VACANT, max_length=16)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class StallCreate(SQLModel):
@@ -317,7 +312,7 @@ class Vendor(SQLModel, table=True):
         sa_column_kwargs={"server_default": "0"},
     )
     status: str = Field(default=Status.ACTIVE, max_length=16)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 FeeBps = Annotated[int, Field(ge=0, le=1000, description="basis points: 100 = 1 %, at most 10 %")]
@@ -388,7 +383,7 @@ class StallAssignment(SQLModel, table=True):
     vendor_id: int = Field(foreign_key="vendor.id", index=True)
     start_date: date
     end_date: date | None = None
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class AssignmentCreate(SQLModel):
@@ -442,7 +437,7 @@ class PayoutAccount(SQLModel, table=True):
     kind: str = Field(default=AccountKind.BANK_ACCOUNT, max_length=16)
     is_default: bool = Field(default=False)
     status: str = Field(default=Status.ACTIVE, max_length=16)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class PayoutAccountCreate(SQLModel):
@@ -511,7 +506,7 @@ class User(SQLModel, table=True):
     vendor_id: int | None = Field(default=None, foreign_key="vendor.id")
     phone: str | None = Field(default=None, max_length=16, description="shopper wallets")
     status: str = Field(default=Status.ACTIVE, max_length=16)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class UserMarket(SQLModel, table=True):
@@ -558,7 +553,7 @@ class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -586,7 +581,7 @@ class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_entry"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _created_at()
+    at: datetime = created_at_field()
     actor_id: int | None = Field(default=None, foreign_key="app_user.id")
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32)
@@ -607,13 +602,6 @@ class AuditEntryPublic(SQLModel):
     market_id: int | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list; pass `next_cursor` as `cursor` to get the next page."""
-
-    items: list[T]
-    next_cursor: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -647,7 +635,7 @@ class Board(SQLModel, table=True):
     payout_account_id: int = Field(foreign_key="payout_account.id", index=True)
     payload: str = Field(max_length=512, index=True)
     status: str = Field(default=BoardStatus.LIVE, max_length=16)
-    printed_at: datetime = _created_at()
+    printed_at: datetime = created_at_field()
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     end_reason: str | None = Field(default=None, max_length=200)
 
@@ -663,182 +651,3 @@ class BoardPublic(SQLModel):
     printed_at: datetime
     ended_at: datetime | None
     end_reason: str | None
-
-
-# ---------------------------------------------------------------------------------------------
-# Ledger: accounts, transfers and their entries (written only by market/ledger.py)
-
-
-class LedgerAccountKind(enum.StrEnum):
-    SHOPPER_WALLET = "shopper_wallet"
-    VENDOR_WALLET = "vendor_wallet"  # one per payout account
-    CASH_IN = "cash_in"  # system: money entering the mock world (top-ups)
-    CASH_OUT = "cash_out"  # system: money leaving it (withdrawals)
-    FEES = "fees"  # system: fees charged to vendors
-
-
-class LedgerAccount(SQLModel, table=True):
-    __tablename__ = "ledger_account"
-    __table_args__ = (
-        Index(
-            "uq_ledger_system_kind",
-            "kind",
-            unique=True,
-            sqlite_where=text("kind IN ('cash_in', 'cash_out', 'fees')"),
-            postgresql_where=text("kind IN ('cash_in', 'cash_out', 'fees')"),
-        ),
-        CheckConstraint("allow_negative OR balance >= 0", name="ck_ledger_account_no_overdraft"),
-        UniqueConstraint("owner_user_id", name="uq_ledger_account_owner_user"),
-        UniqueConstraint("payout_account_id", name="uq_ledger_account_payout_account"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16, index=True)
-    owner_user_id: int | None = Field(default=None, foreign_key="app_user.id")
-    payout_account_id: int | None = Field(default=None, foreign_key="payout_account.id")
-    balance: int = Field(default=0, sa_type=BigInteger)
-    allow_negative: bool = Field(default=False)
-    daily_limit: int | None = Field(default=None, sa_type=BigInteger)
-    # What left a shopper wallet through capped kinds of transfer in the local month that starts
-    # on `capped_month`, kept by the same statement as the debit (the monthly cap's counter).
-    capped_month: date | None = None
-    capped_used: int = Field(default=0, sa_type=BigInteger)
-    created_at: datetime = _created_at()
-
-
-class TransferKind(enum.StrEnum):
-    TOP_UP = "top_up"
-    WITHDRAWAL = "withdrawal"
-    TRANSFER = "transfer"
-    PAYMENT = "payment"
-    REFUND = "refund"
-    REVERSAL = "reversal"
-
-
-class Transfer(SQLModel, table=True):
-    """One movement of money. Immutable once written (a database trigger refuses UPDATE and
-    DELETE); refunds and reversals are new transfers pointing at the original."""
-
-    __table_args__ = (
-        CheckConstraint("amount > 0", name="ck_transfer_amount_positive"),
-        CheckConstraint("fee >= 0 AND fee <= amount", name="ck_transfer_fee_bounded"),
-        CheckConstraint("debit_account_id <> credit_account_id", name="ck_transfer_two_accounts"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16, index=True)
-    amount: int = Field(sa_type=BigInteger)
-    fee: int = Field(default=0, sa_type=BigInteger)
-    debit_account_id: int = Field(foreign_key="ledger_account.id", index=True)
-    credit_account_id: int = Field(foreign_key="ledger_account.id", index=True)
-    original_id: int | None = Field(default=None, foreign_key="transfer.id", index=True)
-    board_id: int | None = Field(default=None, foreign_key="board.id")
-    market_id: int | None = Field(default=None, foreign_key="market.id", index=True)
-    memo: str | None = Field(default=None, max_length=100)
-    source_label: str | None = Field(default=None, max_length=40)
-    business_day: date = Field(index=True)
-    created_at: datetime = _created_at()
-
-
-class Entry(SQLModel, table=True):
-    """One leg of a transfer: a signed amount on one account, with the balance it left."""
-
-    __table_args__ = (CheckConstraint("amount <> 0", name="ck_entry_amount_nonzero"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    transfer_id: int = Field(foreign_key="transfer.id", index=True)
-    account_id: int = Field(foreign_key="ledger_account.id", index=True)
-    amount: int = Field(sa_type=BigInteger)
-    balance_after: int = Field(sa_type=BigInteger)
-    business_day: date
-    created_at: datetime = _created_at()
-
-
-class IdempotencyRecord(SQLModel, table=True):
-    """The stored outcome of a money request, replayed for the same key and body."""
-
-    __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="app_user.id")
-    key: str = Field(max_length=255)
-    request_hash: str = Field(max_length=64)
-    outcome: str = Field(max_length=8, description="ok or error")
-    response: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    transfer_id: int | None = Field(default=None, foreign_key="transfer.id")
-    created_at: datetime = _created_at()
-
-
-class DayClose(SQLModel, table=True):
-    """A closed business day of a market: per-vendor totals frozen with a content hash."""
-
-    __tablename__ = "day_close"
-    __table_args__ = (UniqueConstraint("market_id", "business_day", name="uq_day_close"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    market_id: int = Field(foreign_key="market.id")
-    business_day: date
-    totals: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    content_hash: str = Field(max_length=64)
-    closed_at: datetime = _created_at()
-    closed_by: str = Field(max_length=64)
-
-
-# ---------------------------------------------------------------------------------------------
-# Notifications: the transactional outbox, webhook endpoints and their deliveries
-
-
-class OutboxEvent(SQLModel, table=True):
-    """An event written in the same transaction as the money it announces."""
-
-    __tablename__ = "outbox_event"
-
-    id: int | None = Field(default=None, primary_key=True)
-    event_id: str = Field(max_length=36, unique=True)
-    vendor_id: int = Field(foreign_key="vendor.id", index=True)
-    type: str = Field(max_length=40)
-    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = _created_at()
-
-
-class WebhookEndpoint(SQLModel, table=True):
-    __tablename__ = "webhook_endpoint"
-
-    id: int | None = Field(default=None, primary_key=True)
-    vendor_id: int = Field(foreign_key="vendor.id", index=True)
-    url: str = Field(max_length=500)
-    secret: str = Field(max_length=64)
-    status: str = Field(default=Status.ACTIVE, max_length=16)
-    created_at: datetime = _created_at()
-
-
-class WebhookDelivery(SQLModel, table=True):
-    __tablename__ = "webhook_delivery"
-
-    id: int | None = Field(default=None, primary_key=True)
-    event_id: int = Field(foreign_key="outbox_event.id", index=True)
-    endpoint_id: int = Field(foreign_key="webhook_endpoint.id", index=True)
-    status: str = Field(default="pending", max_length=16, index=True)
-    attempts: int = Field(default=0)
-    next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    last_status: int | None = None
-    last_error: str | None = Field(default=None, max_length=300)
-
-
-# ---------------------------------------------------------------------------------------------
-# Simulation jobs (planners run the adoption simulator as a background job)
-
-
-class SimulationJob(SQLModel, table=True):
-    __tablename__ = "simulation_job"
-
-    id: int | None = Field(default=None, primary_key=True)
-    created_by: int = Field(foreign_key="app_user.id", index=True)
-    status: str = Field(default="queued", max_length=16)
-    request: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    runs_done: int = Field(default=0)
-    runs_total: int
-    error: str | None = Field(default=None, max_length=500)
-    created_at: datetime = _created_at()
-    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Exists, exists, or_
 from sqlmodel import Session, col, select
 
-from market import audit
-from market.access import Actor, managed_market_ids, require_market_manager, require_role
 from market.errors import DuplicateError, FieldError, InvalidStateError, NotFoundError
-from market.markets import require_active_market
-from market.models import (
+from market.pagination import Cursor, apply_keyset, next_cursor
+from market.registry import audit
+from market.registry.access import Actor, managed_market_ids, require_market_manager, require_role
+from market.registry.markets import require_active_market
+from market.registry.models import (
     PayoutAccount,
     Role,
     Stall,
@@ -20,7 +21,6 @@ from market.models import (
     VendorPublic,
     VendorUpdate,
 )
-from market.pagination import Cursor, apply_keyset, next_cursor
 from market.text import alnum_key, fold, phone_search_keys
 
 
@@ -105,30 +105,6 @@ def update_vendor(session: Session, *, actor: Actor, vendor_id: int, data: Vendo
         vendor,
         actor=actor,
         action="update",
-        entity="vendor",
-        market_id=vendor.market_id,
-        before=before,
-    )
-    return vendor
-
-
-def deactivate_vendor(session: Session, *, actor: Actor, vendor_id: int) -> Vendor:
-    """Mark the vendor inactive; their current stall assignments end today and their payout
-    accounts are deactivated (so their codes stop being live)."""
-    from market.payouts import deactivate_all_for_vendor
-    from market.stalls import end_assignments_of_vendor
-
-    vendor = get_vendor(session, vendor_id)
-    require_market_manager(actor, vendor.market_id)
-    before = audit.snapshot(vendor)
-    end_assignments_of_vendor(session, actor=actor, vendor_id=vendor_id)
-    deactivate_all_for_vendor(session, actor=actor, vendor=vendor)
-    vendor.status = Status.INACTIVE
-    audit.save(
-        session,
-        vendor,
-        actor=actor,
-        action="deactivate",
         entity="vendor",
         market_id=vendor.market_id,
         before=before,

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 
-from market.access import Actor, managed_market_ids
-from market.models import AuditEntry
 from market.pagination import Cursor, apply_keyset, next_cursor
+from market.registry.access import Actor, managed_market_ids
+from market.registry.models import AuditEntry
 from market.text import mask_digits
 
 _HIDDEN_FIELDS = {"password_hash", "name_key", "phone_keys", "code_key", "token_hash"}

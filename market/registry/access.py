@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from market.errors import ForbiddenError, NotFoundError
-from market.models import Role
+from market.registry.models import Role
 
 
 @dataclass(frozen=True)

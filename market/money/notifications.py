@@ -22,16 +22,11 @@ from sqlalchemy import Engine, bindparam, insert, literal
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
-from market import vendors
-from market.access import Actor
 from market.errors import FieldError, InvalidInputError
-from market.models import (
-    OutboxEvent,
-    Status,
-    Transfer,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from market.money.models import OutboxEvent, Transfer, WebhookDelivery, WebhookEndpoint
+from market.registry import vendors
+from market.registry.access import Actor
+from market.registry.models import Status
 from market.types import UTCDateTime
 from qr.amounts import amount_in_words, format_vnd
 

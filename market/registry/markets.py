@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from market import audit
-from market.access import Actor, managed_market_ids, require_market_manager, require_role
 from market.errors import DuplicateError, FieldError, InvalidStateError, NotFoundError
-from market.models import (
+from market.pagination import Cursor, apply_keyset, next_cursor
+from market.registry import audit
+from market.registry.access import Actor, managed_market_ids, require_market_manager, require_role
+from market.registry.models import (
     Market,
     MarketCreate,
     MarketUpdate,
@@ -25,7 +26,6 @@ from market.models import (
     ZoneCreate,
     ZoneUpdate,
 )
-from market.pagination import Cursor, apply_keyset, next_cursor
 from market.text import fold
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from market import audit, boards
-from market.access import Actor, require_market_manager
 from market.errors import (
     DuplicateError,
     FieldError,
@@ -14,7 +12,9 @@ from market.errors import (
     InvalidStateError,
     NotFoundError,
 )
-from market.models import (
+from market.registry import audit, boards
+from market.registry.access import Actor, require_market_manager
+from market.registry.models import (
     AccountKind,
     PayoutAccount,
     PayoutAccountCreate,
@@ -22,8 +22,8 @@ from market.models import (
     Status,
     Vendor,
 )
+from market.registry.vendors import get_vendor, readable_vendor
 from market.text import holder_name
-from market.vendors import get_vendor, readable_vendor
 
 
 def get_account(session: Session, account_id: int) -> PayoutAccount:

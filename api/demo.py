@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from market.access import SYSTEM
 from market.clock import utc_now
-from market.ledger import shopper_wallet
-from market.markets import create_market, create_zone
-from market.models import (
+from market.money.ledger import shopper_wallet
+from market.money.wallets import top_up
+from market.registry.access import SYSTEM
+from market.registry.markets import create_market, create_zone
+from market.registry.models import (
     AccountKind,
     AssignmentCreate,
     GoodsCategory,
@@ -27,12 +28,11 @@ from market.models import (
     VendorCreate,
     ZoneCreate,
 )
-from market.payouts import add_account
-from market.stalls import assign_vendor, create_stall
+from market.registry.payouts import add_account
+from market.registry.stalls import assign_vendor, create_stall
+from market.registry.users import create_user
+from market.registry.vendors import create_vendor
 from market.text import InvalidPhoneError, normalise_mobile
-from market.users import create_user
-from market.vendors import create_vendor
-from market.wallets import top_up
 
 MARKET_CODE = "mau-a"
 DEMO_SHOPPER_PHONE = "+84901234567"  # the demo shopper's wallet, topped up with 500.000 ₫

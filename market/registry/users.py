@@ -12,8 +12,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func
 from sqlmodel import Session, col, select
 
-from market import audit
-from market.access import Actor, require_role
 from market.errors import (
     DuplicateError,
     FieldError,
@@ -24,7 +22,9 @@ from market.errors import (
     NotFoundError,
     UnauthenticatedError,
 )
-from market.models import (
+from market.registry import audit
+from market.registry.access import Actor, require_role
+from market.registry.models import (
     ApiToken,
     LoginFailure,
     Market,

@@ -48,7 +48,7 @@ from market.errors import (
     LimitExceededError,
     RefundExceedsPaymentError,
 )
-from market.models import (
+from market.money.models import (
     DayClose,
     Entry,
     IdempotencyRecord,

@@ -18,10 +18,10 @@ from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
-from market.access import Actor, require_market_manager
 from market.errors import FieldError, ImportRowsError, SpreadsheetError
-from market.markets import create_zone, find_zone_by_code, require_active_market
-from market.models import (
+from market.registry.access import Actor, require_market_manager
+from market.registry.markets import create_zone, find_zone_by_code, require_active_market
+from market.registry.models import (
     CATEGORY_LABELS,
     AccountKind,
     AssignmentCreate,
@@ -40,8 +40,8 @@ from market.models import (
     Zone,
     ZoneCreate,
 )
-from market.payouts import add_account, default_account, live_account, update_account
-from market.stalls import (
+from market.registry.payouts import add_account, default_account, live_account, update_account
+from market.registry.stalls import (
     assign_vendor,
     create_stall,
     current_assignment,
@@ -49,8 +49,8 @@ from market.stalls import (
     find_stall_by_code,
     update_stall,
 )
+from market.registry.vendors import create_vendor, find_vendor_by_phone, update_vendor
 from market.text import alnum_key, fold, mask_digits, nfc
-from market.vendors import create_vendor, find_vendor_by_phone, update_vendor
 from qr.banks import all_banks
 
 MAX_ROWS = 5000

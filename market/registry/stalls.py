@@ -7,8 +7,6 @@ from datetime import date
 from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import Session, col, select
 
-from market import audit, boards
-from market.access import Actor, require_market_manager
 from market.clock import local_today
 from market.errors import (
     DuplicateError,
@@ -18,8 +16,11 @@ from market.errors import (
     NotFoundError,
     StallOccupiedError,
 )
-from market.markets import get_zone, require_active_market
-from market.models import (
+from market.pagination import Cursor, apply_keyset, next_cursor
+from market.registry import audit, boards
+from market.registry.access import Actor, require_market_manager
+from market.registry.markets import get_zone, require_active_market
+from market.registry.models import (
     CATEGORY_LABELS,
     AssignmentCreate,
     GoodsCategory,
@@ -34,7 +35,6 @@ from market.models import (
     Status,
     Vendor,
 )
-from market.pagination import Cursor, apply_keyset, next_cursor
 from market.text import alnum_key, fold
 
 _CLOSED = StallStatus.CLOSED
