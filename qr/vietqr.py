@@ -147,6 +147,19 @@ class VietQR:
 
 def validate(value: VietQR) -> list[Problem]:
     """Everything that would make `value` an invalid code (empty when it is fine)."""
+    problems = _beneficiary_problems(value)
+    if value.amount is not None:
+        problems += _amount_problems(value.amount)
+    if value.initiation is Initiation.STATIC and value.amount is not None:
+        problems.append(_static_with_amount())
+    problems += _text_problems(value)
+    if value.mcc is not None and not re.fullmatch(r"[0-9]{4}", value.mcc):
+        problems.append(Problem("bad-mcc", "mã MCC phải có 4 chữ số (MCC: 4 digits)", "52"))
+    return problems
+
+
+def _beneficiary_problems(value: VietQR) -> list[Problem]:
+    """The bank BIN and the account or card number (tag 38)."""
     problems: list[Problem] = []
     if not re.fullmatch(r"[0-9]{6}", value.bin):
         problems.append(Problem("bad-bin", "BIN phải gồm 6 chữ số (BIN must be 6 digits)", "38"))
@@ -168,10 +181,12 @@ def validate(value: VietQR) -> list[Problem]:
         problems.append(
             Problem("bad-account", "số thẻ phải có 16–19 chữ số (card: 16-19 digits)", "38")
         )
-    if value.amount is not None:
-        problems += _amount_problems(value.amount)
-    if value.initiation is Initiation.STATIC and value.amount is not None:
-        problems.append(_static_with_amount())
+    return problems
+
+
+def _text_problems(value: VietQR) -> list[Problem]:
+    """The free-text fields: ASCII-only ANS fields and the length limits, Vietnamese in 64."""
+    problems: list[Problem] = []
     for name, tag, limit in _ANS_FIELDS:
         text = getattr(value, name)
         if text is None:
@@ -192,8 +207,6 @@ def validate(value: VietQR) -> list[Problem]:
             problems.append(_too_long(tag, len(text), limit))
     if value.city_vi and not value.name_vi:
         problems.append(Problem("missing-tag", "64.02 cần có 64.01 (64.02 needs 64.01)", "64"))
-    if value.mcc is not None and not re.fullmatch(r"[0-9]{4}", value.mcc):
-        problems.append(Problem("bad-mcc", "mã MCC phải có 4 chữ số (MCC: 4 digits)", "52"))
     return problems
 
 
@@ -595,6 +608,16 @@ def _merchant_account(template: str, collector: _Collector) -> tuple[str, str, S
             )
         )
     bin_code, number = inner.get("00"), inner.get("01")
+    _check_bin(bin_code, collector)
+    _check_number(number, collector)
+    service = _service(objects.get("02"), collector)
+    if bin_code is None or number is None:
+        return None
+    return bin_code, number, service
+
+
+def _check_bin(bin_code: str | None, collector: _Collector) -> None:
+    """38.01.00: six digits naming a bank of the directory."""
     if bin_code is None:
         collector.error(_missing("38.01.00"))
     elif not re.fullmatch(r"[0-9]{6}", bin_code):
@@ -603,6 +626,10 @@ def _merchant_account(template: str, collector: _Collector) -> tuple[str, str, S
         )
     elif bank_by_bin(bin_code) is None:
         collector.error(_unknown_bin(bin_code))
+
+
+def _check_number(number: str | None, collector: _Collector) -> None:
+    """38.01.01: the account or card number, at most 19 letters or digits."""
     if number is None:
         collector.error(_missing("38.01.01"))
     elif len(number) > 19:
@@ -615,11 +642,14 @@ def _merchant_account(template: str, collector: _Collector) -> tuple[str, str, S
                 "38.01.01",
             )
         )
-    service_code = objects.get("02")
-    service = Service.ACCOUNT
+
+
+def _service(service_code: str | None, collector: _Collector) -> Service:
+    """38.02: QRIBFTTA (to an account) or QRIBFTTC (to a card); missing reads as an account."""
     if service_code is None:
         collector.quirk(_missing("38.02"))
-    elif service_code not in {s.value for s in Service}:
+        return Service.ACCOUNT
+    if service_code not in {s.value for s in Service}:
         collector.error(
             Problem(
                 "bad-service",
@@ -628,11 +658,8 @@ def _merchant_account(template: str, collector: _Collector) -> tuple[str, str, S
                 "38.02",
             )
         )
-    else:
-        service = Service(service_code)
-    if bin_code is None or number is None:
-        return None
-    return bin_code, number, service
+        return Service.ACCOUNT
+    return Service(service_code)
 
 
 def _amount(text: str | None, collector: _Collector) -> int | None:
