@@ -139,6 +139,21 @@ def test_dry_run_lists_every_bad_row_and_changes_nothing(
     assert snapshot_database(engine) == before
 
 
+def test_junk_stall_codes_are_refused_in_the_import(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    rows = [["C", "ô@#", 6, "", 0, "", "", "", "", "", "", "", ""], *GOOD_ROWS[:1]]
+    for commit in (False, True):
+        response = _upload(client, world, _xlsx(rows), commit=commit)
+        errors = response.json()["errors"]
+        assert [(e["row"], e["column"]) for e in errors] == [(2, "Mã ki-ốt")]
+        assert "chữ cái và chữ số" in errors[0]["message"]
+        assert "'ô@#'" in errors[0]["message"]
+    assert response.status_code == 422
+    assert snapshot_database(engine) == before
+
+
 def test_commit_with_bad_rows_is_all_or_nothing(
     client: TestClient, world: World, engine: Engine
 ) -> None:

@@ -52,13 +52,6 @@ def _bin(value: str) -> str:
     return value
 
 
-def _stall_code(value: str) -> str:
-    code = canonical_stall_code(value)
-    if not code:
-        raise ValueError("mã ki-ốt phải có chữ hoặc số (stall code needs letters or digits)")
-    return code
-
-
 def _holder(value: str) -> str:
     name = holder_name(value)
     if not name.replace(" ", "").isalpha():
@@ -84,7 +77,10 @@ AccountNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")]
 NationalId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 TaxCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}(-[0-9]{3})?$|^[0-9]{12}$")]
 StallCode = Annotated[
-    str, StringConstraints(min_length=1, max_length=20), AfterValidator(_stall_code)
+    str,
+    StringConstraints(min_length=1, max_length=20),
+    AfterValidator(canonical_stall_code),
+    StringConstraints(max_length=20),  # "a1a1…" grows by a '-' between groups
 ]
 MarketCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,12}$")]

@@ -50,7 +50,7 @@ from market.registry.stalls import (
     update_stall,
 )
 from market.registry.vendors import create_vendor, find_vendor_by_phone, update_vendor
-from market.text import alnum_key, fold, mask_digits, nfc
+from market.text import STALL_CODE_RULE_VI, alnum_key, fold, mask_digits, nfc
 from qr.banks import all_banks
 
 MAX_ROWS = 5000
@@ -101,7 +101,7 @@ _REASONS_VI = {
     "account_number": "chỉ gồm chữ số, tối đa 19 số",
     "national_id": "CCCD phải có đúng 12 chữ số",
     "tax_code": "mã số thuế phải có 10, 12 hoặc 10-3 chữ số",
-    "code": "mã ki-ốt không hợp lệ",
+    "code": f"{STALL_CODE_RULE_VI}, tối đa 20 ký tự",
     "category": "ngành hàng không có trong danh mục",
     "monthly_fee": "phí phải là số nguyên đồng, không âm",
     "area_m2": "diện tích phải là số không âm",
