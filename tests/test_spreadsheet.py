@@ -220,6 +220,25 @@ def test_export_round_trips_and_csv_has_a_bom(
     assert snapshot_database(engine) == before
 
 
+def test_a_bare_carriage_return_in_a_csv_row_is_refused(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    header = ",".join(HEADER)
+    for content in [
+        f"{header}\nC,C-01,6\rC-02,,,,,,,,,,\n".encode(),
+        f"{header}\r\nC,C-01,6\r\nC,C-02\r4,,,,,,,,,,\r\n".encode(),
+    ]:
+        for commit in (False, True):
+            response = _upload(client, world, content, commit=commit, name="ki-ot.csv")
+            assert response.status_code == 422, response.text
+            body = response.json()
+            assert body["code"] == "invalid-spreadsheet"
+            assert body["detail"].startswith("Dòng ")
+            assert "CR" in body["detail"]
+    assert snapshot_database(engine) == before
+
+
 def test_files_that_are_not_spreadsheets_are_refused(
     client: TestClient, world: World, engine: Engine
 ) -> None:

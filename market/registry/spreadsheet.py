@@ -186,7 +186,34 @@ def _csv_rows(content: bytes) -> list[list[Any]]:
         raise SpreadsheetError("Tệp không phải Excel hoặc CSV (binary content).")
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise _csv_error(reader.line_num, exc) from exc
+
+
+def _csv_error(line: int, exc: csv.Error) -> SpreadsheetError:
+    """A CSV the csv module cannot read, named by its line. A carriage return (CR) alone inside
+    an unquoted cell is the usual cause: a cell edited on an old Mac, or a line break typed into
+    a cell and saved without quotes."""
+    if "new-line" in str(exc):
+        reason_vi = "có ký tự xuống dòng CR (\\r) đứng riêng trong một ô không có ngoặc kép"
+        reason_en = "a bare carriage return (CR) inside an unquoted cell"
+    else:
+        reason_vi, reason_en = "không đọc được dạng CSV", f"unreadable CSV: {exc}"
+    return SpreadsheetError(
+        f"Dòng {line}: {reason_vi}; hãy lưu lại tệp dạng CSV UTF-8 hoặc Excel .xlsx "
+        f"(line {line}: {reason_en}; save the file again as CSV UTF-8 or .xlsx).",
+        errors=[
+            FieldError(
+                "file",
+                "unreadable-csv",
+                f"Dòng {line}: {reason_vi} (line {line}: {reason_en}).",
+                row=line,
+            )
+        ],
+    )
 
 
 def _header_keys(header: list[Any]) -> list[tuple[int, str]]:
