@@ -206,6 +206,12 @@ def revoke_user_tokens(session: Session, *, actor: Actor, user_id: int, now: dat
     """Revoke every live token of a user; returns how many were revoked."""
     require_role(actor)
     get_user(session, user_id)
+    return _revoke_all(session, user_id=user_id, now=now)
+
+
+def _revoke_all(session: Session, *, user_id: int, now: datetime) -> int:
+    """Revoke the user's live tokens: API tokens and web sessions alike (a session cookie holds
+    a token of the same kind)."""
     tokens = session.exec(
         select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
     ).all()
@@ -279,7 +285,11 @@ def create_user(session: Session, *, actor: Actor, data: UserCreate) -> User:
     return user
 
 
-def update_user(session: Session, *, actor: Actor, user_id: int, data: UserUpdate) -> User:
+def update_user(
+    session: Session, *, actor: Actor, user_id: int, data: UserUpdate, now: datetime
+) -> User:
+    """Change a user. A new password revokes every token the user holds, so whoever knew the
+    old password is signed out everywhere."""
     require_role(actor)
     user = get_user(session, user_id)
     before = audit.snapshot(user)
@@ -287,6 +297,7 @@ def update_user(session: Session, *, actor: Actor, user_id: int, data: UserUpdat
         user.full_name = data.full_name
     if data.password is not None:
         user.password_hash = hash_password(data.password)
+        _revoke_all(session, user_id=user_id, now=now)
     if data.market_ids is not None:
         market_ids = sorted(set(data.market_ids))
         _check_links(session, Role(user.role), market_ids, user.vendor_id)
