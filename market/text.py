@@ -61,6 +61,13 @@ def canonical_stall_code(text: str) -> str:
     return "-".join(_STALL_CODE_PARTS.findall(ascii_text.upper()))
 
 
+def natural_key(code: str) -> tuple[tuple[int, int, str], ...]:
+    """A sort key that reads the numbers in a code as numbers: "G-2" before "G-10", "B-3"
+    before "B-3-A" before "B-12"."""
+    parts = _STALL_CODE_PARTS.findall(strip_diacritics(code).upper())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
 def holder_name(full_name: str) -> str:
     """An account holder name as Vietnamese banks display it: capitals, no diacritics."""
     return _SPACES.sub(" ", strip_diacritics(nfc(full_name)).upper()).strip()

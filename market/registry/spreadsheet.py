@@ -50,7 +50,7 @@ from market.registry.stalls import (
     update_stall,
 )
 from market.registry.vendors import create_vendor, find_vendor_by_phone, update_vendor
-from market.text import STALL_CODE_RULE_VI, alnum_key, fold, mask_digits, nfc
+from market.text import STALL_CODE_RULE_VI, alnum_key, fold, mask_digits, natural_key, nfc
 from qr.banks import all_banks
 
 MAX_ROWS = 5000
@@ -610,9 +610,10 @@ def export_rows(session: Session, *, actor: Actor, market_id: int) -> list[dict[
     payout account; national IDs masked."""
     require_market_manager(actor, market_id)
     zones = {z.id: z.code for z in session.exec(select(Zone).where(Zone.market_id == market_id))}
-    stalls = session.exec(
-        select(Stall).where(Stall.market_id == market_id).order_by(col(Stall.code_key))
-    ).all()
+    stalls = sorted(
+        session.exec(select(Stall).where(Stall.market_id == market_id)),
+        key=lambda stall: (natural_key(stall.code), stall.code),
+    )
     out = []
     for stall in stalls:
         row = {key: "" for key, _ in COLUMNS}
