@@ -1,6 +1,7 @@
 """Excel and CSV in and out: the import template, a dry run that lists every bad row with its row,
-column and a Vietnamese reason, an all-or-nothing commit keyed on stall code (re-importing the
-same file changes nothing), and exports as .xlsx and as CSV in UTF-8 with a BOM."""
+column, value and a Vietnamese reason and counts what the good rows would do (zones to create
+included), an all-or-nothing commit keyed on stall code (re-importing the same file changes
+nothing), and exports as .xlsx and as CSV in UTF-8 with a BOM."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from market.errors import FieldError, ImportRowsError, SpreadsheetError
 from market.registry.access import Actor, require_market_manager
-from market.registry.markets import create_zone, find_zone_by_code, require_active_market
+from market.registry.markets import create_zone, require_active_market
 from market.registry.models import (
     CATEGORY_LABELS,
     AccountKind,
@@ -41,6 +42,7 @@ from market.registry.models import (
     ZoneCreate,
 )
 from market.registry.payouts import add_account, default_account, live_account, update_account
+from market.registry.row_ids import require_id
 from market.registry.stalls import (
     assign_vendor,
     create_stall,
@@ -50,6 +52,7 @@ from market.registry.stalls import (
     update_stall,
 )
 from market.registry.vendors import create_vendor, find_vendor_by_phone, update_vendor
+from market.registry.zone_names import ZONE_RULE_VI, NewZone, read_zone
 from market.text import STALL_CODE_RULE_VI, alnum_key, fold, mask_digits, natural_key, nfc
 from qr.banks import all_banks
 
@@ -115,14 +118,20 @@ _REASONS_VI = {
 class ImportRow:
     number: int
     stall: StallCreate
-    zone_code: str | None
+    zone_text: str | None
     vendor: VendorCreate | None
     account: PayoutAccountCreate | None
 
 
 @dataclass
 class ImportReport:
+    """What the file does (a dry run: would do). With bad rows, the counts are those of the
+    good rows."""
+
     rows: int = 0
+    bad_rows: int = 0
+    zones_created: int = 0
+    new_zones: list[NewZone] = field(default_factory=list)
     stalls_created: int = 0
     stalls_updated: int = 0
     vendors_created: int = 0
@@ -466,20 +475,29 @@ def import_table(
     table = read_table(content, filename)
     rows, errors = parse_rows(table)
     errors += _cross_check(session, market_id, rows)
+    zones, zone_errors = _read_zones(session, market_id, rows)
+    errors += zone_errors
     errors.sort(key=lambda e: (e.row or 0, e.field))
-    report = ImportReport(rows=len(rows) + len({e.row for e in errors}), errors=errors)
-    if errors:
-        if dry_run:
-            return report
+    bad = {e.row for e in errors if e.row is not None}
+    report = ImportReport(
+        rows=len({row.number for row in rows} | bad), bad_rows=len(bad), errors=errors
+    )
+    if errors and not dry_run:
         raise ImportRowsError(
-            f"Tệp có {len({e.row for e in errors})} dòng lỗi; chưa nhập gì "
-            "(rows with errors; nothing was imported).",
+            f"Tệp có {len(bad)} dòng lỗi; chưa nhập gì (rows with errors; nothing was imported).",
             errors=errors,
         )
+    good = [row for row in rows if row.number not in bad]
     savepoint = session.begin_nested()
     try:
-        for row in rows:
-            _apply_row(session, actor=actor, market_id=market_id, row=row, report=report)
+        zone_ids = _create_zones(
+            session, actor=actor, market_id=market_id, zones=zones, rows=good, report=report
+        )
+        for row in good:
+            zone_id = zone_ids[row.zone_text] if row.zone_text else None
+            _apply_row(
+                session, actor=actor, market_id=market_id, row=row, zone_id=zone_id, report=report
+            )
     except BaseException:
         savepoint.rollback()
         raise
@@ -491,21 +509,77 @@ def import_table(
     return report
 
 
+def _read_zones(
+    session: Session, market_id: int, rows: list[ImportRow]
+) -> tuple[dict[str, Zone | NewZone], list[FieldError]]:
+    """The zone each row's zone text names, or would create (one new zone per code, named as
+    its first row writes it); an error for each text that names no zone."""
+    zones = list(session.exec(select(Zone).where(Zone.market_id == market_id)))
+    read: dict[str, Zone | NewZone] = {}
+    new_by_code: dict[str, NewZone] = {}
+    errors: list[FieldError] = []
+    for row in rows:
+        text = row.zone_text
+        if not text or text in read:
+            continue
+        zone = read_zone(text, zones)
+        if zone is None:
+            column = HEADERS["zone"]
+            errors.append(
+                FieldError(
+                    f"rows.{row.number}.zone",
+                    "invalid",
+                    f"Dòng {row.number}, cột '{column}': {ZONE_RULE_VI} (giá trị: '{text}').",
+                    row=row.number,
+                    column=column,
+                )
+            )
+            continue
+        if isinstance(zone, NewZone):
+            zone = new_by_code.setdefault(zone.code, zone)
+        read[text] = zone
+    return read, errors
+
+
+def _create_zones(
+    session: Session,
+    *,
+    actor: Actor,
+    market_id: int,
+    zones: dict[str, Zone | NewZone],
+    rows: list[ImportRow],
+    report: ImportReport,
+) -> dict[str, int]:
+    """Create the new zones the rows name (counted in the report); the zone id of each text."""
+    created: dict[str, int] = {}
+    ids: dict[str, int] = {}
+    for row in rows:
+        if not row.zone_text:
+            continue
+        zone = zones[row.zone_text]
+        if isinstance(zone, NewZone):
+            if zone.code not in created:
+                data = ZoneCreate(code=zone.code, name=zone.name)
+                made = create_zone(session, actor=actor, market_id=market_id, data=data)
+                created[zone.code] = require_id(made)
+                report.new_zones.append(zone)
+            ids[row.zone_text] = created[zone.code]
+        else:
+            ids[row.zone_text] = require_id(zone)
+    report.zones_created = len(report.new_zones)
+    return ids
+
+
 def _apply_row(
-    session: Session, *, actor: Actor, market_id: int, row: ImportRow, report: ImportReport
+    session: Session,
+    *,
+    actor: Actor,
+    market_id: int,
+    row: ImportRow,
+    zone_id: int | None,
+    report: ImportReport,
 ) -> None:
     changed = False
-    zone_id = None
-    if row.zone_code:
-        zone = find_zone_by_code(session, market_id=market_id, code=row.zone_code)
-        if zone is None:
-            zone = create_zone(
-                session,
-                actor=actor,
-                market_id=market_id,
-                data=ZoneCreate(code=row.zone_code, name=f"Khu {row.zone_code}"),
-            )
-        zone_id = zone.id
     stall = find_stall_by_code(session, market_id=market_id, code=row.stall.code)
     if stall is None:
         stall = create_stall(
