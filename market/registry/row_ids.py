@@ -4,16 +4,12 @@ missing one is a bug to raise, not a 0 to carry on with. (Same signature as the 
 
 from __future__ import annotations
 
-from typing import Protocol
+from sqlmodel import SQLModel
 
 
-class _Row(Protocol):
-    @property
-    def id(self) -> int | None: ...
-
-
-def require_id(row: _Row) -> int:
+def require_id(row: SQLModel) -> int:
     """`row.id`, or `ValueError` when the row has none (not flushed yet)."""
-    if row.id is None:
+    row_id = getattr(row, "id", None)
+    if not isinstance(row_id, int):
         raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
-    return row.id
+    return row_id

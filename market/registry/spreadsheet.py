@@ -600,7 +600,10 @@ def _apply_row(
         diff = {k: v for k, v in wanted.items() if getattr(stall, k) != v}
         if diff:
             update_stall(
-                session, actor=actor, stall_id=stall.id or 0, data=StallUpdate.model_validate(diff)
+                session,
+                actor=actor,
+                stall_id=require_id(stall),
+                data=StallUpdate.model_validate(diff),
             )
             report.stalls_updated += 1
             changed = True
@@ -617,20 +620,20 @@ def _apply_row(
                 update_vendor(
                     session,
                     actor=actor,
-                    vendor_id=vendor.id or 0,
+                    vendor_id=require_id(vendor),
                     data=VendorUpdate.model_validate(diff),
                 )
                 report.vendors_updated += 1
                 changed = True
-        current = current_assignment(session, stall.id or 0)
+        current = current_assignment(session, require_id(stall))
         if current is None or current.vendor_id != vendor.id:
             if current is not None:
-                end_assignment(session, actor=actor, stall_id=stall.id or 0)
+                end_assignment(session, actor=actor, stall_id=require_id(stall))
             assign_vendor(
                 session,
                 actor=actor,
-                stall_id=stall.id or 0,
-                data=AssignmentCreate(vendor_id=vendor.id or 0),
+                stall_id=require_id(stall),
+                data=AssignmentCreate(vendor_id=require_id(vendor)),
             )
             report.assignments_changed += 1
             changed = True
@@ -648,7 +651,7 @@ def _apply_account(
         session, bin_code=row.account.bin, account_number=row.account.account_number
     )
     if live is None:
-        add_account(session, actor=actor, vendor_id=vendor.id or 0, data=row.account)
+        add_account(session, actor=actor, vendor_id=require_id(vendor), data=row.account)
         report.accounts_created += 1
         return True
     update: dict[str, Any] = {}
@@ -662,7 +665,7 @@ def _apply_account(
         update_account(
             session,
             actor=actor,
-            account_id=live.id or 0,
+            account_id=require_id(live),
             data=PayoutAccountUpdate.model_validate(update),
         )
         return True
@@ -711,7 +714,7 @@ def export_rows(session: Session, *, actor: Actor, market_id: int) -> list[dict[
                 national_id=mask_digits(vendor.national_id) if vendor.national_id else "",
                 tax_code=vendor.tax_code or "",
             )
-            account: PayoutAccount | None = default_account(session, vendor.id or 0)
+            account: PayoutAccount | None = default_account(session, require_id(vendor))
             if account is not None:
                 row.update(
                     bank=account.bin,

@@ -37,6 +37,7 @@ from market.registry.models import (
     UserUpdate,
     Vendor,
 )
+from market.registry.row_ids import require_id
 from market.settings import Settings
 
 _hasher = PasswordHasher()
@@ -68,7 +69,7 @@ def user_market_ids(session: Session, user_id: int) -> list[int]:
 def actor_for(session: Session, user: User) -> Actor:
     """Only managers act on markets, so only theirs are read."""
     role = Role(user.role)
-    markets = user_market_ids(session, user.id or 0) if role is Role.MANAGER else []
+    markets = user_market_ids(session, require_id(user)) if role is Role.MANAGER else []
     return Actor(
         user_id=user.id,
         username=user.username,
@@ -81,11 +82,11 @@ def actor_for(session: Session, user: User) -> Actor:
 
 def public_user(session: Session, user: User) -> UserPublic:
     return UserPublic(
-        id=user.id or 0,
+        id=require_id(user),
         username=user.username,
         full_name=user.full_name,
         role=Role(user.role),
-        market_ids=user_market_ids(session, user.id or 0),
+        market_ids=user_market_ids(session, require_id(user)),
         vendor_id=user.vendor_id,
         status=Status(user.status),
     )
@@ -166,7 +167,7 @@ def issue_token(
 ) -> tuple[str, ApiToken]:
     raw = secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=user.id or 0,
+        user_id=require_id(user),
         token_hash=_token_digest(raw),
         created_at=now,
         expires_at=now + settings.token_ttl,
@@ -271,14 +272,14 @@ def create_user(session: Session, *, actor: Actor, data: UserCreate) -> User:
     session.add(user)
     session.flush()
     for market_id in market_ids:
-        session.add(UserMarket(user_id=user.id or 0, market_id=market_id))
+        session.add(UserMarket(user_id=require_id(user), market_id=market_id))
     session.flush()
     audit.record(
         session,
         actor=actor,
         action="create",
         entity="user",
-        entity_id=user.id or 0,
+        entity_id=require_id(user),
         market_id=None,
         after=user,
     )

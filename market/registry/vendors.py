@@ -21,6 +21,7 @@ from market.registry.models import (
     VendorPublic,
     VendorUpdate,
 )
+from market.registry.row_ids import require_id
 from market.text import alnum_key, fold, phone_search_keys
 
 
@@ -194,7 +195,7 @@ def public_vendors(session: Session, vendors: list[Vendor]) -> list[VendorPublic
     )
     return [
         VendorPublic.from_row(
-            v, has_payout_account=v.id in with_account, stall_codes=stalls.get(v.id or 0, [])
+            v, has_payout_account=v.id in with_account, stall_codes=stalls.get(require_id(v), [])
         )
         for v in vendors
     ]
