@@ -24,7 +24,7 @@ from market.text import (
     nfc,
     normalise_mobile,
 )
-from market.types import UTCDateTime, created_at_field
+from market.types import UTCDateTime, created_at_field, status_field
 from qr.banks import bank_by_bin
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ class Market(MarketBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True, index=True)
     name_key: str = Field(max_length=400)
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -212,7 +212,7 @@ class Zone(SQLModel, table=True):
     market_id: int = Field(foreign_key="market.id", index=True)
     code: str = Field(max_length=12)
     name: str = Field(max_length=80)
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -252,7 +252,7 @@ class Stall(SQLModel, table=True):
     area_m2: float = Field(default=0)
     category: str = Field(default=GoodsCategory.OTHER, max_length=32)
     monthly_fee: int = Field(default=0, sa_type=BigInteger)
-    status: str = Field(default=StallStatus.VACANT, max_length=16)
+    status: StallStatus = status_field(StallStatus.VACANT)
     created_at: datetime = created_at_field()
 
 
@@ -307,7 +307,7 @@ class Vendor(SQLModel, table=True):
         description="fee on incoming QR payments, basis points",
         sa_column_kwargs={"server_default": "0"},
     )
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -432,7 +432,7 @@ class PayoutAccount(SQLModel, table=True):
     holder_name: str = Field(max_length=50)
     kind: str = Field(default=AccountKind.BANK_ACCOUNT, max_length=16)
     is_default: bool = Field(default=False)
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -501,7 +501,7 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     vendor_id: int | None = Field(default=None, foreign_key="vendor.id")
     phone: str | None = Field(default=None, max_length=16, description="shopper wallets")
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -630,7 +630,7 @@ class Board(SQLModel, table=True):
     vendor_id: int = Field(foreign_key="vendor.id")
     payout_account_id: int = Field(foreign_key="payout_account.id", index=True)
     payload: str = Field(max_length=512, index=True)
-    status: str = Field(default=BoardStatus.LIVE, max_length=16)
+    status: BoardStatus = status_field(BoardStatus.LIVE)
     printed_at: datetime = created_at_field()
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     end_reason: str | None = Field(default=None, max_length=200)
