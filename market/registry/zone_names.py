@@ -46,8 +46,8 @@ def read_zone(text: str, zones: list[Zone]) -> Zone | NewZone | None:
     )
     if found is not None:
         return found
-    if not bare or len(bare) > MAX_ZONE_CODE:
-        return None
+    if not bare or len(bare) > MAX_ZONE_CODE or (words == [bare] and bare in _ZONE_WORDS):
+        return None  # no code, too long a code, or a lone "Khu"
     code = bare.upper()
     try:
         new = ZoneCreate(code=code, name=nfc(text) if prefixed else f"Khu {code}")
