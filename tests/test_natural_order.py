@@ -52,6 +52,21 @@ def test_exports_list_stalls_in_natural_order(
     assert [row[1] for row in rows[1:]] == ["A-01", "A-1", "G-2", "G-10", "G-11"]
 
 
+def test_a_vendors_stalls_and_a_markets_zones_in_natural_order(
+    g_stalls: None, client: TestClient, world: World
+) -> None:
+    h = world.headers("admin")
+    vendor = client.get(f"/vendors/{world.vendor_b}", headers=h).json()
+    assert vendor["stall_codes"] == ["A-01", "A-1", "G-2", "G-10", "G-11"]
+    for code in ["Z10", "Z2"]:
+        created = client.post(
+            f"/markets/{world.market_b}/zones", headers=h, json={"code": code, "name": code}
+        )
+        assert created.status_code == 201, created.text
+    zones = client.get(f"/markets/{world.market_b}/zones", headers=h).json()
+    assert [z["code"] for z in zones] == ["Z2", "Z10"]
+
+
 def test_natural_key_examples() -> None:
     assert sorted(["G-10", "G-11", "G-2", "A-1", "B-12", "B-3-A", "B-3"], key=natural_key) == [
         "A-1",
