@@ -210,6 +210,7 @@ def test_a_dry_run_with_bad_rows_counts_what_the_good_rows_would_do(
         ["C", "C-10", 6, "", 0, "Đặng Thị Nga", "12345", "", "", "", "", "", ""],
         _stall_row("Khu thực phẩm tươi sống", "C-11"),
         _stall_row("C", "ô@#"),
+        ["C", "C-12", 4, "", 0, "Mai Văn Tú", "0977000111", "", "", "971005", "0912345678", "", ""],
     ]
     content = _xlsx([*GOOD_ROWS, *bad_rows])
     report = _upload(client, world, content, commit=False).json()
@@ -218,17 +219,20 @@ def test_a_dry_run_with_bad_rows_counts_what_the_good_rows_would_do(
         (6, "Số điện thoại", "invalid"),
         (7, "Khu", "invalid"),
         (8, "Mã ki-ốt", "invalid"),
+        (9, "Số tài khoản", "conflict"),  # the account of row 5, in the file
+        (9, "Số tài khoản", "conflict"),  # and in the market
     ]
     assert "'12345'" in report["errors"][0]["message"]
+    assert all("(giá trị: '0912345678')" in e["message"] for e in report["errors"][3:])
     assert "'Khu thực phẩm tươi sống'" in report["errors"][1]["message"]
     counts = {k: report[k] for k in ("rows", "bad_rows", "stalls_created", "vendors_created")}
-    assert counts == {"rows": 7, "bad_rows": 3, "stalls_created": 3, "vendors_created": 2}
+    assert counts == {"rows": 8, "bad_rows": 4, "stalls_created": 3, "vendors_created": 2}
     assert (report["accounts_created"], report["unchanged_rows"]) == (2, 1)
     assert (report["zones_created"], report["new_zones"]) == (1, [{"code": "C", "name": "Khu C"}])
     assert snapshot_database(engine) == before
     refused = _upload(client, world, content, commit=True)
     assert refused.status_code == 422
-    assert [e["row"] for e in refused.json()["errors"]] == [6, 7, 8]
+    assert [e["row"] for e in refused.json()["errors"]] == [6, 7, 8, 9, 9]
     assert snapshot_database(engine) == before
     good = _upload(client, world, _xlsx(GOOD_ROWS), commit=True).json()
     assert {k: good[k] for k in counts if k != "rows"} == {

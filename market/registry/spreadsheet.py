@@ -412,12 +412,15 @@ def _cross_check(session: Session, market_id: int, rows: list[ImportRow]) -> lis
                         row.number,
                         "phone",
                         f"số điện thoại trùng với dòng {first[1]} nhưng khác họ tên",
+                        phone,
                     )
                 )
             existing = find_vendor_by_phone(session, phone)
             if existing is not None and existing.market_id != market_id:
                 errors.append(
-                    _row_error(row.number, "phone", "số điện thoại thuộc tiểu thương của chợ khác")
+                    _row_error(
+                        row.number, "phone", "số điện thoại thuộc tiểu thương của chợ khác", phone
+                    )
                 )
         if row.account is not None and row.vendor is not None:
             key = (row.account.bin, row.account.account_number)
@@ -428,6 +431,7 @@ def _cross_check(session: Session, market_id: int, rows: list[ImportRow]) -> lis
                         row.number,
                         "account_number",
                         f"tài khoản trùng với dòng {first_owner[1]} của tiểu thương khác",
+                        key[1],
                     )
                 )
             live = live_account(session, bin_code=key[0], account_number=key[1])
@@ -439,17 +443,18 @@ def _cross_check(session: Session, market_id: int, rows: list[ImportRow]) -> lis
                             row.number,
                             "account_number",
                             "tài khoản đã đăng ký cho tiểu thương khác",
+                            key[1],
                         )
                     )
     return errors
 
 
-def _row_error(row: int, key: str, reason: str) -> FieldError:
+def _row_error(row: int, key: str, reason: str, value: str) -> FieldError:
     column = HEADERS[key]
     return FieldError(
         f"rows.{row}.{key}",
         "conflict",
-        f"Dòng {row}, cột '{column}': {reason}.",
+        f"Dòng {row}, cột '{column}': {reason} (giá trị: '{value}').",
         row=row,
         column=column,
     )
