@@ -170,6 +170,7 @@ def import_file(
         err_console.print(error.message)
     console.print(
         f"{'Đã nhập' if report.committed else 'Chạy thử'}: {report.rows} dòng, "
+        f"{report.zones_created} khu mới, "
         f"{report.stalls_created} ki-ốt mới, {report.stalls_updated} ki-ốt sửa, "
         f"{report.vendors_created} tiểu thương mới, {report.accounts_created} tài khoản mới, "
         f"{report.unchanged_rows} dòng không đổi, {len(report.errors)} lỗi."

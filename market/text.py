@@ -10,6 +10,17 @@ import phonenumbers
 from qr.text import strip_diacritics
 
 _STALL_CODE_PARTS = re.compile(r"[A-Z]+|[0-9]+")
+# Letters and digits in groups, each pair of groups joined by nothing, one space, or one of
+# - _ . / (spaces allowed around it): "B-12", "b 12", "K3A", "A / 12".
+_CLEAN_STALL_CODE = re.compile(r"[A-Za-z0-9]+(?:(?: ?[-_./] ?| )[A-Za-z0-9]+)*")
+STALL_CODE_RULE_VI = (
+    "mã ki-ốt chỉ gồm chữ cái và chữ số, ngăn cách bởi một dấu '-', '_', '.', '/' hoặc khoảng "
+    "trắng, ví dụ B-12"
+)
+STALL_CODE_RULE = (
+    f"{STALL_CODE_RULE_VI} (stall code: letters and digits, separated by single '-', '_', '.', "
+    "'/' or spaces, e.g. B-12)"
+)
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
 
@@ -31,11 +42,30 @@ def alnum_key(text: str) -> str:
     return _NON_ALNUM.sub("", fold(text))
 
 
+class InvalidStallCodeError(ValueError):
+    """The text is not a stall code: something besides letters, digits and single separators."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(STALL_CODE_RULE)
+        self.text = text
+
+
 def canonical_stall_code(text: str) -> str:
     """The display form of a stall code: upper case, letter and digit groups joined by '-'
-    ("b12", "B 12", "b-12" → "B-12"; "k3a" → "K-3-A")."""
-    parts = _STALL_CODE_PARTS.findall(strip_diacritics(nfc(text)).upper())
-    return "-".join(parts)
+    ("b12", "B 12", "b-12" → "B-12"; "k3a" → "K-3-A"; "Ô 5" → "O-5"). Text that does not
+    canonicalise cleanly ("ô@#", "B--12", "---") raises `InvalidStallCodeError`, whose message
+    states the rule."""
+    ascii_text = strip_diacritics(nfc(text))
+    if not _CLEAN_STALL_CODE.fullmatch(ascii_text):
+        raise InvalidStallCodeError(text)
+    return "-".join(_STALL_CODE_PARTS.findall(ascii_text.upper()))
+
+
+def natural_key(code: str) -> tuple[tuple[int, int, str], ...]:
+    """A sort key that reads the numbers in a code as numbers: "G-2" before "G-10", "B-3"
+    before "B-3-A" before "B-12"."""
+    parts = _STALL_CODE_PARTS.findall(strip_diacritics(code).upper())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
 
 def holder_name(full_name: str) -> str:

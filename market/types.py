@@ -1,11 +1,13 @@
-"""Column types shared by the tables: timezone-aware UTC instants on SQLite and PostgreSQL."""
+"""Column types shared by the tables: timezone-aware UTC instants on SQLite and PostgreSQL, and
+status columns typed by their enum in Python but stored as plain short text."""
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field
@@ -40,3 +42,29 @@ class UTCDateTime(TypeDecorator[datetime]):
 def created_at_field() -> Any:
     """A column set to the current UTC instant when the row is made."""
     return Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A `StrEnum` stored as its value in a VARCHAR (no database enum type, so adding a member
+    needs no migration); rows read back carry the enum member, not a bare string."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum_type: type[E], length: int = 16) -> None:
+        super().__init__(length)
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_type(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_type(value)
+
+
+def status_field(default: enum.StrEnum) -> Any:
+    """A status column holding members of `default`'s enum, stored as VARCHAR(16)."""
+    return Field(default=default, sa_type=EnumText(type(default)), nullable=False)

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, fields
 
+from qr.amounts import format_vnd
 from qr.banks import bank_by_bin
 from qr.crc import payload_crc
 from qr.text import strip_diacritics
@@ -237,8 +238,8 @@ def _amount_problems(amount: int) -> list[Problem]:
         return [
             Problem(
                 "amount-over-limit",
-                "số tiền vượt hạn mức một giao dịch NAPAS 247 (dưới 500.000.000 ₫) "
-                "(over the per-transfer limit)",
+                f"số tiền vượt hạn mức một giao dịch NAPAS 247 (dưới "
+                f"{format_vnd(MAX_AMOUNT + 1)}) (over the per-transfer limit)",
                 "54",
             )
         ]

@@ -91,6 +91,40 @@ def test_admin_revokes_and_deactivation_revokes(client: TestClient, world: World
     assert again.status_code == 401
 
 
+def test_a_password_change_by_the_admin_revokes_the_users_tokens(
+    client: TestClient, world: World
+) -> None:
+    second = client.post("/auth/token", data={"username": "planner", "password": PASSWORD})
+    old_tokens = [
+        world.headers("planner"),
+        {"Authorization": f"Bearer {second.json()['access_token']}"},
+    ]
+    for headers in old_tokens:
+        assert client.get("/auth/me", headers=headers).status_code == 200
+    response = client.patch(
+        f"/users/{world.user_ids['planner']}",
+        headers=world.headers("admin"),
+        json={"password": "a-new-password-7"},
+    )
+    assert response.status_code == 200, response.text
+    for headers in old_tokens:
+        assert client.get("/auth/me", headers=headers).status_code == 401
+    old = client.post("/auth/token", data={"username": "planner", "password": PASSWORD})
+    assert old.status_code == 401
+    new = client.post("/auth/token", data={"username": "planner", "password": "a-new-password-7"})
+    assert new.status_code == 200
+    fresh = {"Authorization": f"Bearer {new.json()['access_token']}"}
+    assert client.get("/auth/me", headers=fresh).json()["username"] == "planner"
+    # a change that is not the password leaves the tokens alone
+    client.patch(
+        f"/users/{world.user_ids['planner']}",
+        headers=world.headers("admin"),
+        json={"full_name": "Kế hoạch"},
+    )
+    assert client.get("/auth/me", headers=fresh).status_code == 200
+    assert client.get("/auth/me", headers=world.headers("admin")).status_code == 200
+
+
 def test_garbage_tokens_are_refused(client: TestClient, world: World) -> None:
     for value in ["Bearer nonsense", "Bearer ", "Basic abc", world.tokens["admin"]]:
         response = client.get("/markets", headers={"Authorization": value})

@@ -138,6 +138,21 @@ def test_stall_code_variants_are_the_same_stall(
     )
 
 
+def test_junk_stall_codes_are_refused_with_the_rule(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    h = world.headers("manager")
+    for junk in ["ô@#", "B#12", "-B12"]:
+        response = client.post(f"/markets/{world.market_a}/stalls", headers=h, json={"code": junk})
+        body = _problem(response, 422, "validation-error")
+        assert body["errors"][0]["field"] == "code"
+        assert "chữ cái và chữ số" in body["errors"][0]["message"]
+        response = client.patch(f"/stalls/{world.stall_a}", headers=h, json={"code": junk})
+        _problem(response, 422, "validation-error")
+    assert snapshot_database(engine) == before
+
+
 @pytest.mark.parametrize(
     ("path", "payload", "field"),
     [
@@ -156,6 +171,9 @@ def test_stall_code_variants_are_the_same_stall(
         ("stalls", {"code": "A1", "monthly_fee": 1.5}, "monthly_fee"),
         ("stalls", {"code": "A1", "category": "weapons"}, "category"),
         ("stalls", {"code": "A" * 500}, "code"),
+        ("stalls", {"code": "ô@#"}, "code"),
+        ("stalls", {"code": "B--12"}, "code"),
+        ("stalls", {"code": "a1" * 10}, "code"),  # 20 characters, 39 once canonical
     ],
 )
 def test_bad_registry_input_names_the_field_and_changes_nothing(

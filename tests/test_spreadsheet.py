@@ -139,6 +139,109 @@ def test_dry_run_lists_every_bad_row_and_changes_nothing(
     assert snapshot_database(engine) == before
 
 
+def test_junk_stall_codes_are_refused_in_the_import(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    rows = [["C", "ô@#", 6, "", 0, "", "", "", "", "", "", "", ""], *GOOD_ROWS[:1]]
+    for commit in (False, True):
+        response = _upload(client, world, _xlsx(rows), commit=commit)
+        errors = response.json()["errors"]
+        assert [(e["row"], e["column"]) for e in errors] == [(2, "Mã ki-ốt")]
+        assert "chữ cái và chữ số" in errors[0]["message"]
+        assert "'ô@#'" in errors[0]["message"]
+    assert response.status_code == 422
+    assert snapshot_database(engine) == before
+
+
+def _stall_row(zone: str, code: str) -> list[object]:
+    return [zone, code, 4, "", 0, "", "", "", "", "", "", "", ""]
+
+
+def test_zones_as_people_write_them(client: TestClient, world: World, engine: Engine) -> None:
+    rows = [
+        _stall_row("Khu B", "C-01"),
+        _stall_row("khu b", "C-02"),
+        _stall_row("b", "C-03"),
+        _stall_row("Dãy D", "C-04"),
+        _stall_row("DAY d", "C-05"),
+        _stall_row("Khu Rau", "C-06"),
+        _stall_row("", "C-07"),
+    ]
+    before = snapshot_database(engine)
+    dry = _upload(client, world, _xlsx(rows), commit=False)
+    assert dry.status_code == 200, dry.text
+    report = dry.json()
+    assert report["errors"] == []
+    assert (report["stalls_created"], report["zones_created"]) == (7, 2)
+    assert report["new_zones"] == [
+        {"code": "D", "name": "Dãy D"},
+        {"code": "RAU", "name": "Khu Rau"},
+    ]
+    assert snapshot_database(engine) == before  # a dry run creates no zone
+
+    applied = _upload(client, world, _xlsx(rows), commit=True).json()
+    assert applied["committed"] is True
+    assert (applied["zones_created"], applied["new_zones"]) == (2, report["new_zones"])
+    h = world.headers("manager")
+    zones = client.get(f"/markets/{world.market_a}/zones", headers=h).json()
+    by_id = {z["id"]: (z["code"], z["name"]) for z in zones}
+    assert sorted(by_id.values()) == [("B", "Khu B"), ("D", "Dãy D"), ("RAU", "Khu Rau")]
+    stalls = client.get(f"/markets/{world.market_a}/stalls", headers=h, params={"q": "c0"}).json()
+    zone_of = {s["code"]: by_id[s["zone_id"]][0] if s["zone_id"] else None for s in stalls["items"]}
+    assert zone_of == {
+        "C-01": "B",
+        "C-02": "B",
+        "C-03": "B",
+        "C-04": "D",
+        "C-05": "D",
+        "C-06": "RAU",
+        "C-07": None,
+    }
+    again = _upload(client, world, _xlsx(rows), commit=True).json()
+    assert (again["zones_created"], again["unchanged_rows"]) == (0, 7)
+
+
+def test_a_dry_run_with_bad_rows_counts_what_the_good_rows_would_do(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    bad_rows: list[list[object]] = [
+        ["C", "C-10", 6, "", 0, "Đặng Thị Nga", "12345", "", "", "", "", "", ""],
+        _stall_row("Khu thực phẩm tươi sống", "C-11"),
+        _stall_row("C", "ô@#"),
+        ["C", "C-12", 4, "", 0, "Mai Văn Tú", "0977000111", "", "", "971005", "0912345678", "", ""],
+    ]
+    content = _xlsx([*GOOD_ROWS, *bad_rows])
+    report = _upload(client, world, content, commit=False).json()
+    assert report["committed"] is False
+    assert [(e["row"], e["column"], e["code"]) for e in report["errors"]] == [
+        (6, "Số điện thoại", "invalid"),
+        (7, "Khu", "invalid"),
+        (8, "Mã ki-ốt", "invalid"),
+        (9, "Số tài khoản", "conflict"),  # the account of row 5, in the file
+        (9, "Số tài khoản", "conflict"),  # and in the market
+    ]
+    assert "'12345'" in report["errors"][0]["message"]
+    assert all("(giá trị: '0912345678')" in e["message"] for e in report["errors"][3:])
+    assert "'Khu thực phẩm tươi sống'" in report["errors"][1]["message"]
+    counts = {k: report[k] for k in ("rows", "bad_rows", "stalls_created", "vendors_created")}
+    assert counts == {"rows": 8, "bad_rows": 4, "stalls_created": 3, "vendors_created": 2}
+    assert (report["accounts_created"], report["unchanged_rows"]) == (2, 1)
+    assert (report["zones_created"], report["new_zones"]) == (1, [{"code": "C", "name": "Khu C"}])
+    assert snapshot_database(engine) == before
+    refused = _upload(client, world, content, commit=True)
+    assert refused.status_code == 422
+    assert [e["row"] for e in refused.json()["errors"]] == [6, 7, 8, 9, 9]
+    assert snapshot_database(engine) == before
+    good = _upload(client, world, _xlsx(GOOD_ROWS), commit=True).json()
+    assert {k: good[k] for k in counts if k != "rows"} == {
+        "bad_rows": 0,
+        "stalls_created": 3,
+        "vendors_created": 2,
+    }
+
+
 def test_commit_with_bad_rows_is_all_or_nothing(
     client: TestClient, world: World, engine: Engine
 ) -> None:
@@ -202,6 +305,25 @@ def test_export_round_trips_and_csv_has_a_bom(
         report = _upload(client, world, content, commit=True, name=name).json()
         assert report["errors"] == [], report
         assert report["unchanged_rows"] == report["rows"]
+    assert snapshot_database(engine) == before
+
+
+def test_a_bare_carriage_return_in_a_csv_row_is_refused(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    header = ",".join(HEADER)
+    for content in [
+        f"{header}\nC,C-01,6\rC-02,,,,,,,,,,\n".encode(),
+        f"{header}\r\nC,C-01,6\r\nC,C-02\r4,,,,,,,,,,\r\n".encode(),
+    ]:
+        for commit in (False, True):
+            response = _upload(client, world, content, commit=commit, name="ki-ot.csv")
+            assert response.status_code == 422, response.text
+            body = response.json()
+            assert body["code"] == "invalid-spreadsheet"
+            assert body["detail"].startswith("Dòng ")
+            assert "CR" in body["detail"]
     assert snapshot_database(engine) == before
 
 

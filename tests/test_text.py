@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from market.text import (
     InvalidPhoneError,
+    InvalidStallCodeError,
     alnum_key,
     canonical_stall_code,
     fold,
@@ -46,6 +48,40 @@ def test_nfc_counts_vietnamese_letters_once(text: str) -> None:
 def test_stall_code_variants(variant: str) -> None:
     assert canonical_stall_code(variant) == "B-12"
     assert alnum_key(variant) == "b12"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("k3a", "K-3-A"),
+        ("Ô 5", "O-5"),
+        ("đ.10", "D-10"),
+        ("A/12", "A-12"),
+        ("B - 12", "B-12"),
+        ("g 2", "G-2"),
+    ],
+)
+def test_stall_codes_that_canonicalise_cleanly(text: str, code: str) -> None:
+    assert canonical_stall_code(text) == code
+
+
+@pytest.mark.parametrize(
+    "junk", ["ô@#", "---", "", "B--12", "B-.12", "-B12", "B12-", "B#12", "B\u200b12", "Ⅻ", "B+12"]
+)
+def test_junk_stall_codes_are_refused_with_the_rule(junk: str) -> None:
+    with pytest.raises(InvalidStallCodeError) as refused:
+        canonical_stall_code(junk)
+    assert "chữ cái và chữ số" in str(refused.value)
+
+
+@given(st.text(max_size=12))
+def test_a_stall_code_is_refused_or_keeps_its_letters_and_digits(text: str) -> None:
+    try:
+        code = canonical_stall_code(text)
+    except InvalidStallCodeError:
+        return
+    assert re.fullmatch(r"[A-Z0-9]+(-[A-Z0-9]+)*", code)
+    assert alnum_key(code) == alnum_key(text)
 
 
 @pytest.mark.parametrize(

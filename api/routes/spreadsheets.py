@@ -20,8 +20,20 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(tags=["import-export"], responses=problem_responses(401, 403, 404, 422))
 
 
+class NewZonePublic(BaseModel):
+    code: str
+    name: str
+
+
 class ImportReportPublic(BaseModel):
+    """What the file does, or in a dry run would do; with bad rows, what its good rows would
+    do. `new_zones` are the zones the file names that the market lacks: listed by a dry run,
+    created only when the file is applied."""
+
     rows: int
+    bad_rows: int
+    zones_created: int
+    new_zones: list[NewZonePublic]
     stalls_created: int
     stalls_updated: int
     vendors_created: int

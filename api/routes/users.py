@@ -43,11 +43,11 @@ def get_user(actor: CurrentUser, session: SessionDep, user_id: int) -> UserPubli
 
 @router.patch("/users/{user_id}", response_model=UserPublic, responses=problem_responses(413))
 def update_user(
-    actor: CurrentUser, session: SessionDep, user_id: int, data: UserUpdate
+    actor: CurrentUser, session: SessionDep, clock: ClockDep, user_id: int, data: UserUpdate
 ) -> UserPublic:
-    return users.public_user(
-        session, users.update_user(session, actor=actor, user_id=user_id, data=data)
-    )
+    """Change a user; a new password revokes all their tokens."""
+    user = users.update_user(session, actor=actor, user_id=user_id, data=data, now=clock())
+    return users.public_user(session, user)
 
 
 @router.delete("/users/{user_id}", response_model=UserPublic)

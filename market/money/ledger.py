@@ -57,6 +57,7 @@ from market.money.models import (
     Transfer,
     TransferKind,
 )
+from qr.amounts import format_vnd
 
 NAPAS_TRANSFER_CAP = 499_999_999  # one transfer is below 500,000,000 ₫
 CUSTOMER_MONTHLY_CAP = 100_000_000  # Circular 40/2024/TT-NHNN art. 26, customer e-wallets
@@ -242,7 +243,8 @@ def _refuse_over_cap(session: Session, leg: Leg, month: date) -> None:
     used = month_used(account, month)
     if used - leg.amount > CUSTOMER_MONTHLY_CAP:
         raise LimitExceededError(
-            "Vượt hạn mức 100.000.000 ₫/tháng của ví cá nhân (monthly e-wallet cap).",
+            f"Vượt hạn mức {format_vnd(CUSTOMER_MONTHLY_CAP)}/tháng của ví cá nhân "
+            "(monthly e-wallet cap).",
             extra={"limit": CUSTOMER_MONTHLY_CAP, "used": used},
         )
 
@@ -284,7 +286,8 @@ def post(
         raise ValueError("amount must be a positive int of đồng")
     if amount > NAPAS_TRANSFER_CAP:
         raise LimitExceededError(
-            "Một giao dịch phải dưới 500.000.000 ₫ (one transfer must be below 500,000,000 ₫).",
+            f"Một giao dịch phải dưới {format_vnd(NAPAS_TRANSFER_CAP + 1)} "
+            f"(one transfer must be below {format_vnd(NAPAS_TRANSFER_CAP + 1)}).",
             extra={"limit": NAPAS_TRANSFER_CAP},
         )
     if not 0 <= fee <= amount or (fee and fees_account is None):
@@ -422,7 +425,8 @@ def check_refundable(session: Session, payment: Transfer, amount: int) -> None:
     already = refunded_total(session, payment.id or 0)
     if already + amount > payment.amount:
         raise RefundExceedsPaymentError(
-            f"Đã hoàn {already} ₫ trên {payment.amount} ₫; không thể hoàn thêm {amount} ₫ "
+            f"Đã hoàn {format_vnd(already)} trên {format_vnd(payment.amount)}; "
+            f"không thể hoàn thêm {format_vnd(amount)} "
             "(refunds would exceed the payment).",
             extra={"refunded": already, "payment": payment.amount},
         )

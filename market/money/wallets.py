@@ -52,6 +52,7 @@ from market.registry.users import hash_password, issue_token, login
 from market.registry.vendors import readable_vendor
 from market.settings import Settings
 from market.text import InvalidPhoneError, mask_digits, normalise_mobile
+from qr.amounts import format_vnd
 from qr.vietqr import Initiation, VietQRError, decode
 
 PIN = re.compile(r"^[0-9]{6}$")
@@ -366,7 +367,8 @@ def pay_by_qr(
     if code.fixed_amount is not None:
         if amount is not None and amount != code.fixed_amount:
             raise AmountMismatchError(
-                f"Mã này cố định số tiền {code.fixed_amount} ₫ (the code fixes the amount).",
+                f"Mã này cố định số tiền {format_vnd(code.fixed_amount)} "
+                "(the code fixes the amount).",
                 errors=[FieldError("amount", "amount-override", "differs from the code")],
             )
         amount = code.fixed_amount

@@ -10,6 +10,7 @@ from sqlmodel import Session, SQLModel, col, select
 from market.pagination import Cursor, apply_keyset, next_cursor
 from market.registry.access import Actor, managed_market_ids
 from market.registry.models import AuditEntry
+from market.registry.row_ids import require_id
 from market.text import mask_digits
 
 _HIDDEN_FIELDS = {"password_hash", "name_key", "phone_keys", "code_key", "token_hash"}
@@ -101,7 +102,7 @@ def save(
         actor=actor,
         action=action,
         entity=entity,
-        entity_id=int(getattr(row, "id", 0) or 0),
+        entity_id=require_id(row),
         market_id=market_id,
         before=before,
         after=row,

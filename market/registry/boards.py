@@ -25,6 +25,7 @@ from market.registry.models import (
     Status,
     Vendor,
 )
+from market.registry.row_ids import require_id
 from qr.text import strip_diacritics
 from qr.vietqr import VietQR, encode
 
@@ -96,14 +97,14 @@ def _issue(
     board = Board(
         serial=f"tmp-{secrets.token_hex(10)}",  # replaced by the id-based serial below
         market_id=stall.market_id,
-        stall_id=stall.id or 0,
-        vendor_id=vendor.id or 0,
-        payout_account_id=account.id or 0,
+        stall_id=require_id(stall),
+        vendor_id=require_id(vendor),
+        payout_account_id=require_id(account),
         payload="",
     )
     session.add(board)
     session.flush()
-    board.serial = _serial(market, board.id or 0)
+    board.serial = _serial(market, require_id(board))
     board.payload = _payload(market, stall, account, board.serial)
     audit.save(
         session, board, actor=actor, action="issue", entity="board", market_id=stall.market_id
@@ -157,7 +158,7 @@ def sync_vendor(session: Session, *, actor: Actor, vendor_id: int) -> None:
 
 def reissue(session: Session, *, actor: Actor, stall: Stall) -> Board:
     """Issue a new serial for the stall's live board; the old one is marked replaced."""
-    current = live_board(session, stall.id or 0)
+    current = live_board(session, require_id(stall))
     desired = _desired(session, stall)
     if current is None or desired is None:
         raise InvalidStateError("Ki-ốt chưa có mã QR để in lại (no live code to reprint).")

@@ -26,7 +26,7 @@ from market.registry.models import (
     ZoneCreate,
     ZoneUpdate,
 )
-from market.text import fold
+from market.text import fold, natural_key
 
 
 def get_market(session: Session, market_id: int) -> Market:
@@ -134,7 +134,8 @@ def find_zone_by_code(session: Session, *, market_id: int, code: str) -> Zone | 
 
 def list_zones(session: Session, *, actor: Actor, market_id: int) -> list[Zone]:
     require_market_manager(actor, market_id)
-    return list(session.exec(select(Zone).where(Zone.market_id == market_id).order_by(Zone.code)))
+    zones = session.exec(select(Zone).where(Zone.market_id == market_id))
+    return sorted(zones, key=lambda zone: (natural_key(zone.code), zone.code))  # Z2 before Z10
 
 
 def create_zone(session: Session, *, actor: Actor, market_id: int, data: ZoneCreate) -> Zone:

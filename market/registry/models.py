@@ -24,7 +24,7 @@ from market.text import (
     nfc,
     normalise_mobile,
 )
-from market.types import UTCDateTime, created_at_field
+from market.types import UTCDateTime, created_at_field, status_field
 from qr.banks import bank_by_bin
 
 # ---------------------------------------------------------------------------------------------
@@ -52,13 +52,6 @@ def _bin(value: str) -> str:
     return value
 
 
-def _stall_code(value: str) -> str:
-    code = canonical_stall_code(value)
-    if not code:
-        raise ValueError("mã ki-ốt phải có chữ hoặc số (stall code needs letters or digits)")
-    return code
-
-
 def _holder(value: str) -> str:
     name = holder_name(value)
     if not name.replace(" ", "").isalpha():
@@ -84,7 +77,10 @@ AccountNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")]
 NationalId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 TaxCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}(-[0-9]{3})?$|^[0-9]{12}$")]
 StallCode = Annotated[
-    str, StringConstraints(min_length=1, max_length=20), AfterValidator(_stall_code)
+    str,
+    StringConstraints(min_length=1, max_length=20),
+    AfterValidator(canonical_stall_code),
+    StringConstraints(max_length=20),  # "a1a1…" grows by a '-' between groups
 ]
 MarketCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,12}$")]
@@ -177,7 +173,7 @@ class Market(MarketBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True, index=True)
     name_key: str = Field(max_length=400)
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -216,7 +212,7 @@ class Zone(SQLModel, table=True):
     market_id: int = Field(foreign_key="market.id", index=True)
     code: str = Field(max_length=12)
     name: str = Field(max_length=80)
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -256,7 +252,7 @@ class Stall(SQLModel, table=True):
     area_m2: float = Field(default=0)
     category: str = Field(default=GoodsCategory.OTHER, max_length=32)
     monthly_fee: int = Field(default=0, sa_type=BigInteger)
-    status: str = Field(default=StallStatus.VACANT, max_length=16)
+    status: StallStatus = status_field(StallStatus.VACANT)
     created_at: datetime = created_at_field()
 
 
@@ -311,7 +307,7 @@ class Vendor(SQLModel, table=True):
         description="fee on incoming QR payments, basis points",
         sa_column_kwargs={"server_default": "0"},
     )
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -436,7 +432,7 @@ class PayoutAccount(SQLModel, table=True):
     holder_name: str = Field(max_length=50)
     kind: str = Field(default=AccountKind.BANK_ACCOUNT, max_length=16)
     is_default: bool = Field(default=False)
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -505,7 +501,7 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     vendor_id: int | None = Field(default=None, foreign_key="vendor.id")
     phone: str | None = Field(default=None, max_length=16, description="shopper wallets")
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -634,7 +630,7 @@ class Board(SQLModel, table=True):
     vendor_id: int = Field(foreign_key="vendor.id")
     payout_account_id: int = Field(foreign_key="payout_account.id", index=True)
     payload: str = Field(max_length=512, index=True)
-    status: str = Field(default=BoardStatus.LIVE, max_length=16)
+    status: BoardStatus = status_field(BoardStatus.LIVE)
     printed_at: datetime = created_at_field()
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     end_reason: str | None = Field(default=None, max_length=200)

@@ -22,6 +22,7 @@ from market.registry.models import (
     Status,
     Vendor,
 )
+from market.registry.row_ids import require_id
 from market.registry.vendors import get_vendor, readable_vendor
 from market.text import holder_name
 
@@ -71,7 +72,7 @@ def default_account(session: Session, vendor_id: int) -> PayoutAccount | None:
 
 
 def _clear_default(session: Session, *, actor: Actor, vendor: Vendor, keep_id: int | None) -> None:
-    current = default_account(session, vendor.id or 0)
+    current = default_account(session, require_id(vendor))
     if current is not None and current.id != keep_id:
         before = audit.snapshot(current)
         current.is_default = False
@@ -158,7 +159,7 @@ def update_account(
         market_id=vendor.market_id,
         before=before,
     )
-    boards.sync_vendor(session, actor=actor, vendor_id=vendor.id or 0)
+    boards.sync_vendor(session, actor=actor, vendor_id=require_id(vendor))
     return account
 
 
@@ -193,14 +194,14 @@ def deactivate_account(session: Session, *, actor: Actor, account_id: int) -> Pa
             update_account(
                 session,
                 actor=actor,
-                account_id=successor.id or 0,
+                account_id=require_id(successor),
                 data=PayoutAccountUpdate(is_default=True),
             )
-    boards.sync_vendor(session, actor=actor, vendor_id=vendor.id or 0)
+    boards.sync_vendor(session, actor=actor, vendor_id=require_id(vendor))
     return account
 
 
 def deactivate_all_for_vendor(session: Session, *, actor: Actor, vendor: Vendor) -> None:
-    for account in list_accounts(session, actor=actor, vendor_id=vendor.id or 0):
+    for account in list_accounts(session, actor=actor, vendor_id=require_id(vendor)):
         account.is_default = False
-        deactivate_account(session, actor=actor, account_id=account.id or 0)
+        deactivate_account(session, actor=actor, account_id=require_id(account))

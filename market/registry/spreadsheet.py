@@ -1,6 +1,7 @@
 """Excel and CSV in and out: the import template, a dry run that lists every bad row with its row,
-column and a Vietnamese reason, an all-or-nothing commit keyed on stall code (re-importing the
-same file changes nothing), and exports as .xlsx and as CSV in UTF-8 with a BOM."""
+column, value and a Vietnamese reason and counts what the good rows would do (zones to create
+included), an all-or-nothing commit keyed on stall code (re-importing the same file changes
+nothing), and exports as .xlsx and as CSV in UTF-8 with a BOM."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from market.errors import FieldError, ImportRowsError, SpreadsheetError
 from market.registry.access import Actor, require_market_manager
-from market.registry.markets import create_zone, find_zone_by_code, require_active_market
+from market.registry.markets import create_zone, require_active_market
 from market.registry.models import (
     CATEGORY_LABELS,
     AccountKind,
@@ -41,6 +42,7 @@ from market.registry.models import (
     ZoneCreate,
 )
 from market.registry.payouts import add_account, default_account, live_account, update_account
+from market.registry.row_ids import require_id
 from market.registry.stalls import (
     assign_vendor,
     create_stall,
@@ -50,7 +52,8 @@ from market.registry.stalls import (
     update_stall,
 )
 from market.registry.vendors import create_vendor, find_vendor_by_phone, update_vendor
-from market.text import alnum_key, fold, mask_digits, nfc
+from market.registry.zone_names import ZONE_RULE_VI, NewZone, read_zone
+from market.text import STALL_CODE_RULE_VI, alnum_key, fold, mask_digits, natural_key, nfc
 from qr.banks import all_banks
 
 MAX_ROWS = 5000
@@ -101,7 +104,7 @@ _REASONS_VI = {
     "account_number": "chỉ gồm chữ số, tối đa 19 số",
     "national_id": "CCCD phải có đúng 12 chữ số",
     "tax_code": "mã số thuế phải có 10, 12 hoặc 10-3 chữ số",
-    "code": "mã ki-ốt không hợp lệ",
+    "code": f"{STALL_CODE_RULE_VI}, tối đa 20 ký tự",
     "category": "ngành hàng không có trong danh mục",
     "monthly_fee": "phí phải là số nguyên đồng, không âm",
     "area_m2": "diện tích phải là số không âm",
@@ -115,14 +118,20 @@ _REASONS_VI = {
 class ImportRow:
     number: int
     stall: StallCreate
-    zone_code: str | None
+    zone_text: str | None
     vendor: VendorCreate | None
     account: PayoutAccountCreate | None
 
 
 @dataclass
 class ImportReport:
+    """What the file does (a dry run: would do). With bad rows, the counts are those of the
+    good rows."""
+
     rows: int = 0
+    bad_rows: int = 0
+    zones_created: int = 0
+    new_zones: list[NewZone] = field(default_factory=list)
     stalls_created: int = 0
     stalls_updated: int = 0
     vendors_created: int = 0
@@ -186,7 +195,34 @@ def _csv_rows(content: bytes) -> list[list[Any]]:
         raise SpreadsheetError("Tệp không phải Excel hoặc CSV (binary content).")
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise _csv_error(reader.line_num, exc) from exc
+
+
+def _csv_error(line: int, exc: csv.Error) -> SpreadsheetError:
+    """A CSV the csv module cannot read, named by its line. A carriage return (CR) alone inside
+    an unquoted cell is the usual cause: a cell edited on an old Mac, or a line break typed into
+    a cell and saved without quotes."""
+    if "new-line" in str(exc):
+        reason_vi = "có ký tự xuống dòng CR (\\r) đứng riêng trong một ô không có ngoặc kép"
+        reason_en = "a bare carriage return (CR) inside an unquoted cell"
+    else:
+        reason_vi, reason_en = "không đọc được dạng CSV", f"unreadable CSV: {exc}"
+    return SpreadsheetError(
+        f"Dòng {line}: {reason_vi}; hãy lưu lại tệp dạng CSV UTF-8 hoặc Excel .xlsx "
+        f"(line {line}: {reason_en}; save the file again as CSV UTF-8 or .xlsx).",
+        errors=[
+            FieldError(
+                "file",
+                "unreadable-csv",
+                f"Dòng {line}: {reason_vi} (line {line}: {reason_en}).",
+                row=line,
+            )
+        ],
+    )
 
 
 def _header_keys(header: list[Any]) -> list[tuple[int, str]]:
@@ -376,12 +412,15 @@ def _cross_check(session: Session, market_id: int, rows: list[ImportRow]) -> lis
                         row.number,
                         "phone",
                         f"số điện thoại trùng với dòng {first[1]} nhưng khác họ tên",
+                        phone,
                     )
                 )
             existing = find_vendor_by_phone(session, phone)
             if existing is not None and existing.market_id != market_id:
                 errors.append(
-                    _row_error(row.number, "phone", "số điện thoại thuộc tiểu thương của chợ khác")
+                    _row_error(
+                        row.number, "phone", "số điện thoại thuộc tiểu thương của chợ khác", phone
+                    )
                 )
         if row.account is not None and row.vendor is not None:
             key = (row.account.bin, row.account.account_number)
@@ -392,6 +431,7 @@ def _cross_check(session: Session, market_id: int, rows: list[ImportRow]) -> lis
                         row.number,
                         "account_number",
                         f"tài khoản trùng với dòng {first_owner[1]} của tiểu thương khác",
+                        key[1],
                     )
                 )
             live = live_account(session, bin_code=key[0], account_number=key[1])
@@ -403,17 +443,18 @@ def _cross_check(session: Session, market_id: int, rows: list[ImportRow]) -> lis
                             row.number,
                             "account_number",
                             "tài khoản đã đăng ký cho tiểu thương khác",
+                            key[1],
                         )
                     )
     return errors
 
 
-def _row_error(row: int, key: str, reason: str) -> FieldError:
+def _row_error(row: int, key: str, reason: str, value: str) -> FieldError:
     column = HEADERS[key]
     return FieldError(
         f"rows.{row}.{key}",
         "conflict",
-        f"Dòng {row}, cột '{column}': {reason}.",
+        f"Dòng {row}, cột '{column}': {reason} (giá trị: '{value}').",
         row=row,
         column=column,
     )
@@ -439,20 +480,29 @@ def import_table(
     table = read_table(content, filename)
     rows, errors = parse_rows(table)
     errors += _cross_check(session, market_id, rows)
+    zones, zone_errors = _read_zones(session, market_id, rows)
+    errors += zone_errors
     errors.sort(key=lambda e: (e.row or 0, e.field))
-    report = ImportReport(rows=len(rows) + len({e.row for e in errors}), errors=errors)
-    if errors:
-        if dry_run:
-            return report
+    bad = {e.row for e in errors if e.row is not None}
+    report = ImportReport(
+        rows=len({row.number for row in rows} | bad), bad_rows=len(bad), errors=errors
+    )
+    if errors and not dry_run:
         raise ImportRowsError(
-            f"Tệp có {len({e.row for e in errors})} dòng lỗi; chưa nhập gì "
-            "(rows with errors; nothing was imported).",
+            f"Tệp có {len(bad)} dòng lỗi; chưa nhập gì (rows with errors; nothing was imported).",
             errors=errors,
         )
+    good = [row for row in rows if row.number not in bad]
     savepoint = session.begin_nested()
     try:
-        for row in rows:
-            _apply_row(session, actor=actor, market_id=market_id, row=row, report=report)
+        zone_ids = _create_zones(
+            session, actor=actor, market_id=market_id, zones=zones, rows=good, report=report
+        )
+        for row in good:
+            zone_id = zone_ids[row.zone_text] if row.zone_text else None
+            _apply_row(
+                session, actor=actor, market_id=market_id, row=row, zone_id=zone_id, report=report
+            )
     except BaseException:
         savepoint.rollback()
         raise
@@ -464,21 +514,77 @@ def import_table(
     return report
 
 
+def _read_zones(
+    session: Session, market_id: int, rows: list[ImportRow]
+) -> tuple[dict[str, Zone | NewZone], list[FieldError]]:
+    """The zone each row's zone text names, or would create (one new zone per code, named as
+    its first row writes it); an error for each text that names no zone."""
+    zones = list(session.exec(select(Zone).where(Zone.market_id == market_id)))
+    read: dict[str, Zone | NewZone] = {}
+    new_by_code: dict[str, NewZone] = {}
+    errors: list[FieldError] = []
+    for row in rows:
+        text = row.zone_text
+        if not text or text in read:
+            continue
+        zone = read_zone(text, zones)
+        if zone is None:
+            column = HEADERS["zone"]
+            errors.append(
+                FieldError(
+                    f"rows.{row.number}.zone",
+                    "invalid",
+                    f"Dòng {row.number}, cột '{column}': {ZONE_RULE_VI} (giá trị: '{text}').",
+                    row=row.number,
+                    column=column,
+                )
+            )
+            continue
+        if isinstance(zone, NewZone):
+            zone = new_by_code.setdefault(zone.code, zone)
+        read[text] = zone
+    return read, errors
+
+
+def _create_zones(
+    session: Session,
+    *,
+    actor: Actor,
+    market_id: int,
+    zones: dict[str, Zone | NewZone],
+    rows: list[ImportRow],
+    report: ImportReport,
+) -> dict[str, int]:
+    """Create the new zones the rows name (counted in the report); the zone id of each text."""
+    created: dict[str, int] = {}
+    ids: dict[str, int] = {}
+    for row in rows:
+        if not row.zone_text:
+            continue
+        zone = zones[row.zone_text]
+        if isinstance(zone, NewZone):
+            if zone.code not in created:
+                data = ZoneCreate(code=zone.code, name=zone.name)
+                made = create_zone(session, actor=actor, market_id=market_id, data=data)
+                created[zone.code] = require_id(made)
+                report.new_zones.append(zone)
+            ids[row.zone_text] = created[zone.code]
+        else:
+            ids[row.zone_text] = require_id(zone)
+    report.zones_created = len(report.new_zones)
+    return ids
+
+
 def _apply_row(
-    session: Session, *, actor: Actor, market_id: int, row: ImportRow, report: ImportReport
+    session: Session,
+    *,
+    actor: Actor,
+    market_id: int,
+    row: ImportRow,
+    zone_id: int | None,
+    report: ImportReport,
 ) -> None:
     changed = False
-    zone_id = None
-    if row.zone_code:
-        zone = find_zone_by_code(session, market_id=market_id, code=row.zone_code)
-        if zone is None:
-            zone = create_zone(
-                session,
-                actor=actor,
-                market_id=market_id,
-                data=ZoneCreate(code=row.zone_code, name=f"Khu {row.zone_code}"),
-            )
-        zone_id = zone.id
     stall = find_stall_by_code(session, market_id=market_id, code=row.stall.code)
     if stall is None:
         stall = create_stall(
@@ -499,7 +605,10 @@ def _apply_row(
         diff = {k: v for k, v in wanted.items() if getattr(stall, k) != v}
         if diff:
             update_stall(
-                session, actor=actor, stall_id=stall.id or 0, data=StallUpdate.model_validate(diff)
+                session,
+                actor=actor,
+                stall_id=require_id(stall),
+                data=StallUpdate.model_validate(diff),
             )
             report.stalls_updated += 1
             changed = True
@@ -516,20 +625,20 @@ def _apply_row(
                 update_vendor(
                     session,
                     actor=actor,
-                    vendor_id=vendor.id or 0,
+                    vendor_id=require_id(vendor),
                     data=VendorUpdate.model_validate(diff),
                 )
                 report.vendors_updated += 1
                 changed = True
-        current = current_assignment(session, stall.id or 0)
+        current = current_assignment(session, require_id(stall))
         if current is None or current.vendor_id != vendor.id:
             if current is not None:
-                end_assignment(session, actor=actor, stall_id=stall.id or 0)
+                end_assignment(session, actor=actor, stall_id=require_id(stall))
             assign_vendor(
                 session,
                 actor=actor,
-                stall_id=stall.id or 0,
-                data=AssignmentCreate(vendor_id=vendor.id or 0),
+                stall_id=require_id(stall),
+                data=AssignmentCreate(vendor_id=require_id(vendor)),
             )
             report.assignments_changed += 1
             changed = True
@@ -547,7 +656,7 @@ def _apply_account(
         session, bin_code=row.account.bin, account_number=row.account.account_number
     )
     if live is None:
-        add_account(session, actor=actor, vendor_id=vendor.id or 0, data=row.account)
+        add_account(session, actor=actor, vendor_id=require_id(vendor), data=row.account)
         report.accounts_created += 1
         return True
     update: dict[str, Any] = {}
@@ -561,7 +670,7 @@ def _apply_account(
         update_account(
             session,
             actor=actor,
-            account_id=live.id or 0,
+            account_id=require_id(live),
             data=PayoutAccountUpdate.model_validate(update),
         )
         return True
@@ -583,9 +692,10 @@ def export_rows(session: Session, *, actor: Actor, market_id: int) -> list[dict[
     payout account; national IDs masked."""
     require_market_manager(actor, market_id)
     zones = {z.id: z.code for z in session.exec(select(Zone).where(Zone.market_id == market_id))}
-    stalls = session.exec(
-        select(Stall).where(Stall.market_id == market_id).order_by(col(Stall.code_key))
-    ).all()
+    stalls = sorted(
+        session.exec(select(Stall).where(Stall.market_id == market_id)),
+        key=lambda stall: (natural_key(stall.code), stall.code),
+    )
     out = []
     for stall in stalls:
         row = {key: "" for key, _ in COLUMNS}
@@ -609,7 +719,7 @@ def export_rows(session: Session, *, actor: Actor, market_id: int) -> list[dict[
                 national_id=mask_digits(vendor.national_id) if vendor.national_id else "",
                 tax_code=vendor.tax_code or "",
             )
-            account: PayoutAccount | None = default_account(session, vendor.id or 0)
+            account: PayoutAccount | None = default_account(session, require_id(vendor))
             if account is not None:
                 row.update(
                     bank=account.bin,

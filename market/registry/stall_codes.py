@@ -24,6 +24,7 @@ from market.registry.models import (
     Vendor,
     Zone,
 )
+from market.text import natural_key
 from qr.banks import bank_by_bin
 from qr.board import BoardContent, group_digits
 from qr.text import strip_diacritics
@@ -131,14 +132,21 @@ def etag(content: BoardContent, kind: str) -> str:
 def market_codes(
     session: Session, *, actor: Actor, market_id: int, zone_id: int | None = None
 ) -> list[StallCode]:
-    """Live codes of a market (or one zone), in stall-code order, for printing sheets."""
+    """Live codes of a market (or one zone) for printing sheets: by zone (in natural order of
+    zone codes, stalls without a zone last), then stalls in natural order (G-2 before G-10)."""
     require_market_manager(actor, market_id)
     query = (
         select(Board)
         .join(Stall, col(Stall.id) == Board.stall_id)
         .where(Board.market_id == market_id, Board.status == BoardStatus.LIVE)
-        .order_by(col(Stall.zone_id), col(Stall.code_key))
     )
     if zone_id is not None:
         query = query.where(Stall.zone_id == zone_id)
-    return [_assemble(session, board) for board in session.exec(query)]
+    codes = [_assemble(session, board) for board in session.exec(query)]
+    return sorted(codes, key=_sheet_order)
+
+
+def _sheet_order(code: StallCode) -> tuple[object, ...]:
+    zone = code.zone.code if code.zone else None
+    zone_key = (1, (), "") if zone is None else (0, natural_key(zone), zone)
+    return (zone_key, natural_key(code.stall.code), code.stall.code)

@@ -35,6 +35,7 @@ from market.registry.models import (
     Status,
     Vendor,
 )
+from market.registry.row_ids import require_id
 from market.text import alnum_key, fold
 
 _CLOSED = StallStatus.CLOSED
@@ -135,7 +136,7 @@ def update_stall(session: Session, *, actor: Actor, stall_id: int, data: StallUp
 
 
 def _set_status(session: Session, stall: Stall, status: StallStatus) -> None:
-    occupied = current_assignment(session, stall.id or 0) is not None
+    occupied = current_assignment(session, require_id(stall)) is not None
     if status in (StallStatus.VACANT, StallStatus.OCCUPIED):
         # occupied/vacant are not set by hand: they follow the assignment (re-opening a stall).
         stall.status = StallStatus.OCCUPIED if occupied else StallStatus.VACANT
@@ -196,7 +197,7 @@ def assign_vendor(
                 FieldError("start_date", "overlap", "starts before the previous assignment ended")
             ],
         )
-    assignment = StallAssignment(stall_id=stall_id, vendor_id=vendor.id or 0, start_date=start)
+    assignment = StallAssignment(stall_id=stall_id, vendor_id=require_id(vendor), start_date=start)
     session.add(assignment)
     stall.status = StallStatus.OCCUPIED
     session.add(stall)
@@ -340,22 +341,22 @@ def list_stalls(
 
 def public_stalls(session: Session, stalls: list[Stall]) -> list[StallPublic]:
     """Stalls with their current vendor's id and name."""
-    ids = [s.id for s in stalls if s.id is not None]
+    ids = [require_id(s) for s in stalls]
     current: dict[int, tuple[int, str]] = {}
     if ids:
         for stall_id, vendor_id, name in session.exec(
-            select(StallAssignment.stall_id, Vendor.id, Vendor.full_name)
+            select(StallAssignment.stall_id, StallAssignment.vendor_id, Vendor.full_name)
             .join(Vendor, col(Vendor.id) == StallAssignment.vendor_id)
             .where(col(StallAssignment.stall_id).in_(ids), col(StallAssignment.end_date).is_(None))
         ):
-            current[stall_id] = (vendor_id or 0, name)
+            current[stall_id] = (vendor_id, name)
     result = []
     for stall in stalls:
-        vendor = current.get(stall.id or 0)
+        vendor = current.get(require_id(stall))
         category = GoodsCategory(stall.category)
         result.append(
             StallPublic(
-                id=stall.id or 0,
+                id=require_id(stall),
                 market_id=stall.market_id,
                 zone_id=stall.zone_id,
                 code=stall.code,

@@ -37,6 +37,7 @@ from market.registry.models import (
     UserUpdate,
     Vendor,
 )
+from market.registry.row_ids import require_id
 from market.settings import Settings
 
 _hasher = PasswordHasher()
@@ -68,7 +69,7 @@ def user_market_ids(session: Session, user_id: int) -> list[int]:
 def actor_for(session: Session, user: User) -> Actor:
     """Only managers act on markets, so only theirs are read."""
     role = Role(user.role)
-    markets = user_market_ids(session, user.id or 0) if role is Role.MANAGER else []
+    markets = user_market_ids(session, require_id(user)) if role is Role.MANAGER else []
     return Actor(
         user_id=user.id,
         username=user.username,
@@ -81,11 +82,11 @@ def actor_for(session: Session, user: User) -> Actor:
 
 def public_user(session: Session, user: User) -> UserPublic:
     return UserPublic(
-        id=user.id or 0,
+        id=require_id(user),
         username=user.username,
         full_name=user.full_name,
         role=Role(user.role),
-        market_ids=user_market_ids(session, user.id or 0),
+        market_ids=user_market_ids(session, require_id(user)),
         vendor_id=user.vendor_id,
         status=Status(user.status),
     )
@@ -166,7 +167,7 @@ def issue_token(
 ) -> tuple[str, ApiToken]:
     raw = secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=user.id or 0,
+        user_id=require_id(user),
         token_hash=_token_digest(raw),
         created_at=now,
         expires_at=now + settings.token_ttl,
@@ -206,6 +207,12 @@ def revoke_user_tokens(session: Session, *, actor: Actor, user_id: int, now: dat
     """Revoke every live token of a user; returns how many were revoked."""
     require_role(actor)
     get_user(session, user_id)
+    return _revoke_all(session, user_id=user_id, now=now)
+
+
+def _revoke_all(session: Session, *, user_id: int, now: datetime) -> int:
+    """Revoke the user's live tokens: API tokens and web sessions alike (a session cookie holds
+    a token of the same kind)."""
     tokens = session.exec(
         select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
     ).all()
@@ -265,21 +272,25 @@ def create_user(session: Session, *, actor: Actor, data: UserCreate) -> User:
     session.add(user)
     session.flush()
     for market_id in market_ids:
-        session.add(UserMarket(user_id=user.id or 0, market_id=market_id))
+        session.add(UserMarket(user_id=require_id(user), market_id=market_id))
     session.flush()
     audit.record(
         session,
         actor=actor,
         action="create",
         entity="user",
-        entity_id=user.id or 0,
+        entity_id=require_id(user),
         market_id=None,
         after=user,
     )
     return user
 
 
-def update_user(session: Session, *, actor: Actor, user_id: int, data: UserUpdate) -> User:
+def update_user(
+    session: Session, *, actor: Actor, user_id: int, data: UserUpdate, now: datetime
+) -> User:
+    """Change a user. A new password revokes every token the user holds, so whoever knew the
+    old password is signed out everywhere."""
     require_role(actor)
     user = get_user(session, user_id)
     before = audit.snapshot(user)
@@ -287,6 +298,7 @@ def update_user(session: Session, *, actor: Actor, user_id: int, data: UserUpdat
         user.full_name = data.full_name
     if data.password is not None:
         user.password_hash = hash_password(data.password)
+        _revoke_all(session, user_id=user_id, now=now)
     if data.market_ids is not None:
         market_ids = sorted(set(data.market_ids))
         _check_links(session, Role(user.role), market_ids, user.vendor_id)

@@ -21,7 +21,8 @@ from market.registry.models import (
     VendorPublic,
     VendorUpdate,
 )
-from market.text import alnum_key, fold, phone_search_keys
+from market.registry.row_ids import require_id
+from market.text import alnum_key, fold, natural_key, phone_search_keys
 
 
 def get_vendor(session: Session, vendor_id: int) -> Vendor:
@@ -182,9 +183,10 @@ def public_vendors(session: Session, vendors: list[Vendor]) -> list[VendorPublic
         select(StallAssignment.vendor_id, Stall.code)
         .join(Stall, col(Stall.id) == StallAssignment.stall_id)
         .where(col(StallAssignment.vendor_id).in_(ids), col(StallAssignment.end_date).is_(None))
-        .order_by(Stall.code)
     ):
         stalls.setdefault(vendor_id, []).append(code)
+    for codes in stalls.values():
+        codes.sort(key=lambda code: (natural_key(code), code))  # G-2 before G-10
     with_account = set(
         session.exec(
             select(PayoutAccount.vendor_id).where(
@@ -194,7 +196,7 @@ def public_vendors(session: Session, vendors: list[Vendor]) -> list[VendorPublic
     )
     return [
         VendorPublic.from_row(
-            v, has_payout_account=v.id in with_account, stall_codes=stalls.get(v.id or 0, [])
+            v, has_payout_account=v.id in with_account, stall_codes=stalls.get(require_id(v), [])
         )
         for v in vendors
     ]
