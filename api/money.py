@@ -16,7 +16,6 @@ from sqlmodel import Session
 
 from api.deps import ContextDep, oauth2_scheme, require_token
 from api.problems import problem_response
-from market.db import read_only
 from market.errors import FieldError, IdempotencyKeyMissingError
 from market.money import ledger, wallets
 from market.money.models import Transfer
@@ -28,17 +27,6 @@ MAX_ATTEMPTS = 12
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
 
 
-def get_stream_actor(
-    context: ContextDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Actor:
-    """The caller of a long-lived stream, read in a short transaction of its own (a stream must
-    not hold a pooled connection, nor on SQLite a lock, while it waits)."""
-    with Session(read_only(context.engine)) as session:
-        actor, _token = authenticate(session, raw_token=require_token(token), now=context.clock())
-    return actor
-
-
-StreamActor = Annotated[Actor, Depends(get_stream_actor)]
 MoneyToken = Annotated[str | None, Depends(oauth2_scheme)]
 IdempotencyKey = Annotated[
     str | None,

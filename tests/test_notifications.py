@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from market.money.models import Transfer, WebhookDelivery
 from market.money.notifications import deliver_due, verify
-from tests.conftest import FrozenClock, World
+from tests.conftest import PASSWORD, FrozenClock, World
 from tests.live import Server, seed
 
 
@@ -234,3 +234,67 @@ def test_live_stream_delivers_a_payment_within_seconds(
     assert received, "no event within 10 s"
     assert json.loads(received[0][6:])["data"]["amount_words"] == "Hai mươi lăm nghìn đồng"
     assert time.monotonic() - start < 10
+
+
+class Listener:
+    """An open event stream in a thread, and whether the server ended it."""
+
+    def __init__(self, base: str, vendor_id: int, token: str) -> None:
+        self.ended = threading.Event()
+        self.opened = threading.Event()
+        self.url = f"{base}/vendors/{vendor_id}/events"
+        self.token = token
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self) -> None:
+        try:
+            with httpx.stream(
+                "GET", self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+            ) as stream:
+                self.opened.set()
+                for _line in stream.iter_lines():
+                    pass
+        except httpx.HTTPError:
+            return  # cut off (the server stopping), not ended by it
+        self.ended.set()
+
+
+def test_an_open_stream_ends_once_its_token_is_revoked_or_its_user_deactivated(
+    streaming_server: tuple[Server, Any],
+) -> None:
+    server, world = streaming_server
+    admin = {"Authorization": f"Bearer {world.admin_token}"}
+    me = httpx.get(
+        f"{server.base}/auth/me", headers={"Authorization": f"Bearer {world.vendor_token}"}
+    ).json()
+
+    def login() -> str:
+        answer = httpx.post(
+            f"{server.base}/auth/token", data={"username": "vendor", "password": PASSWORD}
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["access_token"])
+
+    def ends(listener: Listener, stop: Any) -> None:
+        assert listener.opened.wait(15)
+        time.sleep(1.5)  # a poll or more with the token still good
+        assert not listener.ended.is_set()
+        stop()
+        assert listener.ended.wait(15), "the stream kept running"
+
+    token = login()
+    listener = Listener(server.base, me["vendor_id"], token)
+    ends(
+        listener,
+        lambda: httpx.post(
+            f"{server.base}/auth/logout", headers={"Authorization": f"Bearer {token}"}
+        ),
+    )
+    listener = Listener(server.base, me["vendor_id"], login())
+    ends(
+        listener,
+        lambda: httpx.post(f"{server.base}/users/{me['id']}/revoke-tokens", headers=admin),
+    )
+    listener = Listener(server.base, me["vendor_id"], login())
+    ends(listener, lambda: httpx.delete(f"{server.base}/users/{me['id']}", headers=admin))
