@@ -154,8 +154,13 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    # tests deliver webhooks by hand
-    return Settings(DATABASE_URL=db_url, webhook_worker=False, data_dir=str(tmp_path / "data"))
+    # tests deliver webhooks by hand, to receivers on 127.0.0.1
+    return Settings(
+        DATABASE_URL=db_url,
+        webhook_worker=False,
+        webhook_allowed_hosts="127.0.0.1",
+        data_dir=str(tmp_path / "data"),
+    )
 
 
 @pytest.fixture

@@ -18,10 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from market.money.models import Transfer, WebhookDelivery
+from market.money.models import Transfer, WebhookDelivery, WebhookEndpoint
 from market.money.notifications import deliver_due, verify
-from tests.conftest import PASSWORD, FrozenClock, World
+from tests.conftest import PASSWORD, FrozenClock, World, snapshot_database
 from tests.live import Server, seed
+
+LOCAL = frozenset({"127.0.0.1"})  # the test receivers' host
 
 
 class Receiver:
@@ -54,6 +56,10 @@ class Receiver:
     def __exit__(self, *_: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _deliver(engine: Engine, clock: FrozenClock, http: httpx.Client) -> int:
+    return deliver_due(engine, now=clock(), client=http, allowed_hosts=LOCAL)
 
 
 def _pay(client: TestClient, world: World, amount: int, key: str) -> Any:
@@ -132,14 +138,14 @@ def test_webhooks_are_signed_retried_and_deduplicable(
         secret = hook.json()["secret"]
         _pay(client, world, 45_000, "hook-1")
         with httpx.Client(timeout=5) as http:
-            assert deliver_due(engine, now=clock(), client=http) == 1  # 500: retried later
-            assert deliver_due(engine, now=clock(), client=http) == 0  # not due yet (back-off)
+            assert _deliver(engine, clock, http) == 1  # 500: retried later
+            assert _deliver(engine, clock, http) == 0  # not due yet (back-off)
             clock.now += timedelta(seconds=3)
-            assert deliver_due(engine, now=clock(), client=http) == 1  # 500 again
+            assert _deliver(engine, clock, http) == 1  # 500 again
             clock.now += timedelta(seconds=5)
-            assert deliver_due(engine, now=clock(), client=http) == 1  # 200
+            assert _deliver(engine, clock, http) == 1  # 200
             clock.now += timedelta(hours=2)
-            assert deliver_due(engine, now=clock(), client=http) == 0  # delivered: never again
+            assert _deliver(engine, clock, http) == 0  # delivered: never again
         assert len(receiver.calls) == 3
         ids = {headers["cho-event-id"] for headers, _ in receiver.calls}
         assert len(ids) == 1  # the same event id on every redelivery: receivers deduplicate on it
@@ -170,7 +176,7 @@ def test_a_failing_receiver_gives_up_and_never_touches_the_payment(
         paid = _pay(client, world, 12_000, "hook-2")
         with httpx.Client(timeout=5) as http:
             for _ in range(12):
-                deliver_due(engine, now=clock(), client=http)
+                _deliver(engine, clock, http)
                 clock.now += timedelta(hours=1, minutes=5)
     with Session(engine) as session:
         delivery = session.exec(select(WebhookDelivery)).one()
@@ -178,14 +184,60 @@ def test_a_failing_receiver_gives_up_and_never_touches_the_payment(
         assert session.get(Transfer, paid["id"]) is not None  # the payment stands
 
 
-def test_bad_webhook_urls_are_refused(client: TestClient, world: World) -> None:
-    for url in ["ftp://x", "not a url", "http://"]:
-        response = client.post(
-            f"/vendors/{world.vendor_a}/webhooks",
-            headers=world.headers("vendor"),
-            json={"url": url},
-        )
-        assert response.status_code == 422, url
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("ftp://x", "invalid-url"),
+        ("not a url", "invalid-url"),
+        ("http://", "invalid-url"),
+        ("http://exa\x00mple.com/hook", "invalid-url"),
+        ("http://example.com/\x7fhook", "invalid-url"),
+        ("http://example.com/\nhook", "invalid-url"),
+        ("http://10.0.0.1/hook", "blocked-address"),
+        ("http://192.168.1.1/hook", "blocked-address"),
+        ("http://169.254.169.254/latest/meta-data", "blocked-address"),
+        ("http://127.0.0.2:8080/hook", "blocked-address"),
+        ("http://[::1]/hook", "blocked-address"),
+        ("http://[::ffff:10.0.0.1]/hook", "blocked-address"),
+        ("http://0.0.0.0/hook", "blocked-address"),
+        ("http://224.0.0.1/hook", "blocked-address"),
+        ("http://localhost:9/hook", "blocked-address"),  # resolves to loopback (/etc/hosts)
+    ],
+)
+def test_bad_webhook_urls_are_refused(
+    client: TestClient, world: World, engine: Engine, url: str, code: str
+) -> None:
+    before = snapshot_database(engine)
+    response = client.post(
+        f"/vendors/{world.vendor_a}/webhooks", headers=world.headers("vendor"), json={"url": url}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["code"] for e in response.json()["errors"]] == [code]
+    assert snapshot_database(engine) == before
+
+
+def _no_connection(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"a connection to {request.url} was attempted")
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "169.254.169.254", "192.168.1.1", "[::1]"])
+def test_delivery_to_a_private_address_is_refused_before_connecting(
+    client: TestClient, world: World, engine: Engine, clock: FrozenClock, host: str
+) -> None:
+    """A receiver registered before the rule (or a name that now resolves privately) gets
+    nothing: the attempt fails without a connection."""
+    with Session(engine) as session:
+        session.add(WebhookEndpoint(vendor_id=world.vendor_a, url=f"http://{host}/h", secret="s"))
+        session.commit()
+    _pay(client, world, 10_000, "private-1")
+    with httpx.Client(transport=httpx.MockTransport(_no_connection)) as http:
+        assert _deliver(engine, clock, http) == 1
+    with Session(engine) as session:
+        delivery = session.exec(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts, delivery.last_status) == ("pending", 1, None)
+        assert delivery.last_error is not None
+        assert delivery.last_error.startswith("BlockedTargetError")
 
 
 @pytest.fixture

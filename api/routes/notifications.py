@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContextDep, CurrentUser, SessionDep, require_token
+from api.deps import ContextDep, CurrentUser, SessionDep, SettingsDep, require_token
 from api.money import MoneyToken
 from api.problems import problem_responses
 from market.db import read_only
@@ -42,11 +42,21 @@ class WebhookPublic(BaseModel):
 
 @router.post("/vendors/{vendor_id}/webhooks", response_model=WebhookPublic, status_code=201)
 def add_webhook(
-    actor: CurrentUser, session: SessionDep, vendor_id: int, data: WebhookCreate
+    actor: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    vendor_id: int,
+    data: WebhookCreate,
 ) -> WebhookPublic:
     """Register a receiver for the vendor's payment events; keep the secret to check the
     `Cho-Signature` header (HMAC-SHA256 over "<t>.<body>")."""
-    endpoint = notifications.add_endpoint(session, actor=actor, vendor_id=vendor_id, url=data.url)
+    endpoint = notifications.add_endpoint(
+        session,
+        actor=actor,
+        vendor_id=vendor_id,
+        url=data.url,
+        allowed_hosts=settings.webhook_allowed,
+    )
     return WebhookPublic(
         id=endpoint.id or 0, url=endpoint.url, status=endpoint.status, secret=endpoint.secret
     )
