@@ -3,8 +3,9 @@ dynamic codes, zone/market sheets, and a decoder that explains a pasted payload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -12,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
-from market.errors import FieldError, InvalidInputError
+from market.errors import FieldError, InvalidInputError, NotFoundError
 from market.registry import stall_codes
 from market.registry.models import BoardPublic, BoardStatus
 from market.text import mask_digits
@@ -25,6 +26,7 @@ from qr.vietqr import MAX_AMOUNT, Decoded, VietQRError, decode_any, describe
 router = APIRouter(tags=["qr"], responses=problem_responses(401, 403, 404, 409, 422))
 
 PNG, SVG, PDF = "image/png", "image/svg+xml", "application/pdf"
+T = TypeVar("T")
 
 
 class StallCodePublic(BaseModel):
@@ -46,6 +48,7 @@ class SaleCodeRequest(BaseModel):
 
 class SaleCodePublic(BaseModel):
     payload: str
+    reference: str = Field(description="the code's own reference (VietQR 62.01); it pays once")
     amount: int
     amount_text: str
     amount_words: str
@@ -182,11 +185,15 @@ def stall_bare_code(
 def sale_code(
     actor: CurrentUser, session: SessionDep, stall_id: int, data: SaleCodeRequest
 ) -> SaleCodePublic:
-    """A dynamic (one-sale) code for an amount, to show on the vendor's phone."""
+    """A dynamic (one-sale) code for an amount, to show on the vendor's phone: its own
+    reference, and it pays once."""
     code = stall_codes.stall_code(session, actor=actor, stall_id=stall_id)
-    payload = _sale_payload(code, data.amount, data.memo)
+    payload, reference = _memo_checked(
+        lambda: stall_codes.sale_payload(session, code, amount=data.amount, memo=data.memo)
+    )
     return SaleCodePublic(
         payload=payload,
+        reference=reference,
         amount=data.amount,
         amount_text=format_vnd(data.amount),
         amount_words=amount_in_words(data.amount),
@@ -194,9 +201,9 @@ def sale_code(
     )
 
 
-def _sale_payload(code: stall_codes.StallCode, amount: int, memo: str | None) -> str:
+def _memo_checked(make: Callable[[], tuple[str, T]]) -> tuple[str, T]:
     try:
-        return stall_codes.sale_payload(code, amount=amount, memo=memo)
+        return make()
     except VietQRError as exc:
         raise InvalidInputError(
             "Nội dung chuyển khoản không hợp lệ (invalid memo).",
@@ -211,10 +218,23 @@ def sale_card(
     stall_id: int,
     amount: Annotated[int, Query(gt=0, le=MAX_AMOUNT)],
     memo: Annotated[str | None, Query(max_length=25)] = None,
+    reference: Annotated[
+        str | None, Query(max_length=25, description="draw this unpaid code again")
+    ] = None,
 ) -> Response:
-    """The per-sale card: the code, the amount in digits and in words."""
+    """The per-sale card: the code, the amount in digits and in words. With `reference`, the
+    card of a code issued earlier (for the same amount); without, a new code."""
     code = stall_codes.stall_code(session, actor=actor, stall_id=stall_id)
-    payload = _sale_payload(code, amount, memo)
+    if reference is None:
+        payload, _reference = _memo_checked(
+            lambda: stall_codes.sale_payload(session, code, amount=amount, memo=memo)
+        )
+    else:
+        payload, issued = _memo_checked(
+            lambda: stall_codes.issued_sale_payload(session, code, reference=reference, memo=memo)
+        )
+        if issued != amount:
+            raise NotFoundError("Không có mã theo số tiền này (no such code for this amount).")
     content = stall_codes.board_content(code, amount=amount, payload=payload)
     return Response(
         board_render.board_png(content), media_type=PNG, headers={"Cache-Control": "no-store"}

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as wide_select  # more columns than sqlmodel's overloads take
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from market.clock import business_day
 from market.errors import (
     AmountMismatchError,
     CodeRevokedError,
     CodeSuspendedError,
+    CodeUsedError,
     DayClosedError,
     DayNotOverError,
     DuplicateError,
@@ -240,6 +241,7 @@ class ScannedCode:
     fixed_amount: int | None
     wallet: LedgerAccount | None  # the account's vendor wallet, once it has one
     has_webhooks: bool | None = None  # None: not read
+    reference: str | None = None  # a per-sale code's own reference (62.01): it pays once
 
 
 def resolve_code(session: Session, payload: str) -> ScannedCode:
@@ -303,6 +305,7 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
         fixed_amount=fixed,
         wallet=printed.LedgerAccount,
         has_webhooks=bool(printed.has_webhooks),
+        reference=value.bill_number if fixed is not None else None,
     )
 
 
@@ -394,6 +397,8 @@ def pay_by_qr(
         memo=f"Ki-ốt {code.serial}" if code.serial else "Thanh toán QR",
         source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
     )
+    if code.reference is not None:
+        _use_sale_code(session, code, transfer, now)
     record_event(
         session,
         vendor_id=code.vendor_id,
@@ -402,6 +407,43 @@ def pay_by_qr(
         has_webhooks=code.has_webhooks,
     )
     return transfer
+
+
+SALE_CODES = SQLModel.metadata.tables["sale_code"]
+_USE_SALE_CODE = (
+    update(SALE_CODES)
+    .where(
+        SALE_CODES.c.reference == bindparam("ref"),
+        SALE_CODES.c.board_id == bindparam("board"),
+        SALE_CODES.c.amount == bindparam("paid_amount"),
+        SALE_CODES.c.transfer_id.is_(None),
+    )
+    .values(transfer_id=bindparam("paid_by"), used_at=bindparam("paid_at"))
+    .returning(SALE_CODES.c.id)
+)
+_SALE_CODE_USED = wide_select(SALE_CODES.c.transfer_id).where(
+    SALE_CODES.c.reference == bindparam("ref"),
+    SALE_CODES.c.board_id == bindparam("board"),
+)
+
+
+def _use_sale_code(session: Session, code: ScannedCode, transfer: Transfer, now: datetime) -> None:
+    """Mark the per-sale code paid by `transfer` (one conditional UPDATE: a concurrent twin waits
+    on the row, then finds it used), or refuse: paid already, or never issued for this board."""
+    connection = session.connection()
+    parameters = {"ref": code.reference, "board": code.board_id}
+    if connection.execute(
+        _USE_SALE_CODE,
+        parameters | {"paid_amount": transfer.amount, "paid_by": transfer.id, "paid_at": now},
+    ).first():
+        return
+    if connection.execute(_SALE_CODE_USED, parameters).first():
+        raise CodeUsedError(
+            "Mã theo số tiền này đã được thanh toán; mỗi mã chỉ dùng một lần "
+            "(this per-sale code has been paid: it pays once).",
+            extra={"reference": code.reference},
+        )
+    raise UnknownCodeError("Mã theo số tiền này không do chợ phát hành (code not issued here).")
 
 
 def _record_for_wallet(session: Session, wallet_id: int, type: str, transfer: Transfer) -> None:
