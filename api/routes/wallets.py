@@ -3,9 +3,8 @@ refunds and reversals, statements, the vendor's daily slip, closing a market's d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,14 +12,15 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
-from api.money import IdempotencyKey, MoneyToken, run_money
+from api.money import IdempotencyKey, MoneyToken, TransferPublic, run_money
 from api.problems import problem_responses
 from market.clock import business_day
 from market.errors import InvalidCredentialsError
 from market.money import ledger, wallets
-from market.money.models import LedgerAccount, Transfer
+from market.money.models import LedgerAccount
+from market.money.requests import PayByQR, Refund, Reversal, SendToPhone, TopUp, Withdrawal
 from market.pagination import decode_cursor, encode_cursor
-from market.registry.access import Actor, require_role
+from market.registry.access import require_role
 
 router = APIRouter(tags=["wallets"], responses=problem_responses(401, 403, 404, 409, 422))
 MONEY = problem_responses(400, 402, 404, 409, 422)
@@ -73,19 +73,6 @@ class PayBody(BaseModel):
 class RecipientPublic(BaseModel):
     phone_masked: str
     name_masked: str
-
-
-class TransferPublic(BaseModel):
-    id: int
-    kind: str
-    amount: int
-    fee: int
-    net: int
-    memo: str | None
-    original_id: int | None
-    business_day: str
-    created_at: str
-    balance: int
 
 
 class StatementLine(BaseModel):
@@ -159,43 +146,12 @@ def my_wallet(actor: CurrentUser, session: SessionDep, clock: ClockDep) -> Walle
     return _wallet_public(wallets.own_wallet(session, actor), clock())
 
 
-def _from_own_wallet(
-    context: ContextDep,
-    token: str | None,
-    key: str | None,
-    operation: str,
-    data: BaseModel,
-    work: Callable[[Session, Actor, LedgerAccount, datetime], Transfer],
-    balance_of: Literal["debit", "credit"] = "debit",
-) -> JSONResponse:
-    """Run a money operation on the caller's own wallet; answer with its balance after."""
-    return run_money(
-        context,
-        token=token,
-        key=key,
-        operation=operation,
-        body=data.model_dump(),
-        work=lambda s, actor, now: work(s, actor, wallets.own_wallet(s, actor), now),
-        balance_of=balance_of,
-    )
-
-
 @router.post("/wallets/me/top-ups", status_code=201, response_model=TransferPublic, responses=MONEY)
 def top_up(
     context: ContextDep, token: MoneyToken, data: AmountBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Nạp tiền into the caller's wallet."""
-    return _from_own_wallet(
-        context,
-        token,
-        key,
-        "top-up",
-        data,
-        lambda s, _actor, wallet, now: wallets.top_up(
-            s, wallet=wallet, amount=data.amount, now=now
-        ),
-        balance_of="credit",
-    )
+    return run_money(context, token=token, key=key, request=TopUp(data.amount))
 
 
 @router.post(
@@ -205,16 +161,7 @@ def withdraw(
     context: ContextDep, token: MoneyToken, data: AmountBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Rút tiền from the caller's wallet."""
-    return _from_own_wallet(
-        context,
-        token,
-        key,
-        "withdraw",
-        data,
-        lambda s, _actor, wallet, now: wallets.withdraw(
-            s, wallet=wallet, amount=data.amount, now=now
-        ),
-    )
+    return run_money(context, token=token, key=key, request=Withdrawal(data.amount))
 
 
 @router.get("/wallets/lookup", response_model=RecipientPublic)
@@ -234,21 +181,11 @@ def transfer(
     context: ContextDep, token: MoneyToken, data: TransferBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Chuyển tiền to another wallet by phone number."""
-    return _from_own_wallet(
+    return run_money(
         context,
-        token,
-        key,
-        "transfer",
-        data,
-        lambda s, actor, wallet, now: wallets.transfer_to_phone(
-            s,
-            actor=actor,
-            wallet=wallet,
-            to_phone=data.to_phone,
-            amount=data.amount,
-            memo=data.memo,
-            now=now,
-        ),
+        token=token,
+        key=key,
+        request=SendToPhone(data.to_phone, data.amount, data.memo),
     )
 
 
@@ -259,16 +196,7 @@ def pay(
     context: ContextDep, token: MoneyToken, data: PayBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Pay a stall by its scanned VietQR (a static code needs `amount`; a dynamic code fixes it)."""
-    return _from_own_wallet(
-        context,
-        token,
-        key,
-        "pay",
-        data,
-        lambda s, actor, wallet, now: wallets.pay_by_qr(
-            s, actor=actor, wallet=wallet, payload=data.payload, amount=data.amount, now=now
-        ),
-    )
+    return run_money(context, token=token, key=key, request=PayByQR(data.payload, data.amount))
 
 
 def _statement(
@@ -338,20 +266,7 @@ def vendor_withdraw(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Rút tiền from a vendor wallet."""
-    return run_money(
-        context,
-        token=token,
-        key=key,
-        operation=f"vendor-withdraw:{account_id}",
-        body=data.model_dump(),
-        work=lambda s, actor, now: wallets.withdraw(
-            s,
-            wallet=wallets.vendor_wallet_for(s, actor, account_id),
-            amount=data.amount,
-            now=now,
-        ),
-        balance_of="debit",
-    )
+    return run_money(context, token=token, key=key, request=Withdrawal(data.amount, account_id))
 
 
 @router.post(
@@ -368,17 +283,7 @@ def refund(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """The vendor refunds part or all of a payment (never more than the payment in total)."""
-    return run_money(
-        context,
-        token=token,
-        key=key,
-        operation=f"refund:{payment_id}",
-        body=data.model_dump(),
-        work=lambda s, actor, now: wallets.refund(
-            s, actor=actor, payment_id=payment_id, amount=data.amount, now=now
-        ),
-        balance_of="debit",
-    )
+    return run_money(context, token=token, key=key, request=Refund(payment_id, data.amount))
 
 
 @router.post(
@@ -391,15 +296,7 @@ def reversal(
     context: ContextDep, token: MoneyToken, payment_id: int, key: IdempotencyKey = None
 ) -> JSONResponse:
     """An admin reverses a payment that has not been refunded."""
-    return run_money(
-        context,
-        token=token,
-        key=key,
-        operation=f"reversal:{payment_id}",
-        body={},
-        work=lambda s, actor, now: wallets.reverse(s, actor=actor, payment_id=payment_id, now=now),
-        balance_of="credit",
-    )
+    return run_money(context, token=token, key=key, request=Reversal(payment_id))
 
 
 @router.get("/vendors/{vendor_id}/slip")

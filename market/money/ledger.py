@@ -15,8 +15,7 @@ Design, stated up front:
   a wallet's optional daily limit is checked against the day's journal under the row lock.
 - Posted rows are never updated or deleted (database triggers refuse it). Refunds and reversals
   are new transfers pointing at the original; refunds of a payment never exceed it.
-- Every money request carries an idempotency key: the first request's outcome, success or
-  refusal, is stored with a hash of its body and replayed for the same key and body.
+- Every money request carries an idempotency key (`idempotency.py`).
 - Each transfer belongs to the business day (Asia/Ho_Chi_Minh) of its instant; a closed day's
   per-vendor totals are frozen with a content hash.
 
@@ -34,16 +33,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, update
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
-from market.clock import MARKET_TZ, business_day, utc_now
+from market.clock import MARKET_TZ, business_day
 from market.errors import (
-    DomainError,
-    IdempotencyMismatchError,
     InsufficientFundsError,
     LimitExceededError,
     RefundExceedsPaymentError,
@@ -72,7 +67,6 @@ CAPPED_KINDS = (TransferKind.TRANSFER, TransferKind.PAYMENT)
 ACCOUNTS = SQLModel.metadata.tables["ledger_account"]
 TRANSFERS = SQLModel.metadata.tables["transfer"]
 ENTRIES = SQLModel.metadata.tables["entry"]
-KEYS = SQLModel.metadata.tables["idempotency_record"]
 
 _ACCOUNT_BY = {
     "kind": select(LedgerAccount).where(LedgerAccount.kind == bindparam("value")),
@@ -128,17 +122,6 @@ _OUTGOING = core_select(func.coalesce(func.sum(TRANSFERS.c.amount), 0)).where(
     TRANSFERS.c.kind.in_(bindparam("kinds", expanding=True)),
     TRANSFERS.c.created_at >= bindparam("since"),
 )
-_CLAIM = {
-    name: dialect_insert(KEYS)
-    .on_conflict_do_nothing(index_elements=["user_id", "key"])
-    .returning(KEYS.c.id)
-    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
-_STORED = core_select(KEYS.c.request_hash, KEYS.c.outcome, KEYS.c.response).where(
-    KEYS.c.user_id == bindparam("user_id"), KEYS.c.key == bindparam("key")
-)
-_SETTLE = update(KEYS).where(KEYS.c.id == bindparam("record_id"))
-_POSTED = "ledger.posted"  # session.info key: transfer id → {account id: balance after}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,18 +323,12 @@ def post(
             for leg in legs
         ],
     )
-    # the accounts the caller holds now show what the database holds
+    # the accounts the caller holds (and the session's identity map) now show the balances the
+    # database holds: a caller reads a balance after the transfer from its account object
     for account in (debit, credit, fees_account):
         if account is not None and account.id in balances:
             set_committed_value(account, "balance", balances[account.id])
-    session.info.setdefault(_POSTED, {})[transfer_id] = balances
     return Transfer(id=transfer_id, **fields)
-
-
-def balance_after(session: Session, transfer: Transfer, account_id: int) -> int:
-    """The balance a transfer this session posted left on one of its accounts (the same figure
-    as its entry's `balance_after`)."""
-    return int(session.info[_POSTED][transfer.id][account_id])
 
 
 def _by_account(leg: Leg) -> int:
@@ -426,96 +403,6 @@ def check_refundable(session: Session, payment: Transfer, amount: int) -> None:
             "(refunds would exceed the payment).",
             extra={"refunded": already, "payment": payment.amount},
         )
-
-
-# ---------------------------------------------------------------------------------------------
-# Idempotency
-
-
-def request_hash(operation: str, body: dict[str, Any]) -> str:
-    canonical = json.dumps({"op": operation, "body": body}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a money request answered: stored, and replayed for the same key and body."""
-
-    ok: bool
-    response: dict[str, Any]
-    replayed: bool
-
-
-def idempotent(
-    session: Session,
-    *,
-    user_id: int,
-    key: str,
-    fingerprint: str,
-    operation: Callable[[], tuple[dict[str, Any], int | None]],
-) -> Outcome:
-    """Run `operation` once per (user, key) in the session's transaction, and store its result
-    there to be replayed later; the same key with another body is refused. A refusal rolls the
-    whole transaction back (nothing the refused operation wrote survives) and is then stored in
-    a new one. A concurrent request with the same key waits on the key's row, then replays."""
-    claimed = _claim(session, user_id=user_id, key=key, fingerprint=fingerprint)
-    if isinstance(claimed, Outcome):
-        return claimed
-    try:
-        response, transfer_id = operation()
-    except DomainError as refusal:
-        session.rollback()
-        session.info.pop(_POSTED, None)
-        claimed = _claim(session, user_id=user_id, key=key, fingerprint=fingerprint)
-        if isinstance(claimed, Outcome):
-            return claimed  # a twin with this key answered in the meantime
-        refused = {
-            "code": refusal.code,
-            "detail": refusal.detail,
-            "errors": [e.as_dict() for e in refusal.errors],
-            "extra": refusal.extra,
-        }
-        return _settle(session, claimed, Outcome(False, refused, replayed=False), None)
-    return _settle(session, claimed, Outcome(True, response, replayed=False), transfer_id)
-
-
-def _claim(session: Session, *, user_id: int, key: str, fingerprint: str) -> int | Outcome:
-    """Insert the key's record and return its id, or return the stored outcome when the key
-    has one (a concurrent twin's insert is waited for: the unique index holds this insert until
-    the twin commits or rolls back)."""
-    connection = session.connection()
-    record_id: int | None = connection.execute(
-        _CLAIM[connection.dialect.name],
-        {
-            "user_id": user_id,
-            "key": key,
-            "request_hash": fingerprint,
-            "outcome": "pending",
-            "response": {},
-            "created_at": utc_now(),
-        },
-    ).scalar_one_or_none()
-    if record_id is not None:
-        return record_id
-    stored = connection.execute(_STORED, {"user_id": user_id, "key": key}).one()
-    if stored.request_hash != fingerprint:
-        raise IdempotencyMismatchError(
-            "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác (key reused with another body)."
-        )
-    return Outcome(stored.outcome == "ok", stored.response, replayed=True)
-
-
-def _settle(session: Session, record_id: int, outcome: Outcome, transfer_id: int | None) -> Outcome:
-    session.connection().execute(
-        _SETTLE,
-        {
-            "record_id": record_id,
-            "outcome": "ok" if outcome.ok else "error",
-            "response": outcome.response,
-            "transfer_id": transfer_id,
-        },
-    )
-    return outcome
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from market.registry.access import Actor, require_market_manager, require_role
 from market.registry.models import (
     Board,
     BoardStatus,
+    Market,
     PayoutAccount,
     Role,
     Stall,
@@ -240,6 +241,10 @@ class ScannedCode:
     serial: str | None
     fixed_amount: int | None
     wallet: LedgerAccount | None  # the account's vendor wallet, once it has one
+    market_name: str
+    vendor_name: str
+    holder_name: str  # the payout account's holder, as the bank has it
+    stall_code: str | None  # the stall whose board printed the code (`B-12`)
     has_webhooks: bool | None = None  # None: not read
     reference: str | None = None  # a per-sale code's own reference (62.01): it pays once
 
@@ -269,6 +274,8 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
         vendor = session.get(Vendor, account.vendor_id)
         assert vendor is not None
         _require_active(vendor.status)
+        market = session.get(Market, vendor.market_id)
+        assert market is not None
         return ScannedCode(
             account_id=account.id or 0,
             vendor_id=vendor.id or 0,
@@ -279,6 +286,10 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
             serial=None,
             fixed_amount=fixed,
             wallet=None,
+            market_name=market.name,
+            vendor_name=vendor.full_name,
+            holder_name=account.holder_name,
+            stall_code=None,
         )
     if printed.board_status != BoardStatus.LIVE:
         what = "được in lại" if printed.board_status == BoardStatus.REPLACED else "bị thu hồi"
@@ -304,6 +315,10 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
         serial=printed.serial,
         fixed_amount=fixed,
         wallet=printed.LedgerAccount,
+        market_name=printed.market_name,
+        vendor_name=printed.vendor_name,
+        holder_name=printed.holder_name,
+        stall_code=printed.stall_code,
         has_webhooks=bool(printed.has_webhooks),
         reference=value.bill_number if fixed is not None else None,
     )
@@ -329,6 +344,10 @@ _PRINTED_BOARD: dict[str, Any] = {
         col(Vendor.fee_bps),
         col(Vendor.market_id),
         col(Stall.status).label("stall_status"),
+        col(Stall.code).label("stall_code"),
+        col(Market.name).label("market_name"),
+        col(Vendor.full_name).label("vendor_name"),
+        col(PayoutAccount.holder_name),
         ACTIVE_WEBHOOKS.label("has_webhooks"),
         LedgerAccount,
     )
@@ -336,6 +355,7 @@ _PRINTED_BOARD: dict[str, Any] = {
     .join(PayoutAccount, col(PayoutAccount.id) == Board.payout_account_id)
     .join(Vendor, col(Vendor.id) == PayoutAccount.vendor_id)
     .join(Stall, col(Stall.id) == Board.stall_id)
+    .join(Market, col(Market.id) == Board.market_id)
     .outerjoin(LedgerAccount, col(LedgerAccount.payout_account_id) == PayoutAccount.id)
     .where(getattr(Board, column) == bindparam("value"))
     for column in ("serial", "payload")
@@ -363,9 +383,22 @@ def pay_by_qr(
     amount: int | None,
     now: datetime,
 ) -> Transfer:
-    """Pay a stall by scanning its code: the shopper is debited, the vendor's wallet credited
-    less the vendor's fee."""
+    """Pay a stall by scanning its code."""
     code = resolve_code(session, payload)
+    return pay(session, actor=actor, wallet=wallet, code=code, amount=amount, now=now)
+
+
+def pay(
+    session: Session,
+    *,
+    actor: Actor,
+    wallet: LedgerAccount,
+    code: ScannedCode,
+    amount: int | None,
+    now: datetime,
+) -> Transfer:
+    """Pay what a scanned code resolved to: the shopper is debited, the vendor's wallet
+    credited less the vendor's fee; a per-sale code is marked paid."""
     if code.fixed_amount is not None:
         if amount is not None and amount != code.fixed_amount:
             raise AmountMismatchError(
@@ -394,7 +427,9 @@ def pay_by_qr(
         now=now,
         board_id=code.board_id,
         market_id=code.market_id,
-        memo=f"Ki-ốt {code.serial}" if code.serial else "Thanh toán QR",
+        memo=f"Ki-ốt {code.stall_code} · {code.market_name}"[:100]
+        if code.stall_code
+        else f"Thanh toán QR · {code.market_name}"[:100],
         source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
     )
     if code.reference is not None:
@@ -521,24 +556,6 @@ def reverse(session: Session, *, actor: Actor, payment_id: int, now: datetime) -
     )
     _record_for_wallet(session, transfer.debit_account_id, "payment.reversed", transfer)
     return transfer
-
-
-# ---------------------------------------------------------------------------------------------
-# Public shapes
-
-
-def transfer_view(transfer: Transfer) -> dict[str, Any]:
-    return {
-        "id": transfer.id,
-        "kind": transfer.kind,
-        "amount": transfer.amount,
-        "fee": transfer.fee,
-        "net": transfer.amount - transfer.fee,
-        "memo": transfer.memo,
-        "original_id": transfer.original_id,
-        "business_day": transfer.business_day.isoformat(),
-        "created_at": transfer.created_at.isoformat(),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
