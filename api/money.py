@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Depends, Header
@@ -22,8 +21,10 @@ from market.money import idempotency
 from market.money.execute import execute
 from market.money.ids import require_id
 from market.money.models import TransferKind
-from market.money.requests import MoneyRequest, Receipt, fingerprint_parts
+from market.money.requests import MoneyRequest, Payee, Receipt, fingerprint_parts
+from market.money.wallets import masked_name
 from market.registry.access import Actor
+from market.registry.models import Role
 from market.registry.users import authenticate
 
 MAX_ATTEMPTS = 12
@@ -67,7 +68,7 @@ class TransferPublic(BaseModel):
     payee: PayeePublic | None = None
 
 
-def receipt_public(receipt: Receipt) -> TransferPublic:
+def receipt_public(receipt: Receipt, reader: Actor) -> TransferPublic:
     transfer = receipt.transfer
     return TransferPublic(
         id=require_id(transfer),
@@ -80,8 +81,14 @@ def receipt_public(receipt: Receipt) -> TransferPublic:
         business_day=transfer.business_day.isoformat(),
         created_at=transfer.created_at.isoformat(),
         balance=receipt.balance,
-        payee=PayeePublic(**asdict(receipt.payee)) if receipt.payee else None,
+        payee=payee_public(receipt.payee, reader) if receipt.payee else None,
     )
+
+
+def payee_public(payee: Payee, reader: Actor) -> PayeePublic:
+    """A payee as a reader may see it: a shopper sees the vendor's name masked."""
+    vendor = masked_name(payee.vendor) if reader.role is Role.SHOPPER else payee.vendor
+    return PayeePublic(stall=payee.stall, market=payee.market, vendor=vendor)
 
 
 def run_money(
@@ -102,9 +109,8 @@ def run_money(
                     session: Session = session, actor: Actor = actor, now: Any = now
                 ) -> tuple[dict[str, Any], int]:
                     receipt = execute(session, actor, request, now)
-                    return receipt_public(receipt).model_dump(mode="json"), require_id(
-                        receipt.transfer
-                    )
+                    public = receipt_public(receipt, actor).model_dump(mode="json")
+                    return public, require_id(receipt.transfer)
 
                 outcome = idempotency.idempotent(
                     session,

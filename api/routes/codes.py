@@ -10,12 +10,15 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
-from market.errors import FieldError, InvalidInputError, NotFoundError
+from market.errors import DomainError, FieldError, InvalidInputError, NotFoundError
+from market.money import wallets
 from market.registry import stall_codes
-from market.registry.models import BoardPublic, BoardStatus
+from market.registry.access import Actor
+from market.registry.models import BoardPublic, BoardStatus, Role
 from market.text import mask_digits
 from qr import board as board_render
 from qr import render
@@ -66,10 +69,22 @@ class DecodeProblem(BaseModel):
     tag: str | None
 
 
+class RegisteredPayee(BaseModel):
+    """Who a live code of this market pays, as registered: check it against the board."""
+
+    market: str
+    stall: str | None = Field(description="the stall's code, e.g. B-12")
+    holder: str = Field(description="the account holder (masked for shoppers)")
+    vendor: str = Field(description="the vendor (masked for shoppers)")
+
+
 class DecodeReport(BaseModel):
     """What a payload says, and what is wrong with it."""
 
     valid: bool
+    registered: RegisteredPayee | None = Field(
+        default=None, description="the payee when the code pays a live registered account"
+    )
     scheme: str = Field(description="vietqr, vnpay-qr or unknown")
     fields: dict[str, Any]
     problems: list[DecodeProblem]
@@ -254,8 +269,23 @@ def market_sheet(
     )
 
 
+def _registered(session: Session, actor: Actor, payload: str) -> RegisteredPayee | None:
+    """The registered payee of a code that pays a live account here (None otherwise)."""
+    try:
+        code = wallets.resolve_code(session, payload)
+    except DomainError:
+        return None
+    shopper = actor.role is Role.SHOPPER
+    return RegisteredPayee(
+        market=code.market_name,
+        stall=code.stall_code,
+        holder=wallets.masked_name(code.holder_name) if shopper else code.holder_name,
+        vendor=wallets.masked_name(code.vendor_name) if shopper else code.vendor_name,
+    )
+
+
 @router.post("/qr/decode", response_model=DecodeReport)
-def decode_payload(_actor: CurrentUser, data: DecodeRequest) -> DecodeReport:
+def decode_payload(actor: CurrentUser, session: SessionDep, data: DecodeRequest) -> DecodeReport:
     """Explain a pasted payload: its fields, and every problem with a stable code and reason."""
     try:
         result = decode_any(data.payload, lenient=data.lenient)
@@ -270,6 +300,7 @@ def decode_payload(_actor: CurrentUser, data: DecodeRequest) -> DecodeReport:
     if isinstance(result, Decoded):
         return DecodeReport(
             valid=True,
+            registered=_registered(session, actor, data.payload),
             scheme="vietqr",
             fields=describe(result),
             problems=[],

@@ -12,15 +12,23 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
-from api.money import IdempotencyKey, MoneyToken, TransferPublic, run_money
+from api.money import (
+    IdempotencyKey,
+    MoneyToken,
+    PayeePublic,
+    TransferPublic,
+    payee_public,
+    run_money,
+)
 from api.problems import problem_responses
 from market.clock import business_day
 from market.errors import InvalidCredentialsError
-from market.money import ledger, wallets
-from market.money.models import LedgerAccount
+from market.money import ledger, statements, wallets
+from market.money.ids import require_id
+from market.money.models import LedgerAccount, TransferKind
 from market.money.requests import PayByQR, Refund, Reversal, SendToPhone, TopUp, Withdrawal
 from market.pagination import decode_cursor, encode_cursor
-from market.registry.access import require_role
+from market.registry.access import Actor, require_role
 
 router = APIRouter(tags=["wallets"], responses=problem_responses(401, 403, 404, 409, 422))
 MONEY = problem_responses(400, 402, 404, 409, 422)
@@ -78,10 +86,11 @@ class RecipientPublic(BaseModel):
 class StatementLine(BaseModel):
     entry_id: int
     transfer_id: int
-    kind: str
+    kind: TransferKind
     amount: int
     balance_after: int
     memo: str | None
+    payee: PayeePublic | None = Field(default=None, description="for a payment at a stall")
     business_day: date
     created_at: datetime
 
@@ -200,24 +209,25 @@ def pay(
 
 
 def _statement(
-    session: Session, wallet: LedgerAccount, cursor: str | None, limit: int
+    session: Session, actor: Actor, wallet: LedgerAccount, cursor: str | None, limit: int
 ) -> Statement:
     parsed = decode_cursor(cursor)
-    rows = ledger.statement(
-        session, wallet.id or 0, before_id=parsed.last_id if parsed else None, limit=limit
+    rows = statements.statement(
+        session, require_id(wallet), before_id=parsed.last_id if parsed else None, limit=limit
     )
     items = [
         StatementLine(
-            entry_id=e.id or 0,
-            transfer_id=t.id or 0,
-            kind=t.kind,
-            amount=e.amount,
-            balance_after=e.balance_after,
-            memo=t.memo,
-            business_day=e.business_day,
-            created_at=e.created_at,
+            entry_id=require_id(row.entry),
+            transfer_id=require_id(row.transfer),
+            kind=TransferKind(row.transfer.kind),
+            amount=row.entry.amount,
+            balance_after=row.entry.balance_after,
+            memo=row.transfer.memo,
+            payee=payee_public(row.payee, actor) if row.payee else None,
+            business_day=row.entry.business_day,
+            created_at=row.entry.created_at,
         )
-        for e, t in rows[:limit]
+        for row in rows[:limit]
     ]
     more = len(rows) > limit
     return Statement(items=items, next_cursor=encode_cursor(items[-1].entry_id) if more else None)
@@ -231,7 +241,7 @@ def my_statement(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Statement:
     """Entries newest first; pages neither repeat nor skip rows while payments arrive."""
-    return _statement(session, wallets.own_wallet(session, actor), cursor, limit)
+    return _statement(session, actor, wallets.own_wallet(session, actor), cursor, limit)
 
 
 @router.get("/payout-accounts/{account_id}/wallet", response_model=WalletPublic)
@@ -249,7 +259,8 @@ def vendor_statement(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Statement:
-    return _statement(session, wallets.vendor_wallet_for(session, actor, account_id), cursor, limit)
+    wallet = wallets.vendor_wallet_for(session, actor, account_id)
+    return _statement(session, actor, wallet, cursor, limit)
 
 
 @router.post(

@@ -21,7 +21,6 @@ from market.money.requests import (
     Withdrawal,
 )
 from market.registry.access import Actor
-from market.registry.models import Role
 
 
 def execute(session: Session, actor: Actor, request: MoneyRequest, now: datetime) -> Receipt:
@@ -55,7 +54,7 @@ def execute(session: Session, actor: Actor, request: MoneyRequest, now: datetime
             transfer = wallets.pay(
                 session, actor=actor, wallet=wallet, code=code, amount=amount, now=now
             )
-            return Receipt(transfer, wallet.balance, payee_of(code, actor))
+            return Receipt(transfer, wallet.balance, payee_of(code))
         case Refund(payment_id=payment_id, amount=amount):
             transfer = wallets.refund(
                 session, actor=actor, payment_id=payment_id, amount=amount, now=now
@@ -75,11 +74,6 @@ def _account(session: Session, account_id: int) -> LedgerAccount:
     return account
 
 
-def payee_of(code: wallets.ScannedCode, reader: Actor) -> Payee:
-    """Who a code pays, as registered; a shopper sees the vendor's name masked."""
-    name = code.vendor_name
-    return Payee(
-        stall=code.stall_code,
-        market=code.market_name,
-        vendor=wallets.masked_name(name) if reader.role is Role.SHOPPER else name,
-    )
+def payee_of(code: wallets.ScannedCode) -> Payee:
+    """Who a code pays, as registered."""
+    return Payee(stall=code.stall_code, market=code.market_name, vendor=code.vendor_name)

@@ -406,25 +406,6 @@ def check_refundable(session: Session, payment: Transfer, amount: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading
-
-
-def statement(
-    session: Session, account_id: int, *, before_id: int | None, limit: int
-) -> list[tuple[Entry, Transfer]]:
-    """Entries of an account newest first, keyset-paginated on the entry id (stable while new
-    entries arrive: they have larger ids)."""
-    query = (
-        select(Entry, Transfer)
-        .join(Transfer, col(Transfer.id) == Entry.transfer_id)
-        .where(Entry.account_id == account_id)
-    )
-    if before_id is not None:
-        query = query.where(col(Entry.id) < before_id)
-    return [(e, t) for e, t in session.exec(query.order_by(col(Entry.id).desc()).limit(limit + 1))]
-
-
-# ---------------------------------------------------------------------------------------------
 # Closing days
 
 
