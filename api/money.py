@@ -19,7 +19,7 @@ from api.problems import problem_response
 from market.errors import FieldError, IdempotencyKeyMissingError
 from market.money import idempotency
 from market.money.execute import execute
-from market.money.ids import require_id
+from market.money.ids import require_id, user_id_of
 from market.money.models import TransferKind
 from market.money.requests import MoneyRequest, Payee, Receipt, fingerprint_parts
 from market.money.wallets import masked_name
@@ -114,7 +114,7 @@ def run_money(
 
                 outcome = idempotency.idempotent(
                     session,
-                    user_id=require_id_of(actor),
+                    user_id=user_id_of(actor),
                     key=key or "",
                     fingerprint=fingerprint,
                     operation=once,
@@ -136,13 +136,6 @@ def run_money(
         extra=stored.get("extra") or None,
         headers=headers,
     )
-
-
-def require_id_of(actor: Actor) -> int:
-    """The user id of an authenticated caller (every token belongs to a user)."""
-    if actor.user_id is None:
-        raise ValueError("an authenticated actor without a user id")
-    return actor.user_id
 
 
 def _require_key(key: str | None) -> None:

@@ -16,6 +16,7 @@ from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
 from market.errors import DomainError, FieldError, InvalidInputError, NotFoundError
 from market.money import wallets
+from market.money.ids import require_id
 from market.registry import stall_codes
 from market.registry.access import Actor
 from market.registry.models import BoardPublic, BoardStatus, Role
@@ -94,7 +95,7 @@ class DecodeReport(BaseModel):
 def _public(code: stall_codes.StallCode) -> StallCodePublic:
     found = bank_by_bin(code.account.bin)
     return StallCodePublic(
-        stall_id=code.stall.id or 0,
+        stall_id=require_id(code.stall),
         serial=code.board.serial,
         payload=code.board.payload,
         status=BoardStatus(code.board.status),

@@ -58,7 +58,7 @@ def add_webhook(
         allowed_hosts=settings.webhook_allowed,
     )
     return WebhookPublic(
-        id=endpoint.id or 0, url=endpoint.url, status=endpoint.status, secret=endpoint.secret
+        id=require_id(endpoint), url=endpoint.url, status=endpoint.status, secret=endpoint.secret
     )
 
 
@@ -66,7 +66,7 @@ def add_webhook(
 def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: int) -> list[WebhookPublic]:
     vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
     return [
-        WebhookPublic(id=e.id or 0, url=e.url, status=e.status)
+        WebhookPublic(id=require_id(e), url=e.url, status=e.status)
         for e in session.exec(
             select(WebhookEndpoint)
             .where(WebhookEndpoint.vendor_id == vendor_id, WebhookEndpoint.status == Status.ACTIVE)

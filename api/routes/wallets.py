@@ -108,7 +108,7 @@ class Violation(BaseModel):
 def _wallet_public(wallet: LedgerAccount, now: datetime) -> WalletPublic:
     capped = wallet.kind == "shopper_wallet"
     return WalletPublic(
-        id=wallet.id or 0,
+        id=require_id(wallet),
         kind=wallet.kind,
         balance=wallet.balance,
         monthly_used=ledger.month_used(wallet, ledger.month_start(now).date()) if capped else 0,
@@ -130,7 +130,7 @@ def open_wallet(
         settings=settings,
         now=clock(),
     )
-    return WalletToken(access_token=raw, wallet_id=wallet.id or 0, balance=wallet.balance)
+    return WalletToken(access_token=raw, wallet_id=require_id(wallet), balance=wallet.balance)
 
 
 @router.post("/wallets/token", response_model=WalletToken, responses=problem_responses(429))
@@ -146,8 +146,8 @@ def wallet_token(
     except InvalidCredentialsError:
         session.commit()
         raise
-    wallet = ledger.shopper_wallet(session, user.id or 0)
-    return WalletToken(access_token=raw, wallet_id=wallet.id or 0, balance=wallet.balance)
+    wallet = ledger.shopper_wallet(session, require_id(user))
+    return WalletToken(access_token=raw, wallet_id=require_id(wallet), balance=wallet.balance)
 
 
 @router.get("/wallets/me", response_model=WalletPublic)

@@ -44,6 +44,7 @@ from market.errors import (
     LimitExceededError,
     RefundExceedsPaymentError,
 )
+from market.money.ids import require_id
 from market.money.models import (
     DayClose,
     Entry,
@@ -274,12 +275,12 @@ def post(
     if not 0 <= fee <= amount or (fee and fees_account is None):
         raise ValueError("fee must be between 0 and the amount, with a fees account")
     if return_fee:
-        legs = [Leg(debit.id or 0, -(amount - fee)), Leg(credit.id or 0, amount)]
+        legs = [Leg(require_id(debit), -(amount - fee)), Leg(require_id(credit), amount)]
     else:
-        legs = [Leg(debit.id or 0, -amount), Leg(credit.id or 0, amount - fee)]
+        legs = [Leg(require_id(debit), -amount), Leg(require_id(credit), amount - fee)]
     if fee:
         assert fees_account is not None
-        legs.append(Leg(fees_account.id or 0, -fee if return_fee else fee))
+        legs.append(Leg(require_id(fees_account), -fee if return_fee else fee))
     legs = sorted((leg for leg in legs if leg.amount != 0), key=_by_account)
     if checks is not None:
         _lock(session, [leg.account_id for leg in legs])
@@ -298,8 +299,8 @@ def post(
         "kind": kind,
         "amount": amount,
         "fee": fee,
-        "debit_account_id": debit.id or 0,
-        "credit_account_id": credit.id or 0,
+        "debit_account_id": require_id(debit),
+        "credit_account_id": require_id(credit),
         "original_id": original_id,
         "board_id": board_id,
         "market_id": market_id,
@@ -362,7 +363,7 @@ def _check_daily_limit(session: Session, wallet: LedgerAccount, amount: int, now
     limit (this transfer is not in the journal yet)."""
     assert wallet.daily_limit is not None
     used = outgoing_total(
-        session, wallet.id or 0, day_start(now), tuple(k.value for k in TransferKind)
+        session, require_id(wallet), day_start(now), tuple(k.value for k in TransferKind)
     )
     if used + amount > wallet.daily_limit:
         raise LimitExceededError(
@@ -382,7 +383,7 @@ def refunded_total(session: Session, payment_id: int) -> int:
 
 
 def check_refundable(session: Session, payment: Transfer, amount: int) -> None:
-    already = refunded_total(session, payment.id or 0)
+    already = refunded_total(session, require_id(payment))
     if already + amount > payment.amount:
         raise RefundExceedsPaymentError(
             f"Đã hoàn {already} ₫ trên {payment.amount} ₫; không thể hoàn thêm {amount} ₫ "
@@ -506,7 +507,7 @@ def _cap_counters_match_journal(session: Session) -> list[Violation]:
     counted: dict[int, int] = {}
     accounts: dict[int, LedgerAccount] = {}
     for account, amount, created_at in rows:
-        key = account.id or -1
+        key = require_id(account)
         accounts[key] = account
         in_month = created_at is not None and month_start(created_at).date() == account.capped_month
         counted[key] = counted.get(key, 0) + (amount if in_month else 0)
@@ -585,7 +586,7 @@ def _closed_days_unchanged(session: Session) -> list[Violation]:
     ).all()
     days: dict[int, tuple[DayClose, list[Transfer]]] = {}
     for closed, transfer in rows:
-        _day, transfers = days.setdefault(closed.id or -1, (closed, []))
+        _day, transfers = days.setdefault(require_id(closed), (closed, []))
         if transfer is not None:
             transfers.append(transfer)
     return [

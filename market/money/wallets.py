@@ -34,6 +34,7 @@ from market.errors import (
     WalletNotFoundError,
 )
 from market.money import ledger
+from market.money.ids import require_id, user_id_of
 from market.money.models import DayClose, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 from market.money.notifications import ACTIVE_WEBHOOKS, record_event
 from market.registry.access import Actor, require_market_manager, require_role
@@ -109,7 +110,7 @@ def open_wallet(
     )
     session.add(user)
     session.flush()
-    wallet = ledger.shopper_wallet(session, user.id or 0)
+    wallet = ledger.shopper_wallet(session, require_id(user))
     raw, _token = issue_token(session, user=user, settings=settings, now=now)
     return raw, user, wallet
 
@@ -136,7 +137,7 @@ def own_wallet(session: Session, actor: Actor) -> LedgerAccount:
     require_role(actor, Role.SHOPPER)
     if actor.is_admin:
         raise ForbiddenError("Quản trị viên không có ví (admins have no wallet).")
-    return ledger.shopper_wallet(session, actor.user_id or 0)
+    return ledger.shopper_wallet(session, user_id_of(actor))
 
 
 def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) -> LedgerAccount:
@@ -215,7 +216,7 @@ def transfer_to_phone(
     recipient = _wallet_user(session, _phone(to_phone, "to_phone"))
     if recipient.id == actor.user_id:
         raise SelfPaymentError("Không thể chuyển tiền cho chính mình (cannot pay yourself).")
-    target = ledger.shopper_wallet(session, recipient.id or 0)
+    target = ledger.shopper_wallet(session, require_id(recipient))
     return ledger.post(
         session,
         kind=TransferKind.TRANSFER,
@@ -277,8 +278,8 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
         market = session.get(Market, vendor.market_id)
         assert market is not None
         return ScannedCode(
-            account_id=account.id or 0,
-            vendor_id=vendor.id or 0,
+            account_id=require_id(account),
+            vendor_id=require_id(vendor),
             vendor_phone=vendor.phone,
             fee_bps=vendor.fee_bps,
             market_id=vendor.market_id,
