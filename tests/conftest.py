@@ -351,7 +351,7 @@ def _seed_simulation(session: Session, planner_id: int, data_dir: str) -> int:
 
 def _seed_payment(session: Session, user_id: int, phone: str, stall_id: int, now: datetime) -> int:
     """The shopper tops up 1,000,000 ₫ and pays 100,000 ₫ at stall A."""
-    from market.money import ledger, wallets
+    from market.money import ledger, payments, wallets
     from market.registry import boards
     from market.registry.access import Actor
 
@@ -360,7 +360,7 @@ def _seed_payment(session: Session, user_id: int, phone: str, stall_id: int, now
     board = boards.live_board(session, stall_id)
     assert board is not None
     shopper = Actor(user_id=user_id, username="shopper", role=Role.SHOPPER, phone=phone)
-    paid = wallets.pay_by_qr(
+    paid = payments.pay_by_qr(
         session, actor=shopper, wallet=wallet, payload=board.payload, amount=100_000, now=now
     )
     return paid.id or 0

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
 from market.errors import DomainError, FieldError, InvalidInputError, NotFoundError
-from market.money import wallets
+from market.money import payments, wallets
 from market.money.ids import require_id
 from market.registry import stall_codes
 from market.registry.access import Actor
@@ -273,7 +273,7 @@ def market_sheet(
 def _registered(session: Session, actor: Actor, payload: str) -> RegisteredPayee | None:
     """The registered payee of a code that pays a live account here (None otherwise)."""
     try:
-        code = wallets.resolve_code(session, payload)
+        code = payments.resolve_code(session, payload)
     except DomainError:
         return None
     shopper = actor.role is Role.SHOPPER

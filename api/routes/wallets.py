@@ -23,7 +23,7 @@ from api.money import (
 from api.problems import problem_responses
 from market.clock import business_day
 from market.errors import InvalidCredentialsError
-from market.money import ledger, statements, wallets
+from market.money import days, ledger, statements, wallets
 from market.money.ids import require_id
 from market.money.models import LedgerAccount, TransferKind
 from market.money.requests import PayByQR, Refund, Reversal, SendToPhone, TopUp, Withdrawal
@@ -98,6 +98,36 @@ class StatementLine(BaseModel):
 class Statement(BaseModel):
     items: list[StatementLine]
     next_cursor: str | None
+
+
+class SourceTotal(BaseModel):
+    count: int
+    total: int
+
+
+class DailySlip(BaseModel):
+    """QR payments a vendor received on a business day, by source (masked payer)."""
+
+    vendor_id: int
+    business_day: str
+    count: int
+    total: int
+    fees: int
+    refunds: int
+    net: int
+    by_source: dict[str, SourceTotal]
+    first_at: str | None
+    last_at: str | None
+    cash: int | None
+    cashless_share: float | None
+
+
+class ClosedDay(BaseModel):
+    market_id: int
+    business_day: str
+    totals: dict[str, Any] = Field(description="per vendor wallet: count, gross, fees, net")
+    content_hash: str
+    closed_at: str
 
 
 class Violation(BaseModel):
@@ -310,7 +340,7 @@ def reversal(
     return run_money(context, token=token, key=key, request=Reversal(payment_id))
 
 
-@router.get("/vendors/{vendor_id}/slip")
+@router.get("/vendors/{vendor_id}/slip", response_model=DailySlip)
 def daily_slip(
     actor: CurrentUser,
     session: SessionDep,
@@ -318,26 +348,27 @@ def daily_slip(
     vendor_id: int,
     day: date | None = None,
     cash: Annotated[int | None, Query(ge=0, le=10**12)] = None,
-) -> dict[str, Any]:
+) -> DailySlip:
     """The end-of-day slip for a business day (Asia/Ho_Chi_Minh; default today)."""
-    return wallets.daily_slip(
+    slip = days.daily_slip(
         session, actor=actor, vendor_id=vendor_id, day=day or business_day(clock()), cash=cash
     )
+    return DailySlip.model_validate(slip)
 
 
-@router.post("/markets/{market_id}/days/{day}/close")
+@router.post("/markets/{market_id}/days/{day}/close", response_model=ClosedDay)
 def close_day(
     actor: CurrentUser, session: SessionDep, clock: ClockDep, market_id: int, day: date
-) -> dict[str, Any]:
+) -> ClosedDay:
     """Freeze the market's per-vendor totals for a day that is over; its hash never changes."""
-    closed = wallets.close_day(session, actor=actor, market_id=market_id, day=day, now=clock())
-    return {
-        "market_id": market_id,
-        "business_day": day.isoformat(),
-        "totals": closed.totals,
-        "content_hash": closed.content_hash,
-        "closed_at": closed.closed_at.isoformat(),
-    }
+    closed = days.close_day(session, actor=actor, market_id=market_id, day=day, now=clock())
+    return ClosedDay(
+        market_id=market_id,
+        business_day=day.isoformat(),
+        totals=closed.totals,
+        content_hash=closed.content_hash,
+        closed_at=closed.closed_at.isoformat(),
+    )
 
 
 @router.get("/ledger/audit", response_model=list[Violation])

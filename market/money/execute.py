@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from market.money import wallets
+from market.money import payments, wallets
 from market.money.models import LedgerAccount
 from market.money.requests import (
     MoneyRequest,
@@ -50,18 +50,18 @@ def execute(session: Session, actor: Actor, request: MoneyRequest, now: datetime
             )
         case PayByQR(payload=payload, amount=amount):
             wallet = wallets.own_wallet(session, actor)
-            code = wallets.resolve_code(session, payload)
-            transfer = wallets.pay(
+            code = payments.resolve_code(session, payload)
+            transfer = payments.pay(
                 session, actor=actor, wallet=wallet, code=code, amount=amount, now=now
             )
             return Receipt(transfer, wallet.balance, payee_of(code))
         case Refund(payment_id=payment_id, amount=amount):
-            transfer = wallets.refund(
+            transfer = payments.refund(
                 session, actor=actor, payment_id=payment_id, amount=amount, now=now
             )
             wallet = _account(session, transfer.debit_account_id)
         case Reversal(payment_id=payment_id):
-            transfer = wallets.reverse(session, actor=actor, payment_id=payment_id, now=now)
+            transfer = payments.reverse(session, actor=actor, payment_id=payment_id, now=now)
             wallet = _account(session, transfer.credit_account_id)
     return Receipt(transfer, wallet.balance)
 
@@ -74,6 +74,6 @@ def _account(session: Session, account_id: int) -> LedgerAccount:
     return account
 
 
-def payee_of(code: wallets.ScannedCode) -> Payee:
+def payee_of(code: payments.ScannedCode) -> Payee:
     """Who a code pays, as registered."""
     return Payee(stall=code.stall_code, market=code.market_name, vendor=code.vendor_name)
