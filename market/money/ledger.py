@@ -238,33 +238,79 @@ def month_used(account: LedgerAccount, month: date) -> int:
     return account.capped_used if account.capped_month == month else 0
 
 
-def post(
+@dataclass(frozen=True)
+class Posting:
+    """One transfer to write, as data: `amount` leaves `debit` for `credit`, `fee` of it kept by
+    the fees account; what it links to and says. `post` writes it with its legs."""
+
+    kind: TransferKind
+    debit: LedgerAccount
+    credit: LedgerAccount
+    amount: int
+    fee: int = 0
+    fees_account: LedgerAccount | None = None
+    original_id: int | None = None
+    board_id: int | None = None
+    market_id: int | None = None
+    memo: str | None = None
+    source_label: str | None = None
+
+
+def legs_of(posting: Posting) -> list[Leg]:
+    """The ordinary legs: the whole amount leaves `debit`, `amount - fee` reaches `credit` and
+    `fee` the fees account."""
+    legs = [
+        Leg(require_id(posting.debit), -posting.amount),
+        Leg(require_id(posting.credit), posting.amount - posting.fee),
+    ]
+    if posting.fee and posting.fees_account is not None:
+        legs.append(Leg(require_id(posting.fees_account), posting.fee))
+    return legs
+
+
+def move(
     session: Session,
+    posting: Posting,
     *,
-    kind: TransferKind,
-    debit: LedgerAccount,
-    credit: LedgerAccount,
-    amount: int,
     now: datetime,
-    fee: int = 0,
-    fees_account: LedgerAccount | None = None,
-    return_fee: bool = False,
-    original_id: int | None = None,
-    board_id: int | None = None,
-    market_id: int | None = None,
-    memo: str | None = None,
-    source_label: str | None = None,
     checks: Callable[[], None] | None = None,
 ) -> Transfer:
-    """Write one transfer: `amount` leaves `debit`; `amount - fee` reaches `credit` and `fee`
-    the fees account. With `return_fee` (a reversal) it runs the other way: `credit` gets the
-    whole amount, `debit` gives `amount - fee` and the fees account gives back `fee`.
+    """Write an ordinary transfer (top-up, withdrawal, transfer, payment, refund): its legs are
+    `legs_of(posting)`."""
+    return post(session, posting, legs_of(posting), now=now, checks=checks)
+
+
+def reverse(
+    session: Session, posting: Posting, *, now: datetime, checks: Callable[[], None]
+) -> Transfer:
+    """Write a reversal of a payment: `posting.credit` (the payer) gets the whole amount back,
+    `posting.debit` (the payee) gives back `amount - fee` and the fees account gives back
+    `fee`: the payment's legs with their signs turned."""
+    legs = [
+        Leg(require_id(posting.debit), -(posting.amount - posting.fee)),
+        Leg(require_id(posting.credit), posting.amount),
+    ]
+    if posting.fee and posting.fees_account is not None:
+        legs.append(Leg(require_id(posting.fees_account), -posting.fee))
+    return post(session, posting, legs, now=now, checks=checks)
+
+
+def post(
+    session: Session,
+    posting: Posting,
+    legs: list[Leg],
+    *,
+    now: datetime,
+    checks: Callable[[], None] | None = None,
+) -> Transfer:
+    """Write one transfer and its legs (signed amounts that sum to zero).
 
     Balances move in ascending account id order (each UPDATE locks its row, so concurrent
-    transfers cannot deadlock) and the wallet limits are enforced here. `checks` (rules that
-    read history, such as refunds not exceeding the payment) runs first, once the rows are
-    locked in the same order. A refusal may leave the transaction half-written: the caller rolls
-    it back."""
+    transfers cannot deadlock) and the wallet limits are enforced here on `posting.debit`.
+    `checks` (rules that read history, such as refunds not exceeding the payment) runs first,
+    once the rows are locked in the same order. A refusal may leave the transaction
+    half-written: the caller rolls it back."""
+    amount, fee, debit = posting.amount, posting.fee, posting.debit
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError("amount must be a positive int of đồng")
     if amount > NAPAS_TRANSFER_CAP:
@@ -272,20 +318,15 @@ def post(
             "Một giao dịch phải dưới 500.000.000 ₫ (one transfer must be below 500,000,000 ₫).",
             extra={"limit": NAPAS_TRANSFER_CAP},
         )
-    if not 0 <= fee <= amount or (fee and fees_account is None):
+    if not 0 <= fee <= amount or (fee and posting.fees_account is None):
         raise ValueError("fee must be between 0 and the amount, with a fees account")
-    if return_fee:
-        legs = [Leg(require_id(debit), -(amount - fee)), Leg(require_id(credit), amount)]
-    else:
-        legs = [Leg(require_id(debit), -amount), Leg(require_id(credit), amount - fee)]
-    if fee:
-        assert fees_account is not None
-        legs.append(Leg(require_id(fees_account), -fee if return_fee else fee))
+    if sum(leg.amount for leg in legs) != 0:
+        raise ValueError("a transfer's legs must sum to zero")
     legs = sorted((leg for leg in legs if leg.amount != 0), key=_by_account)
     if checks is not None:
         _lock(session, [leg.account_id for leg in legs])
         checks()
-    capped = kind in CAPPED_KINDS and debit.kind == LedgerAccountKind.SHOPPER_WALLET
+    capped = posting.kind in CAPPED_KINDS and debit.kind == LedgerAccountKind.SHOPPER_WALLET
     month = month_start(now).date() if capped else None
     balances = {
         leg.account_id: _apply(
@@ -296,16 +337,16 @@ def post(
     if debit.daily_limit is not None:
         _check_daily_limit(session, debit, amount, now)
     fields: dict[str, Any] = {
-        "kind": kind,
+        "kind": posting.kind,
         "amount": amount,
         "fee": fee,
         "debit_account_id": require_id(debit),
-        "credit_account_id": require_id(credit),
-        "original_id": original_id,
-        "board_id": board_id,
-        "market_id": market_id,
-        "memo": memo,
-        "source_label": source_label,
+        "credit_account_id": require_id(posting.credit),
+        "original_id": posting.original_id,
+        "board_id": posting.board_id,
+        "market_id": posting.market_id,
+        "memo": posting.memo,
+        "source_label": posting.source_label,
         "business_day": business_day(now),
         "created_at": now,
     }
@@ -327,7 +368,7 @@ def post(
     )
     # the accounts the caller holds (and the session's identity map) now show the balances the
     # database holds: a caller reads a balance after the transfer from its account object
-    for account in (debit, credit, fees_account):
+    for account in (debit, posting.credit, posting.fees_account):
         if account is not None and account.id in balances:
             set_committed_value(account, "balance", balances[account.id])
     return Transfer(id=transfer_id, **fields)

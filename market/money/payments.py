@@ -235,21 +235,23 @@ def pay(
     target = code.wallet or ledger.vendor_wallet(session, code.account_id)
     fee = fee_for(amount, code.fee_bps)
     fees = ledger.system_account(session, LedgerAccountKind.FEES) if fee else None
-    transfer = ledger.post(
+    transfer = ledger.move(
         session,
-        kind=TransferKind.PAYMENT,
-        debit=wallet,
-        credit=target,
-        amount=amount,
-        fee=fee,
-        fees_account=fees,
+        ledger.Posting(
+            kind=TransferKind.PAYMENT,
+            debit=wallet,
+            credit=target,
+            amount=amount,
+            fee=fee,
+            fees_account=fees,
+            board_id=code.board_id,
+            market_id=code.market_id,
+            memo=f"Ki-ốt {code.stall_code} · {code.market_name}"[:100]
+            if code.stall_code
+            else f"Thanh toán QR · {code.market_name}"[:100],
+            source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
+        ),
         now=now,
-        board_id=code.board_id,
-        market_id=code.market_id,
-        memo=f"Ki-ốt {code.stall_code} · {code.market_name}"[:100]
-        if code.stall_code
-        else f"Thanh toán QR · {code.market_name}"[:100],
-        source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
     )
     if code.reference is not None:
         _use_sale_code(session, code, transfer, now)
@@ -328,16 +330,18 @@ def refund(
     wallet = vendor_wallet_for(session, actor, vendor_account.payout_account_id)
     shopper = session.get(LedgerAccount, payment.debit_account_id)
     assert shopper is not None
-    transfer = ledger.post(
+    transfer = ledger.move(
         session,
-        kind=TransferKind.REFUND,
-        debit=wallet,
-        credit=shopper,
-        amount=amount,
+        ledger.Posting(
+            kind=TransferKind.REFUND,
+            debit=wallet,
+            credit=shopper,
+            amount=amount,
+            original_id=payment.id,
+            market_id=payment.market_id,
+            memo=f"Hoàn tiền #{payment.id}",
+        ),
         now=now,
-        original_id=payment.id,
-        market_id=payment.market_id,
-        memo=f"Hoàn tiền #{payment.id}",
         checks=lambda: ledger.check_refundable(session, _payment(session, payment_id), amount),
     )
     _record_for_wallet(session, transfer.debit_account_id, "payment.refunded", transfer)
@@ -358,19 +362,20 @@ def reverse(session: Session, *, actor: Actor, payment_id: int, now: datetime) -
     assert vendor_wallet is not None
     assert shopper is not None
     fees = ledger.system_account(session, LedgerAccountKind.FEES) if payment.fee else None
-    transfer = ledger.post(
+    transfer = ledger.reverse(
         session,
-        kind=TransferKind.REVERSAL,
-        debit=vendor_wallet,
-        credit=shopper,
-        amount=payment.amount,
-        fee=payment.fee,
-        fees_account=fees,
-        return_fee=True,
+        ledger.Posting(
+            kind=TransferKind.REVERSAL,
+            debit=vendor_wallet,
+            credit=shopper,
+            amount=payment.amount,
+            fee=payment.fee,
+            fees_account=fees,
+            original_id=payment.id,
+            market_id=payment.market_id,
+            memo=f"Đảo giao dịch #{payment.id}",
+        ),
         now=now,
-        original_id=payment.id,
-        market_id=payment.market_id,
-        memo=f"Đảo giao dịch #{payment.id}",
         checks=lambda: ledger.check_refundable(session, payment, payment.amount),
     )
     _record_for_wallet(session, transfer.debit_account_id, "payment.reversed", transfer)

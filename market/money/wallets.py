@@ -127,28 +127,32 @@ def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) ->
 def top_up(session: Session, *, wallet: LedgerAccount, amount: int, now: datetime) -> Transfer:
     """Nạp tiền: money enters the wallet from cash-in."""
     cash_in = ledger.system_account(session, LedgerAccountKind.CASH_IN)
-    return ledger.post(
+    return ledger.move(
         session,
-        kind=TransferKind.TOP_UP,
-        debit=cash_in,
-        credit=wallet,
-        amount=amount,
+        ledger.Posting(
+            kind=TransferKind.TOP_UP,
+            debit=cash_in,
+            credit=wallet,
+            amount=amount,
+            memo="Nạp tiền",
+        ),
         now=now,
-        memo="Nạp tiền",
     )
 
 
 def withdraw(session: Session, *, wallet: LedgerAccount, amount: int, now: datetime) -> Transfer:
     """Rút tiền: money leaves the wallet to cash-out."""
     cash_out = ledger.system_account(session, LedgerAccountKind.CASH_OUT)
-    return ledger.post(
+    return ledger.move(
         session,
-        kind=TransferKind.WITHDRAWAL,
-        debit=wallet,
-        credit=cash_out,
-        amount=amount,
+        ledger.Posting(
+            kind=TransferKind.WITHDRAWAL,
+            debit=wallet,
+            credit=cash_out,
+            amount=amount,
+            memo="Rút tiền",
+        ),
         now=now,
-        memo="Rút tiền",
     )
 
 
@@ -191,12 +195,14 @@ def transfer_to_phone(
     if recipient.id == actor.user_id:
         raise SelfPaymentError("Không thể chuyển tiền cho chính mình (cannot pay yourself).")
     target = ledger.shopper_wallet(session, require_id(recipient))
-    return ledger.post(
+    return ledger.move(
         session,
-        kind=TransferKind.TRANSFER,
-        debit=wallet,
-        credit=target,
-        amount=amount,
+        ledger.Posting(
+            kind=TransferKind.TRANSFER,
+            debit=wallet,
+            credit=target,
+            amount=amount,
+            memo=memo or "Chuyển tiền",
+        ),
         now=now,
-        memo=memo or "Chuyển tiền",
     )
