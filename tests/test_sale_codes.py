@@ -4,6 +4,7 @@ replay of the request that paid it still replays."""
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -110,3 +111,22 @@ def test_the_card_of_an_issued_code_draws_that_code(client: TestClient, world: W
         params={"amount": 30_000, "reference": sale["reference"]},
     )
     assert wrong.status_code == 404
+
+
+def test_concurrent_payments_of_one_code_pay_it_once(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    payers = []
+    for n in range(4):
+        headers = _open(client, f"090765432{n}")
+        assert _money(client, "/wallets/me/top-ups", headers, "seed", {"amount": 50_000}).is_success
+        payers.append(headers)
+    body = {"payload": _sale(client, world, 45_000)["payload"]}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(
+            pool.map(lambda h: _money(client, "/wallets/me/payments", h, "race", body), payers)
+        )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 409, 409, 409], [a.text for a in answers]
+    assert sorted(_balance(client, h) for h in payers) == [5_000, 50_000, 50_000, 50_000]
+    assert _audit(client, world) == []
