@@ -96,8 +96,8 @@ async def _no_receive() -> Message:
 class WebhookWorker:
     """A background thread that delivers due webhooks until the app stops."""
 
-    def __init__(self, engine: Engine, clock: Clock, poll_seconds: float) -> None:
-        self.engine, self.clock, self.poll_seconds = engine, clock, poll_seconds
+    def __init__(self, engine: Engine, clock: Clock, settings: Settings) -> None:
+        self.engine, self.clock, self.settings = engine, clock, settings
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
 
@@ -105,10 +105,15 @@ class WebhookWorker:
         with httpx.Client(timeout=5.0) as client:
             while not self.stopping.is_set():
                 try:
-                    deliver_due(self.engine, now=self.clock(), client=client)
+                    deliver_due(
+                        self.engine,
+                        now=self.clock(),
+                        client=client,
+                        allowed_hosts=self.settings.webhook_allowed,
+                    )
                 except Exception:  # a bad round must not stop later deliveries
                     log.exception("webhook delivery round failed")
-                self.stopping.wait(self.poll_seconds)
+                self.stopping.wait(self.settings.webhook_poll_seconds)
 
     def __enter__(self) -> WebhookWorker:
         self.thread.start()
@@ -130,7 +135,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.webhook_worker:
-            with WebhookWorker(engine, clock, settings.webhook_poll_seconds):
+            with WebhookWorker(engine, clock, settings):
                 yield
         else:
             yield

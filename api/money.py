@@ -1,26 +1,30 @@
-"""The unit of work for money requests: one transaction authenticates the caller and runs the
-operation once per Idempotency-Key, retried whole when it hits a serialization failure or a
-deadlock."""
+"""The HTTP side of money requests: one transaction authenticates the caller and executes the
+request (data, `market.money.requests`) once per Idempotency-Key, retried whole when it hits a
+serialization failure or a deadlock; the receipt's public shape; outcomes mapped to HTTP."""
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, Header
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from api.deps import ContextDep, oauth2_scheme, require_token
 from api.problems import problem_response
-from market.db import read_only
 from market.errors import FieldError, IdempotencyKeyMissingError
-from market.money import ledger, wallets
-from market.money.models import Transfer
+from market.money import idempotency
+from market.money.execute import execute
+from market.money.ids import require_id, user_id_of
+from market.money.models import TransferKind
+from market.money.requests import MoneyRequest, Payee, Receipt, fingerprint_parts
+from market.money.wallets import masked_name
 from market.registry.access import Actor
+from market.registry.models import Role
 from market.registry.users import authenticate
 
 MAX_ATTEMPTS = 12
@@ -28,17 +32,6 @@ MAX_ATTEMPTS = 12
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
 
 
-def get_stream_actor(
-    context: ContextDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Actor:
-    """The caller of a long-lived stream, read in a short transaction of its own (a stream must
-    not hold a pooled connection, nor on SQLite a lock, while it waits)."""
-    with Session(read_only(context.engine)) as session:
-        actor, _token = authenticate(session, raw_token=require_token(token), now=context.clock())
-    return actor
-
-
-StreamActor = Annotated[Actor, Depends(get_stream_actor)]
 MoneyToken = Annotated[str | None, Depends(oauth2_scheme)]
 IdempotencyKey = Annotated[
     str | None,
@@ -53,20 +46,58 @@ def _retryable(exc: Exception) -> bool:
     return "database is locked" in str(getattr(exc, "orig", exc)).lower()
 
 
+class PayeePublic(BaseModel):
+    """Who a payment went to, as registered (the vendor's name masked for shoppers)."""
+
+    stall: str | None = Field(description="the stall's code, e.g. B-12")
+    market: str
+    vendor: str
+
+
+class TransferPublic(BaseModel):
+    id: int
+    kind: TransferKind
+    amount: int
+    fee: int
+    net: int
+    memo: str | None
+    original_id: int | None
+    business_day: str
+    created_at: str
+    balance: int = Field(description="the caller's side after the transfer")
+    payee: PayeePublic | None = None
+
+
+def receipt_public(receipt: Receipt, reader: Actor) -> TransferPublic:
+    transfer = receipt.transfer
+    return TransferPublic(
+        id=require_id(transfer),
+        kind=TransferKind(transfer.kind),
+        amount=transfer.amount,
+        fee=transfer.fee,
+        net=transfer.amount - transfer.fee,
+        memo=transfer.memo,
+        original_id=transfer.original_id,
+        business_day=transfer.business_day.isoformat(),
+        created_at=transfer.created_at.isoformat(),
+        balance=receipt.balance,
+        payee=payee_public(receipt.payee, reader) if receipt.payee else None,
+    )
+
+
+def payee_public(payee: Payee, reader: Actor) -> PayeePublic:
+    """A payee as a reader may see it: a shopper sees the vendor's name masked."""
+    vendor = masked_name(payee.vendor) if reader.role is Role.SHOPPER else payee.vendor
+    return PayeePublic(stall=payee.stall, market=payee.market, vendor=vendor)
+
+
 def run_money(
-    context: ContextDep,
-    *,
-    token: str | None,
-    key: str | None,
-    operation: str,
-    body: dict[str, Any],
-    work: Callable[[Session, Actor, Any], Transfer],
-    balance_of: Literal["debit", "credit"],
+    context: ContextDep, *, token: str | None, key: str | None, request: MoneyRequest
 ) -> JSONResponse:
-    """Authenticate, then run `work` once for (caller, key) and answer its stored outcome (201
-    with the transfer and the balance of its `balance_of` account, or a problem)."""
+    """Authenticate, then execute `request` once for (caller, key) and answer its stored
+    outcome: 201 with the transfer, or a problem. Retried whole on a serialization failure."""
     raw_token = require_token(token)
-    fingerprint = ledger.request_hash(operation, body)
+    fingerprint = idempotency.request_hash(*fingerprint_parts(request))
     for attempt in range(MAX_ATTEMPTS):
         try:
             with Session(context.engine, expire_on_commit=False) as session:
@@ -77,18 +108,13 @@ def run_money(
                 def once(
                     session: Session = session, actor: Actor = actor, now: Any = now
                 ) -> tuple[dict[str, Any], int]:
-                    transfer = work(session, actor, now)
-                    account_id = (
-                        transfer.debit_account_id
-                        if balance_of == "debit"
-                        else transfer.credit_account_id
-                    )
-                    balance = ledger.balance_after(session, transfer, account_id)
-                    return wallets.transfer_view(transfer) | {"balance": balance}, transfer.id or 0
+                    receipt = execute(session, actor, request, now)
+                    public = receipt_public(receipt, actor).model_dump(mode="json")
+                    return public, require_id(receipt.transfer)
 
-                outcome = ledger.idempotent(
+                outcome = idempotency.idempotent(
                     session,
-                    user_id=actor.user_id or 0,
+                    user_id=user_id_of(actor),
                     key=key or "",
                     fingerprint=fingerprint,
                     operation=once,

@@ -71,6 +71,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid-vietqr": 422,
     "unknown-code": 422,
     "code-revoked": 409,
+    "code-used": 409,
     "code-suspended": 409,
     "amount-override": 422,
     "self-payment": 422,

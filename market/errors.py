@@ -246,6 +246,15 @@ class CodeRevokedError(MoneyRefusedError):
     )
 
 
+class CodeUsedError(MoneyRefusedError):
+    code = register_problem(
+        "code-used",
+        "Mã QR dùng một lần đã được thanh toán",
+        "Code already paid",
+        "A per-sale code pays once; this one has been paid. Ask the vendor for a new code.",
+    )
+
+
 class CodeSuspendedError(MoneyRefusedError):
     code = register_problem(
         "code-suspended",

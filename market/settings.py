@@ -28,7 +28,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     webhook_worker: bool = Field(default=True, description="deliver webhooks in the background")
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_allowed_hosts: str = Field(
+        default="",
+        max_length=2000,
+        description="comma-separated hosts webhooks may target although private (e.g. 127.0.0.1)",
+    )
     data_dir: str = Field(default="./cho-data", description="simulation outputs and other files")
+
+    @property
+    def webhook_allowed(self) -> frozenset[str]:
+        return frozenset(
+            h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()
+        )
 
     @property
     def token_ttl(self) -> timedelta:

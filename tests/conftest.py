@@ -154,8 +154,13 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    # tests deliver webhooks by hand
-    return Settings(DATABASE_URL=db_url, webhook_worker=False, data_dir=str(tmp_path / "data"))
+    # tests deliver webhooks by hand, to receivers on 127.0.0.1
+    return Settings(
+        DATABASE_URL=db_url,
+        webhook_worker=False,
+        webhook_allowed_hosts="127.0.0.1",
+        data_dir=str(tmp_path / "data"),
+    )
 
 
 @pytest.fixture
@@ -346,7 +351,7 @@ def _seed_simulation(session: Session, planner_id: int, data_dir: str) -> int:
 
 def _seed_payment(session: Session, user_id: int, phone: str, stall_id: int, now: datetime) -> int:
     """The shopper tops up 1,000,000 ₫ and pays 100,000 ₫ at stall A."""
-    from market.money import ledger, wallets
+    from market.money import ledger, payments, wallets
     from market.registry import boards
     from market.registry.access import Actor
 
@@ -355,7 +360,7 @@ def _seed_payment(session: Session, user_id: int, phone: str, stall_id: int, now
     board = boards.live_board(session, stall_id)
     assert board is not None
     shopper = Actor(user_id=user_id, username="shopper", role=Role.SHOPPER, phone=phone)
-    paid = wallets.pay_by_qr(
+    paid = payments.pay_by_qr(
         session, actor=shopper, wallet=wallet, payload=board.payload, amount=100_000, now=now
     )
     return paid.id or 0

@@ -130,7 +130,9 @@ def test_sale_code_for_an_amount(client: TestClient, world: World, engine: Engin
     assert value.initiation is Initiation.DYNAMIC
     assert value.amount == 150000
     card = client.get(
-        f"/stalls/{world.stall_a}/sale-code.png", headers=h, params={"amount": 150000}
+        f"/stalls/{world.stall_a}/sale-code.png",
+        headers=h,
+        params={"amount": 150000, "reference": body["reference"]},
     )
     assert [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(card.content)))] == [
         body["payload"]

@@ -22,8 +22,18 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from market.errors import DomainError
-from market.money import ledger, wallets
+from market.money import idempotency, ledger
+from market.money.execute import execute
 from market.money.models import IdempotencyRecord, LedgerAccount
+from market.money.requests import (
+    MoneyRequest,
+    PayByQR,
+    Refund,
+    SendToPhone,
+    TopUp,
+    Withdrawal,
+    fingerprint_parts,
+)
 from market.registry import boards
 from market.registry.access import Actor
 from market.registry.models import Role, User
@@ -48,7 +58,7 @@ def test_t4_wallets_match_a_plain_model(engine: Engine, world: World) -> None:
             self.actors: dict[int, Actor] = {}
             self.phones: dict[int, str] = {}
             self.payments: dict[int, tuple[int, int, int]] = {}  # id → (payer, amount, refunded)
-            self.keys: dict[str, tuple[str, dict[str, Any], Any]] = {}  # key → (op, body, answer)
+            self.keys: dict[str, tuple[MoneyRequest, Any]] = {}  # key → (request, answer)
             self.vendor_balance = self._balance(vendor_wallet_id)
             self.vendor = Actor(
                 user_id=world.user_ids["vendor"],
@@ -87,26 +97,26 @@ def test_t4_wallets_match_a_plain_model(engine: Engine, world: World) -> None:
                 session.commit()
 
         def _run(
-            self, actor: Actor, op: str, body: dict[str, Any], work: Any, key: str | None = None
+            self, actor: Actor, request: MoneyRequest, key: str | None = None
         ) -> tuple[bool, Any]:
             key = key or uuid.uuid4().hex
+
+            def once(session: Session) -> tuple[dict[str, Any], int | None]:
+                receipt = execute(session, actor, request, NOW)
+                return {"id": receipt.transfer.id, "balance": receipt.balance}, receipt.transfer.id
+
             with Session(engine, expire_on_commit=False) as session:
-                outcome = ledger.idempotent(
+                outcome = idempotency.idempotent(
                     session,
                     user_id=actor.user_id or 0,
                     key=key,
-                    fingerprint=ledger.request_hash(op, body),
-                    operation=lambda: (lambda t: (wallets.transfer_view(t), t.id))(work(session)),
+                    fingerprint=idempotency.request_hash(*fingerprint_parts(request)),
+                    operation=lambda: once(session),
                 )
                 session.commit()
             if not outcome.replayed:
-                self.keys[key] = (op, body, (outcome.ok, outcome.response))
+                self.keys[key] = (request, (outcome.ok, outcome.response))
             return outcome.ok, outcome.response
-
-        def _wallet(self, session: Session, wallet_id: int) -> LedgerAccount:
-            account = session.get(LedgerAccount, wallet_id)
-            assert account is not None
-            return account
 
         wallets_ids = st.integers(0, 2)
         amounts = st.integers(1, 60_000)
@@ -114,28 +124,14 @@ def test_t4_wallets_match_a_plain_model(engine: Engine, world: World) -> None:
         @rule(index=wallets_ids, amount=amounts)
         def top_up(self, index: int, amount: int) -> None:
             wallet_id = sorted(self.balances)[index]
-            ok, _ = self._run(
-                self.actors[wallet_id],
-                "top-up",
-                {"amount": amount},
-                lambda s: wallets.top_up(
-                    s, wallet=self._wallet(s, wallet_id), amount=amount, now=NOW
-                ),
-            )
+            ok, _ = self._run(self.actors[wallet_id], TopUp(amount))
             assert ok
             self.balances[wallet_id] += amount
 
         @rule(index=wallets_ids, amount=amounts)
         def withdraw(self, index: int, amount: int) -> None:
             wallet_id = sorted(self.balances)[index]
-            ok, response = self._run(
-                self.actors[wallet_id],
-                "withdraw",
-                {"amount": amount},
-                lambda s: wallets.withdraw(
-                    s, wallet=self._wallet(s, wallet_id), amount=amount, now=NOW
-                ),
-            )
+            ok, response = self._run(self.actors[wallet_id], Withdrawal(amount))
             assert ok == (amount <= self.balances[wallet_id]), response
             if ok:
                 self.balances[wallet_id] -= amount
@@ -144,20 +140,7 @@ def test_t4_wallets_match_a_plain_model(engine: Engine, world: World) -> None:
         def transfer(self, payer: int, payee: int, amount: int) -> None:
             source, target = sorted(self.balances)[payer], sorted(self.balances)[payee]
             actor = self.actors[source]
-            ok, response = self._run(
-                actor,
-                "transfer",
-                {"to": self.phones[target], "amount": amount},
-                lambda s: wallets.transfer_to_phone(
-                    s,
-                    actor=actor,
-                    wallet=self._wallet(s, source),
-                    to_phone=self.phones[target],
-                    amount=amount,
-                    memo=None,
-                    now=NOW,
-                ),
-            )
+            ok, response = self._run(actor, SendToPhone(self.phones[target], amount))
             if source == target:
                 assert not ok
                 assert response["code"] == "self-payment"
@@ -171,19 +154,7 @@ def test_t4_wallets_match_a_plain_model(engine: Engine, world: World) -> None:
         def pay(self, payer: int, amount: int) -> None:
             source = sorted(self.balances)[payer]
             actor = self.actors[source]
-            ok, response = self._run(
-                actor,
-                "pay",
-                {"amount": amount},
-                lambda s: wallets.pay_by_qr(
-                    s,
-                    actor=actor,
-                    wallet=self._wallet(s, source),
-                    payload=payload,
-                    amount=amount,
-                    now=NOW,
-                ),
-            )
+            ok, response = self._run(actor, PayByQR(payload, amount))
             assert ok == (amount <= self.balances[source]), response
             if ok:
                 self.balances[source] -= amount
@@ -197,14 +168,7 @@ def test_t4_wallets_match_a_plain_model(engine: Engine, world: World) -> None:
             payment_id = data.draw(st.sampled_from(sorted(self.payments)))
             payer, amount, refunded = self.payments[payment_id]
             part = data.draw(st.integers(1, amount))
-            ok, response = self._run(
-                self.vendor,
-                f"refund:{payment_id}",
-                {"amount": part},
-                lambda s: wallets.refund(
-                    s, actor=self.vendor, payment_id=payment_id, amount=part, now=NOW
-                ),
-            )
+            ok, response = self._run(self.vendor, Refund(payment_id, part))
             expected = refunded + part <= amount and part <= self.vendor_balance
             assert ok == expected, response
             if ok:
@@ -217,17 +181,18 @@ def test_t4_wallets_match_a_plain_model(engine: Engine, world: World) -> None:
             if not self.keys:
                 return
             key = data.draw(st.sampled_from(sorted(self.keys)))
-            op, body, answer = self.keys[key]
+            request, answer = self.keys[key]
+            op, body = fingerprint_parts(request)
             with Session(engine) as session:
                 record = session.exec(
                     select(IdempotencyRecord).where(IdempotencyRecord.key == key)
                 ).one()
                 user_id = record.user_id
-                outcome = ledger.idempotent(
+                outcome = idempotency.idempotent(
                     session,
                     user_id=user_id,
                     key=key,
-                    fingerprint=ledger.request_hash(op, body),
+                    fingerprint=idempotency.request_hash(op, body),
                     operation=lambda: (_ for _ in ()).throw(AssertionError("must not run")),
                 )
                 session.commit()
@@ -235,11 +200,11 @@ def test_t4_wallets_match_a_plain_model(engine: Engine, world: World) -> None:
             assert (outcome.ok, outcome.response) == answer
             try:
                 with Session(engine) as session:
-                    ledger.idempotent(
+                    idempotency.idempotent(
                         session,
                         user_id=user_id,
                         key=key,
-                        fingerprint=ledger.request_hash(op, body | {"x": 1}),
+                        fingerprint=idempotency.request_hash(op, body | {"x": 1}),
                         operation=lambda: ({}, None),
                     )
                 raise AssertionError("a changed body must be refused")

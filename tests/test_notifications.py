@@ -18,10 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from market.money.models import Transfer, WebhookDelivery
+from market.money.models import Transfer, WebhookDelivery, WebhookEndpoint
 from market.money.notifications import deliver_due, verify
-from tests.conftest import FrozenClock, World
+from tests.conftest import PASSWORD, FrozenClock, World, snapshot_database
 from tests.live import Server, seed
+
+LOCAL = frozenset({"127.0.0.1"})  # the test receivers' host
 
 
 class Receiver:
@@ -54,6 +56,10 @@ class Receiver:
     def __exit__(self, *_: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _deliver(engine: Engine, clock: FrozenClock, http: httpx.Client) -> int:
+    return deliver_due(engine, now=clock(), client=http, allowed_hosts=LOCAL)
 
 
 def _pay(client: TestClient, world: World, amount: int, key: str) -> Any:
@@ -132,14 +138,14 @@ def test_webhooks_are_signed_retried_and_deduplicable(
         secret = hook.json()["secret"]
         _pay(client, world, 45_000, "hook-1")
         with httpx.Client(timeout=5) as http:
-            assert deliver_due(engine, now=clock(), client=http) == 1  # 500: retried later
-            assert deliver_due(engine, now=clock(), client=http) == 0  # not due yet (back-off)
+            assert _deliver(engine, clock, http) == 1  # 500: retried later
+            assert _deliver(engine, clock, http) == 0  # not due yet (back-off)
             clock.now += timedelta(seconds=3)
-            assert deliver_due(engine, now=clock(), client=http) == 1  # 500 again
+            assert _deliver(engine, clock, http) == 1  # 500 again
             clock.now += timedelta(seconds=5)
-            assert deliver_due(engine, now=clock(), client=http) == 1  # 200
+            assert _deliver(engine, clock, http) == 1  # 200
             clock.now += timedelta(hours=2)
-            assert deliver_due(engine, now=clock(), client=http) == 0  # delivered: never again
+            assert _deliver(engine, clock, http) == 0  # delivered: never again
         assert len(receiver.calls) == 3
         ids = {headers["cho-event-id"] for headers, _ in receiver.calls}
         assert len(ids) == 1  # the same event id on every redelivery: receivers deduplicate on it
@@ -170,7 +176,7 @@ def test_a_failing_receiver_gives_up_and_never_touches_the_payment(
         paid = _pay(client, world, 12_000, "hook-2")
         with httpx.Client(timeout=5) as http:
             for _ in range(12):
-                deliver_due(engine, now=clock(), client=http)
+                _deliver(engine, clock, http)
                 clock.now += timedelta(hours=1, minutes=5)
     with Session(engine) as session:
         delivery = session.exec(select(WebhookDelivery)).one()
@@ -178,14 +184,60 @@ def test_a_failing_receiver_gives_up_and_never_touches_the_payment(
         assert session.get(Transfer, paid["id"]) is not None  # the payment stands
 
 
-def test_bad_webhook_urls_are_refused(client: TestClient, world: World) -> None:
-    for url in ["ftp://x", "not a url", "http://"]:
-        response = client.post(
-            f"/vendors/{world.vendor_a}/webhooks",
-            headers=world.headers("vendor"),
-            json={"url": url},
-        )
-        assert response.status_code == 422, url
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("ftp://x", "invalid-url"),
+        ("not a url", "invalid-url"),
+        ("http://", "invalid-url"),
+        ("http://exa\x00mple.com/hook", "invalid-url"),
+        ("http://example.com/\x7fhook", "invalid-url"),
+        ("http://example.com/\nhook", "invalid-url"),
+        ("http://10.0.0.1/hook", "blocked-address"),
+        ("http://192.168.1.1/hook", "blocked-address"),
+        ("http://169.254.169.254/latest/meta-data", "blocked-address"),
+        ("http://127.0.0.2:8080/hook", "blocked-address"),
+        ("http://[::1]/hook", "blocked-address"),
+        ("http://[::ffff:10.0.0.1]/hook", "blocked-address"),
+        ("http://0.0.0.0/hook", "blocked-address"),
+        ("http://224.0.0.1/hook", "blocked-address"),
+        ("http://localhost:9/hook", "blocked-address"),  # resolves to loopback (/etc/hosts)
+    ],
+)
+def test_bad_webhook_urls_are_refused(
+    client: TestClient, world: World, engine: Engine, url: str, code: str
+) -> None:
+    before = snapshot_database(engine)
+    response = client.post(
+        f"/vendors/{world.vendor_a}/webhooks", headers=world.headers("vendor"), json={"url": url}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["code"] for e in response.json()["errors"]] == [code]
+    assert snapshot_database(engine) == before
+
+
+def _no_connection(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"a connection to {request.url} was attempted")
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "169.254.169.254", "192.168.1.1", "[::1]"])
+def test_delivery_to_a_private_address_is_refused_before_connecting(
+    client: TestClient, world: World, engine: Engine, clock: FrozenClock, host: str
+) -> None:
+    """A receiver registered before the rule (or a name that now resolves privately) gets
+    nothing: the attempt fails without a connection."""
+    with Session(engine) as session:
+        session.add(WebhookEndpoint(vendor_id=world.vendor_a, url=f"http://{host}/h", secret="s"))
+        session.commit()
+    _pay(client, world, 10_000, "private-1")
+    with httpx.Client(transport=httpx.MockTransport(_no_connection)) as http:
+        assert _deliver(engine, clock, http) == 1
+    with Session(engine) as session:
+        delivery = session.exec(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts, delivery.last_status) == ("pending", 1, None)
+        assert delivery.last_error is not None
+        assert delivery.last_error.startswith("BlockedTargetError")
 
 
 @pytest.fixture
@@ -234,3 +286,67 @@ def test_live_stream_delivers_a_payment_within_seconds(
     assert received, "no event within 10 s"
     assert json.loads(received[0][6:])["data"]["amount_words"] == "Hai mươi lăm nghìn đồng"
     assert time.monotonic() - start < 10
+
+
+class Listener:
+    """An open event stream in a thread, and whether the server ended it."""
+
+    def __init__(self, base: str, vendor_id: int, token: str) -> None:
+        self.ended = threading.Event()
+        self.opened = threading.Event()
+        self.url = f"{base}/vendors/{vendor_id}/events"
+        self.token = token
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self) -> None:
+        try:
+            with httpx.stream(
+                "GET", self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+            ) as stream:
+                self.opened.set()
+                for _line in stream.iter_lines():
+                    pass
+        except httpx.HTTPError:
+            return  # cut off (the server stopping), not ended by it
+        self.ended.set()
+
+
+def test_an_open_stream_ends_once_its_token_is_revoked_or_its_user_deactivated(
+    streaming_server: tuple[Server, Any],
+) -> None:
+    server, world = streaming_server
+    admin = {"Authorization": f"Bearer {world.admin_token}"}
+    me = httpx.get(
+        f"{server.base}/auth/me", headers={"Authorization": f"Bearer {world.vendor_token}"}
+    ).json()
+
+    def login() -> str:
+        answer = httpx.post(
+            f"{server.base}/auth/token", data={"username": "vendor", "password": PASSWORD}
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["access_token"])
+
+    def ends(listener: Listener, stop: Any) -> None:
+        assert listener.opened.wait(15)
+        time.sleep(1.5)  # a poll or more with the token still good
+        assert not listener.ended.is_set()
+        stop()
+        assert listener.ended.wait(15), "the stream kept running"
+
+    token = login()
+    listener = Listener(server.base, me["vendor_id"], token)
+    ends(
+        listener,
+        lambda: httpx.post(
+            f"{server.base}/auth/logout", headers={"Authorization": f"Bearer {token}"}
+        ),
+    )
+    listener = Listener(server.base, me["vendor_id"], login())
+    ends(
+        listener,
+        lambda: httpx.post(f"{server.base}/users/{me['id']}/revoke-tokens", headers=admin),
+    )
+    listener = Listener(server.base, me["vendor_id"], login())
+    ends(listener, lambda: httpx.delete(f"{server.base}/users/{me['id']}", headers=admin))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -357,6 +357,34 @@ def test_audit_catches_a_monthly_cap_counter_out_of_step(
     found = _audit(client, world)
     assert [v["invariant"] for v in found] == ["I3"]
     assert "monthly cap counter" in found[0]["detail"]
+
+
+def test_audit_is_one_query_per_check_and_finds_a_tampered_balance(
+    client: TestClient, world: World, shopper: dict[str, str], stall_payload: str, engine: Engine
+) -> None:
+    for n in range(3):
+        body = {"payload": stall_payload, "amount": 1_000 + n}
+        assert _money(client, "/wallets/me/payments", shopper, f"q{n}", body).status_code == 201
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if not args[2].startswith("BEGIN"):  # SQLite's transaction start
+            statements.append(args[2])
+
+    with Session(engine) as session:
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert ledger.audit(session) == []
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == len(ledger.CHECKS)  # however many payments there are
+    wallet_id = client.get("/wallets/me", headers=shopper).json()["id"]
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE ledger_account SET balance = balance + 1 WHERE id = :id"),
+            {"id": wallet_id},
+        )
+    assert sorted(v["invariant"] for v in _audit(client, world)) == ["I1", "I3"]
 
 
 def test_business_day_boundaries_and_closing(

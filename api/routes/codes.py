@@ -3,18 +3,23 @@ dynamic codes, zone/market sheets, and a decoder that explains a pasted payload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
-from market.errors import FieldError, InvalidInputError
+from market.errors import DomainError, FieldError, InvalidInputError, NotFoundError
+from market.money import payments, wallets
+from market.money.ids import require_id
 from market.registry import stall_codes
-from market.registry.models import BoardPublic, BoardStatus
+from market.registry.access import Actor
+from market.registry.models import BoardPublic, BoardStatus, Role
 from market.text import mask_digits
 from qr import board as board_render
 from qr import render
@@ -25,6 +30,7 @@ from qr.vietqr import MAX_AMOUNT, Decoded, VietQRError, decode_any, describe
 router = APIRouter(tags=["qr"], responses=problem_responses(401, 403, 404, 409, 422))
 
 PNG, SVG, PDF = "image/png", "image/svg+xml", "application/pdf"
+T = TypeVar("T")
 
 
 class StallCodePublic(BaseModel):
@@ -46,6 +52,7 @@ class SaleCodeRequest(BaseModel):
 
 class SaleCodePublic(BaseModel):
     payload: str
+    reference: str = Field(description="the code's own reference (VietQR 62.01); it pays once")
     amount: int
     amount_text: str
     amount_words: str
@@ -63,10 +70,22 @@ class DecodeProblem(BaseModel):
     tag: str | None
 
 
+class RegisteredPayee(BaseModel):
+    """Who a live code of this market pays, as registered: check it against the board."""
+
+    market: str
+    stall: str | None = Field(description="the stall's code, e.g. B-12")
+    holder: str = Field(description="the account holder (masked for shoppers)")
+    vendor: str = Field(description="the vendor (masked for shoppers)")
+
+
 class DecodeReport(BaseModel):
     """What a payload says, and what is wrong with it."""
 
     valid: bool
+    registered: RegisteredPayee | None = Field(
+        default=None, description="the payee when the code pays a live registered account"
+    )
     scheme: str = Field(description="vietqr, vnpay-qr or unknown")
     fields: dict[str, Any]
     problems: list[DecodeProblem]
@@ -76,7 +95,7 @@ class DecodeReport(BaseModel):
 def _public(code: stall_codes.StallCode) -> StallCodePublic:
     found = bank_by_bin(code.account.bin)
     return StallCodePublic(
-        stall_id=code.stall.id or 0,
+        stall_id=require_id(code.stall),
         serial=code.board.serial,
         payload=code.board.payload,
         status=BoardStatus(code.board.status),
@@ -182,11 +201,15 @@ def stall_bare_code(
 def sale_code(
     actor: CurrentUser, session: SessionDep, stall_id: int, data: SaleCodeRequest
 ) -> SaleCodePublic:
-    """A dynamic (one-sale) code for an amount, to show on the vendor's phone."""
+    """A dynamic (one-sale) code for an amount, to show on the vendor's phone: its own
+    reference, and it pays once."""
     code = stall_codes.stall_code(session, actor=actor, stall_id=stall_id)
-    payload = _sale_payload(code, data.amount, data.memo)
+    payload, reference = _memo_checked(
+        lambda: stall_codes.sale_payload(session, code, amount=data.amount, memo=data.memo)
+    )
     return SaleCodePublic(
         payload=payload,
+        reference=reference,
         amount=data.amount,
         amount_text=format_vnd(data.amount),
         amount_words=amount_in_words(data.amount),
@@ -194,9 +217,9 @@ def sale_code(
     )
 
 
-def _sale_payload(code: stall_codes.StallCode, amount: int, memo: str | None) -> str:
+def _memo_checked(make: Callable[[], tuple[str, T]]) -> tuple[str, T]:
     try:
-        return stall_codes.sale_payload(code, amount=amount, memo=memo)
+        return make()
     except VietQRError as exc:
         raise InvalidInputError(
             "Nội dung chuyển khoản không hợp lệ (invalid memo).",
@@ -211,10 +234,23 @@ def sale_card(
     stall_id: int,
     amount: Annotated[int, Query(gt=0, le=MAX_AMOUNT)],
     memo: Annotated[str | None, Query(max_length=25)] = None,
+    reference: Annotated[
+        str | None, Query(max_length=25, description="draw this unpaid code again")
+    ] = None,
 ) -> Response:
-    """The per-sale card: the code, the amount in digits and in words."""
+    """The per-sale card: the code, the amount in digits and in words. With `reference`, the
+    card of a code issued earlier (for the same amount); without, a new code."""
     code = stall_codes.stall_code(session, actor=actor, stall_id=stall_id)
-    payload = _sale_payload(code, amount, memo)
+    if reference is None:
+        payload, _reference = _memo_checked(
+            lambda: stall_codes.sale_payload(session, code, amount=amount, memo=memo)
+        )
+    else:
+        payload, issued = _memo_checked(
+            lambda: stall_codes.issued_sale_payload(session, code, reference=reference, memo=memo)
+        )
+        if issued != amount:
+            raise NotFoundError("Không có mã theo số tiền này (no such code for this amount).")
     content = stall_codes.board_content(code, amount=amount, payload=payload)
     return Response(
         board_render.board_png(content), media_type=PNG, headers={"Cache-Control": "no-store"}
@@ -234,8 +270,23 @@ def market_sheet(
     )
 
 
+def _registered(session: Session, actor: Actor, payload: str) -> RegisteredPayee | None:
+    """The registered payee of a code that pays a live account here (None otherwise)."""
+    try:
+        code = payments.resolve_code(session, payload)
+    except DomainError:
+        return None
+    shopper = actor.role is Role.SHOPPER
+    return RegisteredPayee(
+        market=code.market_name,
+        stall=code.stall_code,
+        holder=wallets.masked_name(code.holder_name) if shopper else code.holder_name,
+        vendor=wallets.masked_name(code.vendor_name) if shopper else code.vendor_name,
+    )
+
+
 @router.post("/qr/decode", response_model=DecodeReport)
-def decode_payload(_actor: CurrentUser, data: DecodeRequest) -> DecodeReport:
+def decode_payload(actor: CurrentUser, session: SessionDep, data: DecodeRequest) -> DecodeReport:
     """Explain a pasted payload: its fields, and every problem with a stable code and reason."""
     try:
         result = decode_any(data.payload, lenient=data.lenient)
@@ -250,6 +301,7 @@ def decode_payload(_actor: CurrentUser, data: DecodeRequest) -> DecodeReport:
     if isinstance(result, Decoded):
         return DecodeReport(
             valid=True,
+            registered=_registered(session, actor, data.payload),
             scheme="vietqr",
             fields=describe(result),
             problems=[],

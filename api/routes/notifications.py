@@ -14,13 +14,17 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContextDep, CurrentUser, SessionDep
-from api.money import StreamActor
+from api.deps import ContextDep, CurrentUser, SessionDep, SettingsDep, require_token
+from api.money import MoneyToken
 from api.problems import problem_responses
+from market.db import read_only
+from market.errors import DomainError
 from market.money import notifications
+from market.money.ids import require_id
 from market.money.models import WebhookEndpoint
 from market.registry import vendors
 from market.registry.models import Status
+from market.registry.users import authenticate
 
 router = APIRouter(tags=["notifications"], responses=problem_responses(401, 403, 404, 422))
 
@@ -38,13 +42,23 @@ class WebhookPublic(BaseModel):
 
 @router.post("/vendors/{vendor_id}/webhooks", response_model=WebhookPublic, status_code=201)
 def add_webhook(
-    actor: CurrentUser, session: SessionDep, vendor_id: int, data: WebhookCreate
+    actor: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    vendor_id: int,
+    data: WebhookCreate,
 ) -> WebhookPublic:
     """Register a receiver for the vendor's payment events; keep the secret to check the
     `Cho-Signature` header (HMAC-SHA256 over "<t>.<body>")."""
-    endpoint = notifications.add_endpoint(session, actor=actor, vendor_id=vendor_id, url=data.url)
+    endpoint = notifications.add_endpoint(
+        session,
+        actor=actor,
+        vendor_id=vendor_id,
+        url=data.url,
+        allowed_hosts=settings.webhook_allowed,
+    )
     return WebhookPublic(
-        id=endpoint.id or 0, url=endpoint.url, status=endpoint.status, secret=endpoint.secret
+        id=require_id(endpoint), url=endpoint.url, status=endpoint.status, secret=endpoint.secret
     )
 
 
@@ -52,7 +66,7 @@ def add_webhook(
 def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: int) -> list[WebhookPublic]:
     vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
     return [
-        WebhookPublic(id=e.id or 0, url=e.url, status=e.status)
+        WebhookPublic(id=require_id(e), url=e.url, status=e.status)
         for e in session.exec(
             select(WebhookEndpoint)
             .where(WebhookEndpoint.vendor_id == vendor_id, WebhookEndpoint.status == Status.ACTIVE)
@@ -77,21 +91,27 @@ def _frame(event_id: int, kind: str, data: dict[str, object]) -> str:
 )
 async def payment_events(
     context: ContextDep,
-    actor: StreamActor,
+    token: MoneyToken,
     vendor_id: int,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
     after: Annotated[int, Query(ge=0, description="resume after this event id")] = 0,
     follow: Annotated[bool, Query(description="keep the stream open for new events")] = True,
 ) -> StreamingResponse:
     """Each incoming payment as it lands: amount in digits and in Vietnamese words, for the
-    vendor's soundbox page. Reconnecting with Last-Event-ID resumes without gaps."""
+    vendor's soundbox page. Reconnecting with Last-Event-ID resumes without gaps. Each poll
+    reads with the token again in a short transaction of its own (a stream holds no pooled
+    connection, nor on SQLite a lock, while it waits)."""
+    raw_token = require_token(token)
 
     def fetch(cursor: int) -> list[tuple[int, str, dict[str, object]]]:
-        with Session(context.engine) as session:
+        """The next events, the token checked again each time: revoked, expired, its user
+        deactivated or the vendor no longer theirs, it raises (and an open stream ends)."""
+        with Session(read_only(context.engine)) as session:
+            actor, _token = authenticate(session, raw_token=raw_token, now=context.clock())
             events = notifications.events_after(
                 session, actor=actor, vendor_id=vendor_id, after_id=cursor
             )
-            return [(e.id or 0, e.type, notifications.event_body(e)) for e in events]
+            return [(require_id(e), e.type, notifications.event_body(e)) for e in events]
 
     start = max(after, last_event_id or 0)
     first = await run_in_threadpool(fetch, start)  # access is checked before streaming starts
@@ -111,7 +131,10 @@ async def payment_events(
             if idle >= 15:
                 idle = 0.0
                 yield ": keep-alive\n\n"
-            batch = await run_in_threadpool(fetch, cursor)
+            try:
+                batch = await run_in_threadpool(fetch, cursor)
+            except DomainError:
+                return  # the caller may no longer read this feed
 
     return StreamingResponse(
         stream(),

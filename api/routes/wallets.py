@@ -3,9 +3,8 @@ refunds and reversals, statements, the vendor's daily slip, closing a market's d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,12 +12,21 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
-from api.money import IdempotencyKey, MoneyToken, run_money
+from api.money import (
+    IdempotencyKey,
+    MoneyToken,
+    PayeePublic,
+    TransferPublic,
+    payee_public,
+    run_money,
+)
 from api.problems import problem_responses
 from market.clock import business_day
 from market.errors import InvalidCredentialsError
-from market.money import ledger, wallets
-from market.money.models import LedgerAccount, Transfer
+from market.money import days, ledger, statements, wallets
+from market.money.ids import require_id
+from market.money.models import LedgerAccount, TransferKind
+from market.money.requests import PayByQR, Refund, Reversal, SendToPhone, TopUp, Withdrawal
 from market.pagination import decode_cursor, encode_cursor
 from market.registry.access import Actor, require_role
 
@@ -75,26 +83,14 @@ class RecipientPublic(BaseModel):
     name_masked: str
 
 
-class TransferPublic(BaseModel):
-    id: int
-    kind: str
-    amount: int
-    fee: int
-    net: int
-    memo: str | None
-    original_id: int | None
-    business_day: str
-    created_at: str
-    balance: int
-
-
 class StatementLine(BaseModel):
     entry_id: int
     transfer_id: int
-    kind: str
+    kind: TransferKind
     amount: int
     balance_after: int
     memo: str | None
+    payee: PayeePublic | None = Field(default=None, description="for a payment at a stall")
     business_day: date
     created_at: datetime
 
@@ -102,6 +98,36 @@ class StatementLine(BaseModel):
 class Statement(BaseModel):
     items: list[StatementLine]
     next_cursor: str | None
+
+
+class SourceTotal(BaseModel):
+    count: int
+    total: int
+
+
+class DailySlip(BaseModel):
+    """QR payments a vendor received on a business day, by source (masked payer)."""
+
+    vendor_id: int
+    business_day: str
+    count: int
+    total: int
+    fees: int
+    refunds: int
+    net: int
+    by_source: dict[str, SourceTotal]
+    first_at: str | None
+    last_at: str | None
+    cash: int | None
+    cashless_share: float | None
+
+
+class ClosedDay(BaseModel):
+    market_id: int
+    business_day: str
+    totals: dict[str, Any] = Field(description="per vendor wallet: count, gross, fees, net")
+    content_hash: str
+    closed_at: str
 
 
 class Violation(BaseModel):
@@ -112,7 +138,7 @@ class Violation(BaseModel):
 def _wallet_public(wallet: LedgerAccount, now: datetime) -> WalletPublic:
     capped = wallet.kind == "shopper_wallet"
     return WalletPublic(
-        id=wallet.id or 0,
+        id=require_id(wallet),
         kind=wallet.kind,
         balance=wallet.balance,
         monthly_used=ledger.month_used(wallet, ledger.month_start(now).date()) if capped else 0,
@@ -134,7 +160,7 @@ def open_wallet(
         settings=settings,
         now=clock(),
     )
-    return WalletToken(access_token=raw, wallet_id=wallet.id or 0, balance=wallet.balance)
+    return WalletToken(access_token=raw, wallet_id=require_id(wallet), balance=wallet.balance)
 
 
 @router.post("/wallets/token", response_model=WalletToken, responses=problem_responses(429))
@@ -150,8 +176,8 @@ def wallet_token(
     except InvalidCredentialsError:
         session.commit()
         raise
-    wallet = ledger.shopper_wallet(session, user.id or 0)
-    return WalletToken(access_token=raw, wallet_id=wallet.id or 0, balance=wallet.balance)
+    wallet = ledger.shopper_wallet(session, require_id(user))
+    return WalletToken(access_token=raw, wallet_id=require_id(wallet), balance=wallet.balance)
 
 
 @router.get("/wallets/me", response_model=WalletPublic)
@@ -159,43 +185,12 @@ def my_wallet(actor: CurrentUser, session: SessionDep, clock: ClockDep) -> Walle
     return _wallet_public(wallets.own_wallet(session, actor), clock())
 
 
-def _from_own_wallet(
-    context: ContextDep,
-    token: str | None,
-    key: str | None,
-    operation: str,
-    data: BaseModel,
-    work: Callable[[Session, Actor, LedgerAccount, datetime], Transfer],
-    balance_of: Literal["debit", "credit"] = "debit",
-) -> JSONResponse:
-    """Run a money operation on the caller's own wallet; answer with its balance after."""
-    return run_money(
-        context,
-        token=token,
-        key=key,
-        operation=operation,
-        body=data.model_dump(),
-        work=lambda s, actor, now: work(s, actor, wallets.own_wallet(s, actor), now),
-        balance_of=balance_of,
-    )
-
-
 @router.post("/wallets/me/top-ups", status_code=201, response_model=TransferPublic, responses=MONEY)
 def top_up(
     context: ContextDep, token: MoneyToken, data: AmountBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Nạp tiền into the caller's wallet."""
-    return _from_own_wallet(
-        context,
-        token,
-        key,
-        "top-up",
-        data,
-        lambda s, _actor, wallet, now: wallets.top_up(
-            s, wallet=wallet, amount=data.amount, now=now
-        ),
-        balance_of="credit",
-    )
+    return run_money(context, token=token, key=key, request=TopUp(data.amount))
 
 
 @router.post(
@@ -205,16 +200,7 @@ def withdraw(
     context: ContextDep, token: MoneyToken, data: AmountBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Rút tiền from the caller's wallet."""
-    return _from_own_wallet(
-        context,
-        token,
-        key,
-        "withdraw",
-        data,
-        lambda s, _actor, wallet, now: wallets.withdraw(
-            s, wallet=wallet, amount=data.amount, now=now
-        ),
-    )
+    return run_money(context, token=token, key=key, request=Withdrawal(data.amount))
 
 
 @router.get("/wallets/lookup", response_model=RecipientPublic)
@@ -234,21 +220,11 @@ def transfer(
     context: ContextDep, token: MoneyToken, data: TransferBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Chuyển tiền to another wallet by phone number."""
-    return _from_own_wallet(
+    return run_money(
         context,
-        token,
-        key,
-        "transfer",
-        data,
-        lambda s, actor, wallet, now: wallets.transfer_to_phone(
-            s,
-            actor=actor,
-            wallet=wallet,
-            to_phone=data.to_phone,
-            amount=data.amount,
-            memo=data.memo,
-            now=now,
-        ),
+        token=token,
+        key=key,
+        request=SendToPhone(data.to_phone, data.amount, data.memo),
     )
 
 
@@ -259,37 +235,29 @@ def pay(
     context: ContextDep, token: MoneyToken, data: PayBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Pay a stall by its scanned VietQR (a static code needs `amount`; a dynamic code fixes it)."""
-    return _from_own_wallet(
-        context,
-        token,
-        key,
-        "pay",
-        data,
-        lambda s, actor, wallet, now: wallets.pay_by_qr(
-            s, actor=actor, wallet=wallet, payload=data.payload, amount=data.amount, now=now
-        ),
-    )
+    return run_money(context, token=token, key=key, request=PayByQR(data.payload, data.amount))
 
 
 def _statement(
-    session: Session, wallet: LedgerAccount, cursor: str | None, limit: int
+    session: Session, actor: Actor, wallet: LedgerAccount, cursor: str | None, limit: int
 ) -> Statement:
     parsed = decode_cursor(cursor)
-    rows = ledger.statement(
-        session, wallet.id or 0, before_id=parsed.last_id if parsed else None, limit=limit
+    rows = statements.statement(
+        session, require_id(wallet), before_id=parsed.last_id if parsed else None, limit=limit
     )
     items = [
         StatementLine(
-            entry_id=e.id or 0,
-            transfer_id=t.id or 0,
-            kind=t.kind,
-            amount=e.amount,
-            balance_after=e.balance_after,
-            memo=t.memo,
-            business_day=e.business_day,
-            created_at=e.created_at,
+            entry_id=require_id(row.entry),
+            transfer_id=require_id(row.transfer),
+            kind=TransferKind(row.transfer.kind),
+            amount=row.entry.amount,
+            balance_after=row.entry.balance_after,
+            memo=row.transfer.memo,
+            payee=payee_public(row.payee, actor) if row.payee else None,
+            business_day=row.entry.business_day,
+            created_at=row.entry.created_at,
         )
-        for e, t in rows[:limit]
+        for row in rows[:limit]
     ]
     more = len(rows) > limit
     return Statement(items=items, next_cursor=encode_cursor(items[-1].entry_id) if more else None)
@@ -303,7 +271,7 @@ def my_statement(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Statement:
     """Entries newest first; pages neither repeat nor skip rows while payments arrive."""
-    return _statement(session, wallets.own_wallet(session, actor), cursor, limit)
+    return _statement(session, actor, wallets.own_wallet(session, actor), cursor, limit)
 
 
 @router.get("/payout-accounts/{account_id}/wallet", response_model=WalletPublic)
@@ -321,7 +289,8 @@ def vendor_statement(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Statement:
-    return _statement(session, wallets.vendor_wallet_for(session, actor, account_id), cursor, limit)
+    wallet = wallets.vendor_wallet_for(session, actor, account_id)
+    return _statement(session, actor, wallet, cursor, limit)
 
 
 @router.post(
@@ -338,20 +307,7 @@ def vendor_withdraw(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Rút tiền from a vendor wallet."""
-    return run_money(
-        context,
-        token=token,
-        key=key,
-        operation=f"vendor-withdraw:{account_id}",
-        body=data.model_dump(),
-        work=lambda s, actor, now: wallets.withdraw(
-            s,
-            wallet=wallets.vendor_wallet_for(s, actor, account_id),
-            amount=data.amount,
-            now=now,
-        ),
-        balance_of="debit",
-    )
+    return run_money(context, token=token, key=key, request=Withdrawal(data.amount, account_id))
 
 
 @router.post(
@@ -368,17 +324,7 @@ def refund(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """The vendor refunds part or all of a payment (never more than the payment in total)."""
-    return run_money(
-        context,
-        token=token,
-        key=key,
-        operation=f"refund:{payment_id}",
-        body=data.model_dump(),
-        work=lambda s, actor, now: wallets.refund(
-            s, actor=actor, payment_id=payment_id, amount=data.amount, now=now
-        ),
-        balance_of="debit",
-    )
+    return run_money(context, token=token, key=key, request=Refund(payment_id, data.amount))
 
 
 @router.post(
@@ -391,18 +337,10 @@ def reversal(
     context: ContextDep, token: MoneyToken, payment_id: int, key: IdempotencyKey = None
 ) -> JSONResponse:
     """An admin reverses a payment that has not been refunded."""
-    return run_money(
-        context,
-        token=token,
-        key=key,
-        operation=f"reversal:{payment_id}",
-        body={},
-        work=lambda s, actor, now: wallets.reverse(s, actor=actor, payment_id=payment_id, now=now),
-        balance_of="credit",
-    )
+    return run_money(context, token=token, key=key, request=Reversal(payment_id))
 
 
-@router.get("/vendors/{vendor_id}/slip")
+@router.get("/vendors/{vendor_id}/slip", response_model=DailySlip)
 def daily_slip(
     actor: CurrentUser,
     session: SessionDep,
@@ -410,26 +348,27 @@ def daily_slip(
     vendor_id: int,
     day: date | None = None,
     cash: Annotated[int | None, Query(ge=0, le=10**12)] = None,
-) -> dict[str, Any]:
+) -> DailySlip:
     """The end-of-day slip for a business day (Asia/Ho_Chi_Minh; default today)."""
-    return wallets.daily_slip(
+    slip = days.daily_slip(
         session, actor=actor, vendor_id=vendor_id, day=day or business_day(clock()), cash=cash
     )
+    return DailySlip.model_validate(slip)
 
 
-@router.post("/markets/{market_id}/days/{day}/close")
+@router.post("/markets/{market_id}/days/{day}/close", response_model=ClosedDay)
 def close_day(
     actor: CurrentUser, session: SessionDep, clock: ClockDep, market_id: int, day: date
-) -> dict[str, Any]:
+) -> ClosedDay:
     """Freeze the market's per-vendor totals for a day that is over; its hash never changes."""
-    closed = wallets.close_day(session, actor=actor, market_id=market_id, day=day, now=clock())
-    return {
-        "market_id": market_id,
-        "business_day": day.isoformat(),
-        "totals": closed.totals,
-        "content_hash": closed.content_hash,
-        "closed_at": closed.closed_at.isoformat(),
-    }
+    closed = days.close_day(session, actor=actor, market_id=market_id, day=day, now=clock())
+    return ClosedDay(
+        market_id=market_id,
+        business_day=day.isoformat(),
+        totals=closed.totals,
+        content_hash=closed.content_hash,
+        closed_at=closed.closed_at.isoformat(),
+    )
 
 
 @router.get("/ledger/audit", response_model=list[Violation])

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, bindparam, insert, literal
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
-from market.errors import FieldError, InvalidInputError
+from market.money import webhook_targets
 from market.money.models import OutboxEvent, Transfer, WebhookDelivery, WebhookEndpoint
 from market.registry import vendors
 from market.registry.access import Actor
@@ -129,15 +129,13 @@ def events_after(
 # Webhook endpoints
 
 
-def add_endpoint(session: Session, *, actor: Actor, vendor_id: int, url: str) -> WebhookEndpoint:
-    """Register a receiver; its secret is shown once, in the answer."""
+def add_endpoint(
+    session: Session, *, actor: Actor, vendor_id: int, url: str, allowed_hosts: frozenset[str]
+) -> WebhookEndpoint:
+    """Register a receiver (a public http(s) address, see `webhook_targets`); its secret is
+    shown once, in the answer."""
     vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
-    parsed = httpx.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise InvalidInputError(
-            "Địa chỉ webhook phải là http(s) (webhook URL must be http or https).",
-            errors=[FieldError("url", "invalid-url", "http(s) URL required")],
-        )
+    webhook_targets.check_url(url, allowed_hosts=allowed_hosts)
     endpoint = WebhookEndpoint(vendor_id=vendor_id, url=url, secret=secrets.token_hex(24))
     session.add(endpoint)
     session.flush()
@@ -166,9 +164,17 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2**attempts, 3600))
 
 
-def deliver_due(engine: Engine, *, now: datetime, client: httpx.Client, limit: int = 20) -> int:
+def deliver_due(
+    engine: Engine,
+    *,
+    now: datetime,
+    client: httpx.Client,
+    allowed_hosts: frozenset[str],
+    limit: int = 20,
+) -> int:
     """Send the deliveries that are due; returns how many were attempted. Each is leased in a
-    short transaction first (so several workers never send the same one at once), sent with no
+    short transaction first (so several workers never send the same one at once), its host
+    resolved and refused if not public (a failed attempt, nothing sent), sent with no
     transaction open, then marked delivered or rescheduled with exponential back-off."""
     with Session(engine, expire_on_commit=False) as session:
         query = (
@@ -197,6 +203,7 @@ def deliver_due(engine: Engine, *, now: datetime, client: httpx.Client, limit: i
         status: int | None = None
         error: str | None = None
         try:
+            webhook_targets.check_target(httpx.URL(url), allowed_hosts=allowed_hosts)
             response = client.post(
                 url,
                 content=raw,
@@ -207,7 +214,7 @@ def deliver_due(engine: Engine, *, now: datetime, client: httpx.Client, limit: i
                 },
             )
             status = response.status_code
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, webhook_targets.BlockedTargetError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
         with Session(engine) as session:
             sent = session.get(WebhookDelivery, delivery_id)

@@ -1,59 +1,35 @@
-"""Mock wallets over the ledger: shoppers open a wallet with their mobile number and a PIN; every
-payout account is a vendor wallet. Top-up, withdrawal, transfer by phone, pay a stall by
-scanning its code, refunds and reversals, slips and day closing. Each operation returns the
-transfer it wrote, or raises a `MoneyRefusedError` that the idempotency layer stores."""
+"""Mock wallets: shoppers open a wallet with their mobile number and a PIN; every payout account
+is a vendor wallet. Opening, signing in, whose wallet, top-up, withdrawal, transfer by phone."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import bindparam
-from sqlalchemy import select as wide_select  # more columns than sqlmodel's overloads take
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from market.clock import business_day
 from market.errors import (
-    AmountMismatchError,
-    CodeRevokedError,
-    CodeSuspendedError,
-    DayClosedError,
-    DayNotOverError,
     DuplicateError,
     FieldError,
     ForbiddenError,
     InvalidInputError,
-    InvalidStateError,
-    InvalidVietQRError,
-    NotFoundError,
     SelfPaymentError,
-    UnknownCodeError,
     WalletNotFoundError,
 )
 from market.money import ledger
-from market.money.models import DayClose, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
-from market.money.notifications import ACTIVE_WEBHOOKS, record_event
-from market.registry.access import Actor, require_market_manager, require_role
+from market.money.ids import require_id, user_id_of
+from market.money.models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind
+from market.registry.access import Actor, require_role
 from market.registry.models import (
-    Board,
-    BoardStatus,
-    PayoutAccount,
     Role,
-    Stall,
-    StallStatus,
     Status,
     User,
-    Vendor,
 )
-from market.registry.payouts import live_account, readable_account
+from market.registry.payouts import readable_account
 from market.registry.users import hash_password, issue_token, login
-from market.registry.vendors import readable_vendor
 from market.settings import Settings
 from market.text import InvalidPhoneError, mask_digits, normalise_mobile
-from qr.amounts import format_vnd
-from qr.vietqr import Initiation, VietQRError, decode
 
 PIN = re.compile(r"^[0-9]{6}$")
 
@@ -108,7 +84,7 @@ def open_wallet(
     )
     session.add(user)
     session.flush()
-    wallet = ledger.shopper_wallet(session, user.id or 0)
+    wallet = ledger.shopper_wallet(session, require_id(user))
     raw, _token = issue_token(session, user=user, settings=settings, now=now)
     return raw, user, wallet
 
@@ -135,7 +111,7 @@ def own_wallet(session: Session, actor: Actor) -> LedgerAccount:
     require_role(actor, Role.SHOPPER)
     if actor.is_admin:
         raise ForbiddenError("Quản trị viên không có ví (admins have no wallet).")
-    return ledger.shopper_wallet(session, actor.user_id or 0)
+    return ledger.shopper_wallet(session, user_id_of(actor))
 
 
 def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) -> LedgerAccount:
@@ -151,28 +127,32 @@ def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) ->
 def top_up(session: Session, *, wallet: LedgerAccount, amount: int, now: datetime) -> Transfer:
     """Nạp tiền: money enters the wallet from cash-in."""
     cash_in = ledger.system_account(session, LedgerAccountKind.CASH_IN)
-    return ledger.post(
+    return ledger.move(
         session,
-        kind=TransferKind.TOP_UP,
-        debit=cash_in,
-        credit=wallet,
-        amount=amount,
+        ledger.Posting(
+            kind=TransferKind.TOP_UP,
+            debit=cash_in,
+            credit=wallet,
+            amount=amount,
+            memo="Nạp tiền",
+        ),
         now=now,
-        memo="Nạp tiền",
     )
 
 
 def withdraw(session: Session, *, wallet: LedgerAccount, amount: int, now: datetime) -> Transfer:
     """Rút tiền: money leaves the wallet to cash-out."""
     cash_out = ledger.system_account(session, LedgerAccountKind.CASH_OUT)
-    return ledger.post(
+    return ledger.move(
         session,
-        kind=TransferKind.WITHDRAWAL,
-        debit=wallet,
-        credit=cash_out,
-        amount=amount,
+        ledger.Posting(
+            kind=TransferKind.WITHDRAWAL,
+            debit=wallet,
+            credit=cash_out,
+            amount=amount,
+            memo="Rút tiền",
+        ),
         now=now,
-        memo="Rút tiền",
     )
 
 
@@ -214,384 +194,15 @@ def transfer_to_phone(
     recipient = _wallet_user(session, _phone(to_phone, "to_phone"))
     if recipient.id == actor.user_id:
         raise SelfPaymentError("Không thể chuyển tiền cho chính mình (cannot pay yourself).")
-    target = ledger.shopper_wallet(session, recipient.id or 0)
-    return ledger.post(
+    target = ledger.shopper_wallet(session, require_id(recipient))
+    return ledger.move(
         session,
-        kind=TransferKind.TRANSFER,
-        debit=wallet,
-        credit=target,
-        amount=amount,
+        ledger.Posting(
+            kind=TransferKind.TRANSFER,
+            debit=wallet,
+            credit=target,
+            amount=amount,
+            memo=memo or "Chuyển tiền",
+        ),
         now=now,
-        memo=memo or "Chuyển tiền",
     )
-
-
-@dataclass(frozen=True)
-class ScannedCode:
-    """What a scanned code pays: a live payout account of an active vendor, through the board
-    that printed it (when one did)."""
-
-    account_id: int
-    vendor_id: int
-    vendor_phone: str | None
-    fee_bps: int
-    market_id: int
-    board_id: int | None
-    serial: str | None
-    fixed_amount: int | None
-    wallet: LedgerAccount | None  # the account's vendor wallet, once it has one
-    has_webhooks: bool | None = None  # None: not read
-
-
-def resolve_code(session: Session, payload: str) -> ScannedCode:
-    """The live payout account a scanned payload pays, or the reason it cannot be paid."""
-    try:
-        value = decode(payload).value
-    except VietQRError as exc:
-        raise InvalidVietQRError(
-            "Mã QR không hợp lệ: " + "; ".join(p.reason for p in exc.problems),
-            errors=[FieldError("payload", p.code, p.reason) for p in exc.problems],
-        ) from None
-    fixed = value.amount if value.initiation is Initiation.DYNAMIC else None
-    printed = None
-    if value.terminal_label:
-        printed = _printed_board(session, "serial", value.terminal_label)
-    if printed is None:
-        printed = _printed_board(session, "payload", payload)
-    if printed is None:
-        account = live_account(session, bin_code=value.bin, account_number=value.account)
-        if account is None:
-            raise UnknownCodeError(
-                "Mã QR không trả cho tài khoản nào đăng ký ở chợ "
-                "(no live payout account for this code)."
-            )
-        vendor = session.get(Vendor, account.vendor_id)
-        assert vendor is not None
-        _require_active(vendor.status)
-        return ScannedCode(
-            account_id=account.id or 0,
-            vendor_id=vendor.id or 0,
-            vendor_phone=vendor.phone,
-            fee_bps=vendor.fee_bps,
-            market_id=vendor.market_id,
-            board_id=None,
-            serial=None,
-            fixed_amount=fixed,
-            wallet=None,
-        )
-    if printed.board_status != BoardStatus.LIVE:
-        what = "được in lại" if printed.board_status == BoardStatus.REPLACED else "bị thu hồi"
-        raise CodeRevokedError(
-            f"Bảng mã {printed.serial} đã {what} (this code was replaced or revoked).",
-            extra={"serial": printed.serial},
-        )
-    if printed.account_status != Status.ACTIVE or (printed.bin, printed.account_number) != (
-        value.bin,
-        value.account,
-    ):
-        raise CodeRevokedError("Tài khoản của mã này đã đổi (the code's account changed).")
-    _require_active(printed.vendor_status)
-    if printed.stall_status != StallStatus.OCCUPIED:
-        raise CodeSuspendedError("Ki-ốt đang tạm ngừng (stall suspended or closed).")
-    return ScannedCode(
-        account_id=printed.account_id,
-        vendor_id=printed.vendor_id,
-        vendor_phone=printed.phone,
-        fee_bps=printed.fee_bps,
-        market_id=printed.market_id,
-        board_id=printed.board_id,
-        serial=printed.serial,
-        fixed_amount=fixed,
-        wallet=printed.LedgerAccount,
-        has_webhooks=bool(printed.has_webhooks),
-    )
-
-
-def _require_active(vendor_status: str) -> None:
-    if vendor_status != Status.ACTIVE:
-        raise CodeSuspendedError("Tiểu thương đã ngừng hoạt động (vendor inactive).")
-
-
-_PRINTED_BOARD: dict[str, Any] = {
-    column: wide_select(
-        col(Board.id).label("board_id"),
-        col(Board.serial),
-        col(Board.status).label("board_status"),
-        col(PayoutAccount.id).label("account_id"),
-        col(PayoutAccount.bin),
-        col(PayoutAccount.account_number),
-        col(PayoutAccount.status).label("account_status"),
-        col(Vendor.id).label("vendor_id"),
-        col(Vendor.status).label("vendor_status"),
-        col(Vendor.phone),
-        col(Vendor.fee_bps),
-        col(Vendor.market_id),
-        col(Stall.status).label("stall_status"),
-        ACTIVE_WEBHOOKS.label("has_webhooks"),
-        LedgerAccount,
-    )
-    .select_from(Board)
-    .join(PayoutAccount, col(PayoutAccount.id) == Board.payout_account_id)
-    .join(Vendor, col(Vendor.id) == PayoutAccount.vendor_id)
-    .join(Stall, col(Stall.id) == Board.stall_id)
-    .outerjoin(LedgerAccount, col(LedgerAccount.payout_account_id) == PayoutAccount.id)
-    .where(getattr(Board, column) == bindparam("value"))
-    for column in ("serial", "payload")
-}
-
-
-def _printed_board(session: Session, by: str, value: str) -> Any:
-    """The board (live or not) that printed a code, with the states of the account it pays, its
-    vendor and its stall, and the account's vendor wallet (None until it has one)."""
-    return session.execute(_PRINTED_BOARD[by], {"value": value}).first()
-
-
-def fee_for(amount: int, fee_bps: int) -> int:
-    """The vendor's fee on a payment: basis points of the amount, rounded down to whole đồng
-    (the one rounding rule: in the vendor's favour)."""
-    return amount * fee_bps // 10_000
-
-
-def pay_by_qr(
-    session: Session,
-    *,
-    actor: Actor,
-    wallet: LedgerAccount,
-    payload: str,
-    amount: int | None,
-    now: datetime,
-) -> Transfer:
-    """Pay a stall by scanning its code: the shopper is debited, the vendor's wallet credited
-    less the vendor's fee."""
-    code = resolve_code(session, payload)
-    if code.fixed_amount is not None:
-        if amount is not None and amount != code.fixed_amount:
-            raise AmountMismatchError(
-                f"Mã này cố định số tiền {format_vnd(code.fixed_amount)} "
-                "(the code fixes the amount).",
-                errors=[FieldError("amount", "amount-override", "differs from the code")],
-            )
-        amount = code.fixed_amount
-    elif amount is None:
-        raise AmountMismatchError(
-            "Mã tĩnh: hãy nhập số tiền (a static code needs the amount).",
-            errors=[FieldError("amount", "amount-required", "static code: amount needed")],
-        )
-    if actor.phone and actor.phone == code.vendor_phone:
-        raise SelfPaymentError("Không thể tự trả tiền cho ki-ốt của mình (paying yourself).")
-    target = code.wallet or ledger.vendor_wallet(session, code.account_id)
-    fee = fee_for(amount, code.fee_bps)
-    fees = ledger.system_account(session, LedgerAccountKind.FEES) if fee else None
-    transfer = ledger.post(
-        session,
-        kind=TransferKind.PAYMENT,
-        debit=wallet,
-        credit=target,
-        amount=amount,
-        fee=fee,
-        fees_account=fees,
-        now=now,
-        board_id=code.board_id,
-        market_id=code.market_id,
-        memo=f"Ki-ốt {code.serial}" if code.serial else "Thanh toán QR",
-        source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
-    )
-    record_event(
-        session,
-        vendor_id=code.vendor_id,
-        type="payment.received",
-        transfer=transfer,
-        has_webhooks=code.has_webhooks,
-    )
-    return transfer
-
-
-def _record_for_wallet(session: Session, wallet_id: int, type: str, transfer: Transfer) -> None:
-    wallet = session.get(LedgerAccount, wallet_id)
-    account = session.get(PayoutAccount, wallet.payout_account_id) if wallet else None
-    if account is not None:
-        record_event(session, vendor_id=account.vendor_id, type=type, transfer=transfer)
-
-
-def _payment(session: Session, payment_id: int) -> Transfer:
-    payment = session.get(Transfer, payment_id)
-    if payment is None or payment.kind != TransferKind.PAYMENT:
-        raise NotFoundError("Không tìm thấy giao dịch thanh toán (payment not found).")
-    return payment
-
-
-def refund(
-    session: Session, *, actor: Actor, payment_id: int, amount: int, now: datetime
-) -> Transfer:
-    """The vendor gives back part or all of a payment; refunds never exceed it in total. Fees
-    already charged are not returned."""
-    if actor.role not in (Role.VENDOR, Role.ADMIN):
-        raise ForbiddenError("Chỉ tiểu thương hoàn tiền (only the vendor refunds).")
-    payment = _payment(session, payment_id)
-    vendor_account = session.get(LedgerAccount, payment.credit_account_id)
-    assert vendor_account is not None
-    assert vendor_account.payout_account_id is not None
-    wallet = vendor_wallet_for(session, actor, vendor_account.payout_account_id)
-    shopper = session.get(LedgerAccount, payment.debit_account_id)
-    assert shopper is not None
-    transfer = ledger.post(
-        session,
-        kind=TransferKind.REFUND,
-        debit=wallet,
-        credit=shopper,
-        amount=amount,
-        now=now,
-        original_id=payment.id,
-        market_id=payment.market_id,
-        memo=f"Hoàn tiền #{payment.id}",
-        checks=lambda: ledger.check_refundable(session, _payment(session, payment_id), amount),
-    )
-    _record_for_wallet(session, transfer.debit_account_id, "payment.refunded", transfer)
-    return transfer
-
-
-def reverse(session: Session, *, actor: Actor, payment_id: int, now: datetime) -> Transfer:
-    """An admin undoes a payment that has not been refunded: the shopper gets it all back, the
-    vendor's net and the fee are taken back."""
-    require_role(actor)
-    payment = _payment(session, payment_id)
-    if ledger.refunded_total(session, payment_id):
-        raise InvalidStateError(
-            "Giao dịch đã được hoàn một phần; hãy hoàn phần còn lại (already refunded in part)."
-        )
-    vendor_wallet = session.get(LedgerAccount, payment.credit_account_id)
-    shopper = session.get(LedgerAccount, payment.debit_account_id)
-    assert vendor_wallet is not None
-    assert shopper is not None
-    fees = ledger.system_account(session, LedgerAccountKind.FEES) if payment.fee else None
-    transfer = ledger.post(
-        session,
-        kind=TransferKind.REVERSAL,
-        debit=vendor_wallet,
-        credit=shopper,
-        amount=payment.amount,
-        fee=payment.fee,
-        fees_account=fees,
-        return_fee=True,
-        now=now,
-        original_id=payment.id,
-        market_id=payment.market_id,
-        memo=f"Đảo giao dịch #{payment.id}",
-        checks=lambda: ledger.check_refundable(session, payment, payment.amount),
-    )
-    _record_for_wallet(session, transfer.debit_account_id, "payment.reversed", transfer)
-    return transfer
-
-
-# ---------------------------------------------------------------------------------------------
-# Public shapes
-
-
-def transfer_view(transfer: Transfer) -> dict[str, Any]:
-    return {
-        "id": transfer.id,
-        "kind": transfer.kind,
-        "amount": transfer.amount,
-        "fee": transfer.fee,
-        "net": transfer.amount - transfer.fee,
-        "memo": transfer.memo,
-        "original_id": transfer.original_id,
-        "business_day": transfer.business_day.isoformat(),
-        "created_at": transfer.created_at.isoformat(),
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# Slips and closing days
-
-
-def daily_slip(
-    session: Session, *, actor: Actor, vendor_id: int, day: date, cash: int | None
-) -> dict[str, Any]:
-    """The vendor's end-of-day slip: QR payments received on a business day, by source, with
-    the cashless share when the vendor enters the day's cash takings."""
-    readable_vendor(session, actor=actor, vendor_id=vendor_id)
-    wallet_ids = [
-        w.id
-        for w in session.exec(
-            select(LedgerAccount)
-            .join(PayoutAccount, col(PayoutAccount.id) == LedgerAccount.payout_account_id)
-            .where(PayoutAccount.vendor_id == vendor_id)
-        )
-    ]
-    payments = (
-        session.exec(
-            select(Transfer)
-            .where(
-                col(Transfer.credit_account_id).in_(wallet_ids),
-                Transfer.kind == TransferKind.PAYMENT,
-                Transfer.business_day == day,
-            )
-            .order_by(col(Transfer.created_at))
-        ).all()
-        if wallet_ids
-        else []
-    )
-    refunds = (
-        session.exec(
-            select(Transfer).where(
-                col(Transfer.debit_account_id).in_(wallet_ids),
-                col(Transfer.kind).in_([TransferKind.REFUND, TransferKind.REVERSAL]),
-                Transfer.business_day == day,
-            )
-        ).all()
-        if wallet_ids
-        else []
-    )
-    by_source: dict[str, dict[str, int]] = {}
-    for payment in payments:
-        bucket = by_source.setdefault(payment.source_label or "ví", {"count": 0, "total": 0})
-        bucket["count"] += 1
-        bucket["total"] += payment.amount
-    total = sum(p.amount for p in payments)
-    refunded = sum(r.amount for r in refunds)
-    slip: dict[str, Any] = {
-        "vendor_id": vendor_id,
-        "business_day": day.isoformat(),
-        "count": len(payments),
-        "total": total,
-        "fees": sum(p.fee for p in payments),
-        "refunds": refunded,
-        "net": total - sum(p.fee for p in payments) - refunded,
-        "by_source": by_source,
-        "first_at": payments[0].created_at.isoformat() if payments else None,
-        "last_at": payments[-1].created_at.isoformat() if payments else None,
-        "cash": cash,
-        "cashless_share": None,
-    }
-    if cash is not None and total + cash > 0:
-        slip["cashless_share"] = round(total / (total + cash), 4)
-    return slip
-
-
-def close_day(
-    session: Session, *, actor: Actor, market_id: int, day: date, now: datetime
-) -> DayClose:
-    """Freeze a market's per-vendor totals for a business day that is over."""
-    require_market_manager(actor, market_id)
-    if day >= business_day(now):
-        raise DayNotOverError(
-            "Chỉ chốt được ngày đã qua nửa đêm giờ Việt Nam (the day is not over yet).",
-            errors=[FieldError("day", "day-not-over", "close after local midnight")],
-        )
-    if session.exec(
-        select(DayClose).where(DayClose.market_id == market_id, DayClose.business_day == day)
-    ).first():
-        raise DayClosedError("Ngày này đã được chốt (already closed).")
-    totals = ledger.close_totals(session, market_id, day)
-    closed = DayClose(
-        market_id=market_id,
-        business_day=day,
-        totals=totals,
-        content_hash=ledger.content_hash(totals),
-        closed_at=now,
-        closed_by=actor.username,
-    )
-    session.add(closed)
-    session.flush()
-    return closed

@@ -636,6 +636,21 @@ class Board(SQLModel, table=True):
     end_reason: str | None = Field(default=None, max_length=200)
 
 
+class SaleCode(SQLModel, table=True):
+    """A per-sale (dynamic) code issued for a board: its own reference (VietQR 62.01, the bill
+    number) and amount. It pays once: the money wing writes the paying transfer's id."""
+
+    __tablename__ = "sale_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: int = Field(foreign_key="board.id", index=True)
+    reference: str = Field(max_length=25, unique=True)
+    amount: int = Field(sa_type=BigInteger)
+    issued_at: datetime = created_at_field()
+    transfer_id: int | None = Field(default=None, sa_type=BigInteger, unique=True)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class BoardPublic(SQLModel):
     id: int
     serial: str

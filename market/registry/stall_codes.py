@@ -4,12 +4,13 @@ board or per-sale card, per-sale payloads, sheets of a market's codes, reprints 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
 from market.clock import MARKET_TZ, utc_now
-from market.errors import InvalidStateError
+from market.errors import InvalidStateError, NotFoundError
 from market.registry import boards, stalls
 from market.registry.access import Actor, require_market_manager
 from market.registry.models import (
@@ -20,6 +21,7 @@ from market.registry.models import (
     GoodsCategory,
     Market,
     PayoutAccount,
+    SaleCode,
     Stall,
     Vendor,
     Zone,
@@ -108,8 +110,38 @@ def board_content(
     )
 
 
-def sale_payload(code: StallCode, *, amount: int, memo: str | None = None) -> str:
-    """A one-sale dynamic code (01=12) for `amount` to the stall's live account."""
+def sale_payload(
+    session: Session, code: StallCode, *, amount: int, memo: str | None = None
+) -> tuple[str, str]:
+    """Issue a one-sale dynamic code (01=12) for `amount` to the stall's live account: its own
+    reference in 62.01 (the bill number), recorded so that it pays once. Returns the payload and
+    the reference."""
+    reference = "HD" + secrets.token_hex(6).upper()  # 48 random bits; the column is unique
+    payload = _sale_payload(code, amount=amount, memo=memo, reference=reference)
+    assert code.board.id is not None
+    session.add(SaleCode(board_id=code.board.id, reference=reference, amount=amount))
+    session.flush()
+    return payload, reference
+
+
+def issued_sale_payload(
+    session: Session, code: StallCode, *, reference: str, memo: str | None = None
+) -> tuple[str, int]:
+    """The payload and amount of a per-sale code issued earlier for the stall's live board and
+    not yet paid (to draw its card again)."""
+    issued = session.exec(
+        select(SaleCode).where(
+            SaleCode.reference == reference,
+            SaleCode.board_id == code.board.id,
+            col(SaleCode.transfer_id).is_(None),
+        )
+    ).first()
+    if issued is None:
+        raise NotFoundError("Không có mã theo số tiền này, hoặc mã đã được trả (no such code).")
+    return _sale_payload(code, amount=issued.amount, memo=memo, reference=reference), issued.amount
+
+
+def _sale_payload(code: StallCode, *, amount: int, memo: str | None, reference: str) -> str:
     return encode(
         VietQR.build(
             bin=code.account.bin,
@@ -117,6 +149,7 @@ def sale_payload(code: StallCode, *, amount: int, memo: str | None = None) -> st
             card=code.account.kind == AccountKind.CARD,
             amount=amount,
             memo=memo or f"{code.stall.code} {strip_diacritics(code.market.code).upper()}"[:25],
+            bill_number=reference,
             store_label=code.stall.code[:25],
             terminal_label=code.board.serial,
         )
