@@ -6,13 +6,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def require_id(row: _HasId) -> int:
+    """`row.id` of a row that must have one (read from the database, or flushed). A missing id is
+    a bug: it raises `ValueError` naming the row's type instead of standing in as 0."""
+    row_id = row.id
+    if row_id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet (not flushed to the database)")
+    return row_id
 
 
 def is_sqlite(url: str) -> bool:
