@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ContextDep, CurrentUser, SessionDep
 from api.money import StreamActor
 from api.problems import problem_responses
+from market.inputs import Boolean, Id, WholeNumber
 from market.money import notifications
 from market.money.models import WebhookEndpoint
 from market.registry import vendors
@@ -38,7 +39,7 @@ class WebhookPublic(BaseModel):
 
 @router.post("/vendors/{vendor_id}/webhooks", response_model=WebhookPublic, status_code=201)
 def add_webhook(
-    actor: CurrentUser, session: SessionDep, vendor_id: int, data: WebhookCreate
+    actor: CurrentUser, session: SessionDep, vendor_id: Id, data: WebhookCreate
 ) -> WebhookPublic:
     """Register a receiver for the vendor's payment events; keep the secret to check the
     `Cho-Signature` header (HMAC-SHA256 over "<t>.<body>")."""
@@ -49,7 +50,7 @@ def add_webhook(
 
 
 @router.get("/vendors/{vendor_id}/webhooks", response_model=list[WebhookPublic])
-def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: int) -> list[WebhookPublic]:
+def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: Id) -> list[WebhookPublic]:
     vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
     return [
         WebhookPublic(id=e.id or 0, url=e.url, status=e.status)
@@ -78,10 +79,10 @@ def _frame(event_id: int, kind: str, data: dict[str, object]) -> str:
 async def payment_events(
     context: ContextDep,
     actor: StreamActor,
-    vendor_id: int,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
-    after: Annotated[int, Query(ge=0, description="resume after this event id")] = 0,
-    follow: Annotated[bool, Query(description="keep the stream open for new events")] = True,
+    vendor_id: Id,
+    last_event_id: Annotated[WholeNumber | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    after: Annotated[WholeNumber, Query(ge=0, description="resume after this event id")] = 0,
+    follow: Annotated[Boolean, Query(description="keep the stream open for new events")] = True,
 ) -> StreamingResponse:
     """Each incoming payment as it lands: amount in digits and in Vietnamese words, for the
     vendor's soundbox page. Reconnecting with Last-Event-ID resumes without gaps."""
