@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any, get_args, get_origin
 
 import pytest
+from annotated_types import Interval
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, BeforeValidator, Strict
+from pydantic.fields import FieldInfo
 from sqlalchemy import Engine
 
 from api.app import create_app
+from market import inputs
 from market.inputs import MAX_ID
 from market.settings import Settings
 from tests.conftest import FrozenClock, World, snapshot_database
@@ -316,8 +322,10 @@ def _vietnamese_first(message: str) -> None:
     assert "Value error" not in message
     assert not message.isascii(), message  # Vietnamese (with its diacritics) comes first
     vietnamese, _, english = message.partition(" (")
-    assert vietnamese and not vietnamese.isascii(), message
-    assert english.endswith(")") and english.isascii(), message
+    assert vietnamese, message
+    assert not vietnamese.isascii(), message
+    assert english.endswith(")"), message
+    assert english.isascii(), message
 
 
 def test_field_messages_are_vietnamese_first_with_the_stated_limits(
@@ -475,3 +483,95 @@ def test_an_import_by_a_forbidden_caller_is_403_before_the_file_is_read(
         headers=world.headers("planner"),
     )
     assert response.status_code == 403, response.text
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules hold for every route, present and future: every number, boolean and date a route
+# reads (path, query, header, body, at any depth) uses a type of market.inputs or pydantic's
+# strict mode, and every path or query parameter named like an id is bounded.
+
+_OURS = {
+    inputs._whole_number,
+    inputs._number,
+    inputs._boolean,
+    inputs._iso_date,
+}
+
+
+def _lax(tp: Any, metadata: tuple[Any, ...], where: str, seen: set[type]) -> list[str]:
+    origin = get_origin(tp)
+    if origin is Annotated:
+        base, *extra = get_args(tp)
+        return _lax(base, (*metadata, *extra), where, seen)
+    if origin is not None:  # unions, lists, dicts: every argument
+        return [
+            found
+            for arg in get_args(tp)
+            if arg is not type(None)
+            for found in _lax(arg, metadata, where, seen)
+        ]
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp in seen:
+            return []
+        seen.add(tp)
+        return [
+            found
+            for name, info in tp.model_fields.items()
+            for found in _lax(info.annotation, tuple(info.metadata), f"{where}.{name}", seen)
+        ]
+    if tp in (int, float, bool, date, datetime):
+        metadata = tuple(
+            inner
+            for m in metadata
+            for inner in ((m, *m.metadata) if isinstance(m, FieldInfo) else (m,))
+        )
+        strict = any(
+            (isinstance(m, BeforeValidator) and m.func in _OURS)
+            or (isinstance(m, Strict) and m.strict)
+            for m in metadata
+        )
+        return [] if strict else [f"{where}: {tp.__name__}"]
+    return []
+
+
+def _parameters(dependant: Any) -> Iterator[tuple[str, Any]]:
+    for kind in ("path_params", "query_params", "header_params", "body_params"):
+        for field in getattr(dependant, kind):
+            yield kind, field
+    for sub in dependant.dependencies:
+        yield from _parameters(sub)
+
+
+def test_every_route_reads_numbers_booleans_and_dates_strictly(tmp_path: Any) -> None:
+    app = create_app(Settings(DATABASE_URL=f"sqlite:///{tmp_path}/x.db", webhook_worker=False))
+    lax: list[str] = []
+    unbounded: list[str] = []
+    routes = list(_api_routes(app.routes))
+    assert len(routes) > 60
+    for route in routes:
+        for kind, field in _parameters(route.dependant):
+            info = field.field_info
+            where = f"{route.path} {field.name}"
+            lax += _lax(info.annotation, tuple(info.metadata), where, set())
+            is_id = field.name.endswith("_id")
+            if kind in {"path_params", "query_params"} and is_id:
+                flat = [m for arg in _leaves(info.annotation) for m in arg] + list(info.metadata)
+                if not any(isinstance(m, Interval) and m.le == inputs.MAX_ID for m in flat):
+                    unbounded.append(where)
+    assert lax == []
+    assert unbounded == []
+
+
+def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):  # a router included into the app
+            yield from _api_routes(route.original_router.routes)
+
+
+def _leaves(tp: Any) -> list[tuple[Any, ...]]:
+    """The Annotated metadata of each member of a (possibly optional) type."""
+    if get_origin(tp) is Annotated:
+        return [tuple(get_args(tp)[1:])]
+    return [leaf for arg in get_args(tp) for leaf in _leaves(arg)]
