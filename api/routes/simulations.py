@@ -24,7 +24,6 @@ from market.jobs import SimulationJob
 from market.registry.access import require_role
 from market.registry.models import Role
 from simulator.params import SCENARIOS, Params, scenario_params
-from simulator.runs import run, write_charts, write_csv, write_summary
 
 router = APIRouter(tags=["simulations"], responses=problem_responses(401, 403, 404, 409, 422))
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulations")
@@ -58,6 +57,9 @@ def _folder(settings_dir: str, job_id: int) -> Path:
 
 
 def _execute(engine: Engine, job_id: int, data_dir: str, request: dict[str, Any]) -> None:
+    # numpy and the charts load with the first simulation, not with every worker of the API
+    from simulator.runs import run, write_charts, write_csv, write_summary
+
     params = scenario_params(request["scenario"], request["params"])
 
     def progress(done: int) -> None:
