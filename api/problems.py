@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -142,7 +143,7 @@ def problem_response(
         "title": f"{entry.title_vi} ({entry.title_en})",
         "status": status,
         "detail": detail,
-        "errors": [e.as_dict() for e in errors or []],
+        "errors": [vietnamese_first(e).as_dict() for e in errors or []],
     }
     response_headers = dict(headers or {})
     if extra:
@@ -154,6 +155,37 @@ def problem_response(
     return JSONResponse(
         body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=response_headers
     )
+
+
+# Domain rules name a field's problem by a short code and an English reason; the problem answer
+# puts Vietnamese before it, by the code (a message that has Vietnamese already is kept).
+DOMAIN_FIELD_VI: dict[str, str] = {
+    "duplicate": "đã tồn tại",
+    "required": "bắt buộc phải có",
+    "not-found": "không tìm thấy",
+    "not-allowed": "không được phép",
+    "invalid-state": "trạng thái không cho phép",
+    "stall-occupied": "ki-ốt đã có tiểu thương",
+    "overlap": "trùng thời gian với lần thuê trước",
+    "before-start": "trước ngày bắt đầu",
+    "card-length": "số thẻ phải có 16-19 chữ số",
+    "default-required": "tiểu thương cần một tài khoản mặc định",
+    "missing-column": "thiếu cột",
+    "amount-override": "số tiền khác với mã",
+    "amount-required": "cần số tiền",
+    "day-not-over": "ngày chưa kết thúc",
+    "out-of-range": "ngoài khoảng cho phép",
+    "unknown-scenario": "không có kịch bản này",
+    "unknown-parameter": "không có tham số này",
+}
+
+
+def vietnamese_first(error: FieldError) -> FieldError:
+    """`error` with its message Vietnamese first, English second."""
+    if not error.message.isascii():
+        return error
+    vietnamese = DOMAIN_FIELD_VI.get(error.code, "không hợp lệ")
+    return replace(error, message=f"{vietnamese} ({error.message})")
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:

@@ -137,7 +137,6 @@ def test_a_day_is_an_iso_date_only(client: TestClient, world: World, engine: Eng
             {"vendor_id": 1, "start_date": "2026-11-25T00:00:00"},
             "start_date",
         ),
-        ("POST", "/stalls/{sa}/assignments/current/end", {"end_date": 1}, "end_date"),
         ("PATCH", "/stalls/{sa}", {"area_m2": True}, "area_m2"),
         ("PATCH", "/stalls/{sa}", {"monthly_fee": True}, "monthly_fee"),
         ("PATCH", "/stalls/{sa}", {"monthly_fee": "1.000"}, "monthly_fee"),
@@ -401,6 +400,24 @@ def test_field_messages_are_vietnamese_first_with_the_stated_limits(
             _vietnamese_first(message)
 
 
+def test_domain_field_messages_are_vietnamese_first_too(client: TestClient, world: World) -> None:
+    h = world.headers("admin")
+    duplicate = client.post(f"/markets/{world.market_a}/stalls", headers=h, json={"code": "B-12"})
+    assert duplicate.status_code == 409
+    [error] = duplicate.json()["errors"]
+    assert error == {
+        "field": "code",
+        "code": "duplicate",
+        "message": "đã tồn tại (stall code already exists in this market)",
+    }
+    keyless = client.post(
+        "/wallets/me/top-ups", json={"amount": 1000}, headers=world.headers("shopper")
+    )
+    [error] = keyless.json()["errors"]
+    assert error["message"] == "bắt buộc phải có (1-255 printable characters)"
+    _vietnamese_first(error["message"])
+
+
 # ---------------------------------------------------------------------------------------------
 # 21. The role check comes before body validation
 
@@ -461,9 +478,10 @@ def test_a_forbidden_caller_is_refused_before_its_body_is_read(
     [
         ("vendor", "/users/not-a-number"),
         ("shopper", "/audit?entity_id=x"),
-        ("planner", "/markets/{a}/zones?x=1"),
+        ("planner", "/markets/abc/export.csv"),
         ("shopper", f"/stalls/{HUGE}"),
-        ("planner", f"/vendors?market_id={HUGE}"),
+        ("planner", "/vendors?market_id=abc"),
+        ("manager", "/users?role=boss"),
     ],
 )
 def test_a_forbidden_caller_is_refused_before_its_parameters_are_read(
