@@ -130,7 +130,9 @@ def require_database(url: str) -> None:
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    probe = create_engine(url, poolclass=NullPool)
+    probe = create_engine(
+        url, poolclass=NullPool, connect_args={} if is_sqlite(url) else {"connect_timeout": 10}
+    )
     try:
         with probe.connect() as conn:
             version = _schema_version(conn)
