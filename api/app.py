@@ -47,7 +47,11 @@ Market registry for Vietnam's cashless-market programme. Get a token with `POST 
 
 class BodySizeLimit:
     """Refuses request bodies larger than `max_bytes` with a 413 problem, whether or not the
-    client declared a Content-Length."""
+    client declared a Content-Length.
+
+    A chunked body is counted as it arrives. The app is reading it when the limit is crossed, and
+    FastAPI turns any failure while reading a body into its own 400 ("error parsing the body"), so
+    the 413 is sent from here, at once, and whatever the app answers after it is dropped."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -62,20 +66,32 @@ class BodySizeLimit:
             await self._refuse(send)
             return
         received = 0
+        started = refused = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 is the answer; the app's own (its 400) goes nowhere
+            started = True
+            await send(message)
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    if not started and not refused:
+                        refused = True
+                        await self._refuse(send)
                     raise _BodyTooLargeError
             return message
 
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLargeError:
-            await self._refuse(send)
+            if not refused and not started:
+                await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
         response = problems.problem_response(
@@ -165,7 +181,39 @@ def create_app(
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    _document_required_headers(app)
     return app
+
+
+# Headers a route refuses to run without, although it reads them itself (so that a missing one
+# is its own problem, answered after authentication, rather than a generic validation error).
+REQUIRED_HEADERS = {"idempotency-key"}
+
+
+def _document_required_headers(app: FastAPI) -> None:
+    """Mark `REQUIRED_HEADERS` required in the OpenAPI document, as the routes behave."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    for parameter in operation.get("parameters", []):
+                        if (
+                            parameter.get("in") == "header"
+                            and parameter.get("name", "").lower() in REQUIRED_HEADERS
+                        ):
+                            parameter["required"] = True
+                            parameter["schema"] = {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": 255,
+                            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_factory() -> Any:

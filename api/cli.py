@@ -8,19 +8,31 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from api.demo import load_demo
-from market.db import make_engine, unit_of_work, upgrade
+from api.problems import field_message
+from market.db import (
+    DatabaseNotReadyError,
+    make_engine,
+    require_database,
+    require_id,
+    unit_of_work,
+    upgrade,
+)
 from market.errors import DomainError, ImportRowsError, NotFoundError
 from market.registry import spreadsheet, stall_codes
 from market.registry.access import SYSTEM
 from market.registry.markets import find_zone_by_code, get_market_by_code
-from market.registry.models import Role, UserCreate
+from market.registry.models import Role, User, UserCreate
 from market.registry.stalls import find_stall_by_code
 from market.registry.users import create_user
-from market.settings import get_settings
+from market.settings import Settings, get_settings
 from qr import board as board_render
 from qr.cli import qr_app
 from simulator.cli import simulate_app
@@ -43,7 +55,59 @@ PortOption = Annotated[int, typer.Option(help="port to listen on")]
 WorkersOption = Annotated[int, typer.Option(min=1, help="worker processes")]
 
 
+def _engine() -> Engine:
+    """The engine of the configured database, which must exist and be migrated; otherwise one
+    line on stderr saying what is missing, exit status 2, and nothing created."""
+    url = get_settings().database_url
+    try:
+        require_database(url)
+    except DatabaseNotReadyError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    return make_engine(url)
+
+
+def _first_admin(engine: Engine, settings: Settings) -> None:
+    """Create the admin named by CHO_ADMIN_USERNAME with CHO_ADMIN_PASSWORD unless a user of that
+    name exists (so a restart changes nothing, not even a password changed since). The password
+    is never printed, nor is any validation error's input."""
+    username = settings.admin_username
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    if not username and not password:
+        return
+    if not username or not password:
+        typer.echo(
+            "Cần đặt cả CHO_ADMIN_USERNAME và CHO_ADMIN_PASSWORD "
+            "(set both to create the first admin).",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        data = UserCreate(
+            username=username, password=password, full_name="Quản trị hệ thống", role=Role.ADMIN
+        )
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"CHO_ADMIN_{'.'.join(str(p) for p in e['loc']).upper()}: {field_message(e)}"
+            for e in exc.errors(include_input=False)
+        )
+        typer.echo(f"Không tạo được quản trị viên đầu tiên: {reasons}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        with unit_of_work(engine) as session:
+            if session.exec(select(User).where(User.username == username)).first() is not None:
+                return
+            create_user(session, actor=SYSTEM, data=data)
+    except IntegrityError:
+        return  # another instance created it at the same moment
+    console.print(f"Đã tạo quản trị viên {username} (first admin created from CHO_ADMIN_*).")
+
+
 def _serve(host: str, port: int, workers: int) -> None:
+    settings = get_settings()
+    engine = _engine()
+    _first_admin(engine, settings)
+    engine.dispose()
     uvicorn.run(
         "api.app:app_factory",
         factory=True,
@@ -52,6 +116,7 @@ def _serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level="info",
         proxy_headers=False,
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
     )
 
 
@@ -117,10 +182,10 @@ def users_add(
 ) -> None:
     """Create a user."""
     secret = password or getpass.getpass("Mật khẩu (password): ")
-    engine = make_engine(get_settings().database_url)
+    engine = _engine()
     try:
         with unit_of_work(engine) as session:
-            market_ids = [get_market_by_code(session, code).id or 0 for code in market or []]
+            market_ids = [require_id(get_market_by_code(session, code)) for code in market or []]
             user = create_user(
                 session,
                 actor=SYSTEM,
@@ -148,14 +213,14 @@ def import_file(
     commit: Annotated[bool, typer.Option("--commit", help="apply (default: dry run)")] = False,
 ) -> None:
     """Import stalls, vendors and payout accounts; a dry run unless --commit."""
-    engine = make_engine(get_settings().database_url)
+    engine = _engine()
     try:
         with unit_of_work(engine) as session:
             market_row = get_market_by_code(session, market)
             report = spreadsheet.import_table(
                 session,
                 actor=SYSTEM,
-                market_id=market_row.id or 0,
+                market_id=require_id(market_row),
                 content=path.read_bytes(),
                 filename=path.name,
                 dry_run=not commit,
@@ -185,9 +250,9 @@ def export_file(
     output: Annotated[Path, typer.Option("-o", "--output", help=".xlsx or .csv")],
 ) -> None:
     """Export a market's stalls, vendors and default payout accounts."""
-    engine = make_engine(get_settings().database_url)
+    engine = _engine()
     with unit_of_work(engine) as session:
-        market_id = get_market_by_code(session, market).id or 0
+        market_id = require_id(get_market_by_code(session, market))
         if output.suffix.lower() == ".csv":
             content = spreadsheet.export_csv(session, actor=SYSTEM, market_id=market_id)
         else:
@@ -208,15 +273,15 @@ def qr_board(
     output: Annotated[Path, typer.Option("-o", "--output", help=".png, .svg or .pdf")],
 ) -> None:
     """Write a stall's A6 board."""
-    engine = make_engine(get_settings().database_url)
+    engine = _engine()
     try:
         with unit_of_work(engine) as session:
             market_row = get_market_by_code(session, market)
-            stall_row = find_stall_by_code(session, market_id=market_row.id or 0, code=stall)
+            stall_row = find_stall_by_code(session, market_id=require_id(market_row), code=stall)
             if stall_row is None:
                 raise NotFoundError(f"Không có ki-ốt '{stall}' ở chợ {market} (no such stall).")
             content = stall_codes.board_content(
-                stall_codes.stall_code(session, actor=SYSTEM, stall_id=stall_row.id or 0)
+                stall_codes.stall_code(session, actor=SYSTEM, stall_id=require_id(stall_row))
             )
     except DomainError as exc:
         _fail(exc)
@@ -237,18 +302,18 @@ def qr_sheet(
     zone: Annotated[str | None, typer.Option(help="zone code (default: whole market)")] = None,
 ) -> None:
     """Write A4 sheets of four boards with cut marks, for a zone or the whole market."""
-    engine = make_engine(get_settings().database_url)
+    engine = _engine()
     try:
         with unit_of_work(engine) as session:
             market_row = get_market_by_code(session, market)
             zone_id = None
             if zone is not None:
-                zone_row = find_zone_by_code(session, market_id=market_row.id or 0, code=zone)
+                zone_row = find_zone_by_code(session, market_id=require_id(market_row), code=zone)
                 if zone_row is None:
                     raise NotFoundError(f"Không có khu '{zone}' (no such zone).")
                 zone_id = zone_row.id
             codes = stall_codes.market_codes(
-                session, actor=SYSTEM, market_id=market_row.id or 0, zone_id=zone_id
+                session, actor=SYSTEM, market_id=require_id(market_row), zone_id=zone_id
             )
             contents = [stall_codes.board_content(code) for code in codes]
     except DomainError as exc:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from market.clock import utc_now
+from market.db import require_id
 from market.money.ledger import shopper_wallet
 from market.money.wallets import top_up
 from market.registry.access import SYSTEM
@@ -218,10 +219,10 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
             address="Tổ dân phố 5, thị trấn Mậu A, huyện Văn Yên, tỉnh Yên Bái",
         ),
     )
-    market_id = market.id or 0
+    market_id = require_id(market)
     used_phones: set[str] = set()
     bins, weights = zip(*BINS, strict=True)
-    b12_vendor_id = 0
+    b12_vendor_id: int | None = None  # stall B-12 always gets its vendor below
     for zone_code, zone_name, count, categories in ZONES:
         zone = create_zone(
             session,
@@ -262,18 +263,18 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
             assign_vendor(
                 session,
                 actor=SYSTEM,
-                stall_id=stall.id or 0,
-                data=AssignmentCreate(vendor_id=vendor.id or 0),
+                stall_id=require_id(stall),
+                data=AssignmentCreate(vendor_id=require_id(vendor)),
             )
             if code == "B-12":
-                b12_vendor_id = vendor.id or 0
+                b12_vendor_id = require_id(vendor)
             if rng.random() < 0.85 or code == "B-12":
                 bin_code = rng.choices(bins, weights)[0]
                 number_text, kind = _account(rng, bin_code)
                 add_account(
                     session,
                     actor=SYSTEM,
-                    vendor_id=vendor.id or 0,
+                    vendor_id=require_id(vendor),
                     data=PayoutAccountCreate(bin=bin_code, account_number=number_text, kind=kind),
                 )
     for login in logins:
@@ -301,5 +302,7 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
     shopper.phone = DEMO_SHOPPER_PHONE
     session.add(shopper)
     session.flush()
-    top_up(session, wallet=shopper_wallet(session, shopper.id or 0), amount=500_000, now=utc_now())
+    top_up(
+        session, wallet=shopper_wallet(session, require_id(shopper)), amount=500_000, now=utc_now()
+    )
     return market, logins, True

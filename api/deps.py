@@ -1,11 +1,17 @@
 """Typed dependencies: `SessionDep` (one transaction per request, committed before the response
-is sent), `SettingsDep`, `ClockDep`, `CurrentUser` and `CurrentToken`."""
+is sent), `SettingsDep`, `ClockDep`, `CurrentUser`, the role-gated actors (`AdminActor`,
+`ManagerActor`, `RegistryReader`, `StatsReader`) and the page parameters.
+
+A role-gated actor refuses a caller whose role may never use the route (401 without a token,
+403 for the wrong role) while FastAPI resolves dependencies, which is before it validates the
+route's parameters and body: a forbidden caller learns nothing from the body's validation.
+Finer checks (which market, which vendor) stay in the domain."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -14,9 +20,10 @@ from sqlmodel import Session
 
 from market.clock import Clock
 from market.errors import UnauthenticatedError
+from market.inputs import WholeNumber
 from market.pagination import MAX_LIMIT, Cursor, decode_cursor
-from market.registry.access import Actor
-from market.registry.models import ApiToken
+from market.registry.access import Actor, require_role
+from market.registry.models import ApiToken, Role
 from market.registry.users import authenticate
 from market.settings import Settings
 
@@ -95,6 +102,24 @@ CurrentAuth = Annotated[Authenticated, Depends(get_authenticated)]
 CurrentUser = Annotated[Actor, Depends(get_actor)]
 
 
+def role_gate(*roles: Role) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:
+    """A dependency answering the signed-in actor when its role is one of `roles` (the admin
+    always passes), else 403 `forbidden`."""
+
+    async def gated_actor(actor: CurrentUser) -> Actor:
+        require_role(actor, *roles)
+        return actor
+
+    gated_actor.__name__ = "actor_" + "_".join(r.value for r in roles or (Role.ADMIN,))
+    return gated_actor
+
+
+AdminActor = Annotated[Actor, Depends(role_gate())]
+ManagerActor = Annotated[Actor, Depends(role_gate(Role.MANAGER))]
+RegistryReader = Annotated[Actor, Depends(role_gate(Role.MANAGER, Role.VENDOR))]
+StatsReader = Annotated[Actor, Depends(role_gate(Role.MANAGER, Role.PLANNER))]
+
+
 @dataclass(frozen=True)
 class PageParams:
     cursor: Cursor | None
@@ -105,7 +130,7 @@ async def get_page_params(
     cursor: Annotated[
         str | None, Query(max_length=64, description="next_cursor of the previous page")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    limit: Annotated[WholeNumber, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> PageParams:
     return PageParams(decode_cursor(cursor), limit)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from market.errors import CATALOGUE, DomainError, FieldError, register_problem
+from market.inputs import MAX_ID
 
 log = logging.getLogger("cho.api")
 
@@ -141,7 +144,7 @@ def problem_response(
         "title": f"{entry.title_vi} ({entry.title_en})",
         "status": status,
         "detail": detail,
-        "errors": [e.as_dict() for e in errors or []],
+        "errors": [vietnamese_first(e).as_dict() for e in errors or []],
     }
     response_headers = dict(headers or {})
     if extra:
@@ -153,6 +156,37 @@ def problem_response(
     return JSONResponse(
         body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=response_headers
     )
+
+
+# Domain rules name a field's problem by a short code and an English reason; the problem answer
+# puts Vietnamese before it, by the code (a message that has Vietnamese already is kept).
+DOMAIN_FIELD_VI: dict[str, str] = {
+    "duplicate": "đã tồn tại",
+    "required": "bắt buộc phải có",
+    "not-found": "không tìm thấy",
+    "not-allowed": "không được phép",
+    "invalid-state": "trạng thái không cho phép",
+    "stall-occupied": "ki-ốt đã có tiểu thương",
+    "overlap": "trùng thời gian với lần thuê trước",
+    "before-start": "trước ngày bắt đầu",
+    "card-length": "số thẻ phải có 16-19 chữ số",
+    "default-required": "tiểu thương cần một tài khoản mặc định",
+    "missing-column": "thiếu cột",
+    "amount-override": "số tiền khác với mã",
+    "amount-required": "cần số tiền",
+    "day-not-over": "ngày chưa kết thúc",
+    "out-of-range": "ngoài khoảng cho phép",
+    "unknown-scenario": "không có kịch bản này",
+    "unknown-parameter": "không có tham số này",
+}
+
+
+def vietnamese_first(error: FieldError) -> FieldError:
+    """`error` with its message Vietnamese first, English second."""
+    if not error.message.isascii():
+        return error
+    vietnamese = DOMAIN_FIELD_VI.get(error.code, "không hợp lệ")
+    return replace(error, message=f"{vietnamese} ({error.message})")
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -167,13 +201,131 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.code, exc.detail, errors=exc.errors, extra=exc.extra)
 
 
+# Per-field messages by pydantic error `type`: (Vietnamese, English), formatted with the error's
+# `ctx` (so a limit is the one the schema states). Types not listed fall back to a Vietnamese
+# sentence around pydantic's own English message.
+_NOT_EMPTY = ("không được để trống", "must not be empty")
+_AT_LEAST_CHARS = ("phải có ít nhất {min_length} ký tự", "at least {min_length} characters")
+_AT_MOST_CHARS = ("tối đa {max_length} ký tự", "at most {max_length} characters")
+_AT_LEAST_ITEMS = ("phải có ít nhất {min_length} mục", "at least {min_length} items")
+_AT_MOST_ITEMS = ("tối đa {max_length} mục", "at most {max_length} items")
+_WHOLE_NUMBER = ("phải là số nguyên", "must be a whole number")
+_NUMBER = ("phải là số", "must be a number")
+_BOOLEAN = ("phải là true hoặc false", "must be true or false")
+_DATE = ("phải là ngày dạng YYYY-MM-DD", "must be a date written YYYY-MM-DD")
+_DATETIME = (
+    "phải là thời điểm ISO 8601, ví dụ 2026-11-26T10:00:00+07:00",
+    "must be an ISO 8601 date and time",
+)
+_LIST = ("phải là danh sách", "must be a list")
+_OBJECT = ("phải là đối tượng JSON", "must be a JSON object")
+_URL = ("không phải địa chỉ URL hợp lệ", "not a valid URL")
+_CHOICE = ("phải là một trong: {expected}", "must be one of: {expected}")
+MESSAGES: dict[str, tuple[str, str]] = {
+    "missing": ("bắt buộc phải có", "required"),
+    "extra_forbidden": ("trường này không được nhận", "unexpected field"),
+    "json_invalid": ("JSON không đọc được", "invalid JSON: {error}"),
+    "json_type": ("phải là chuỗi JSON", "must be JSON text"),
+    "string_type": ("phải là chuỗi ký tự", "must be text"),
+    "string_unicode": ("phải là văn bản Unicode", "must be valid Unicode text"),
+    "string_not_ascii": ("chỉ được dùng ký tự ASCII", "ASCII characters only"),
+    "string_pattern_mismatch": ("không đúng định dạng", "does not match the pattern {pattern}"),
+    "int_type": _WHOLE_NUMBER,
+    "int_parsing": _WHOLE_NUMBER,
+    "int_from_float": _WHOLE_NUMBER,
+    "int_parsing_size": ("số quá lớn", "number too large"),
+    "float_type": _NUMBER,
+    "float_parsing": _NUMBER,
+    "finite_number": ("phải là số hữu hạn", "must be a finite number"),
+    "decimal_type": _NUMBER,
+    "decimal_parsing": _NUMBER,
+    "bool_type": _BOOLEAN,
+    "bool_parsing": _BOOLEAN,
+    "greater_than": ("phải lớn hơn {gt}", "must be greater than {gt}"),
+    "greater_than_equal": ("phải từ {ge} trở lên", "must be at least {ge}"),
+    "less_than": ("phải nhỏ hơn {lt}", "must be less than {lt}"),
+    "less_than_equal": ("tối đa là {le}", "must be at most {le}"),
+    "multiple_of": ("phải là bội số của {multiple_of}", "must be a multiple of {multiple_of}"),
+    "enum": _CHOICE,
+    "literal_error": _CHOICE,
+    "date_type": _DATE,
+    "date_parsing": _DATE,
+    "date_from_datetime_parsing": _DATE,
+    "date_from_datetime_inexact": _DATE,
+    "datetime_type": _DATETIME,
+    "datetime_parsing": _DATETIME,
+    "datetime_from_date_parsing": _DATETIME,
+    "datetime_object_invalid": _DATETIME,
+    "timezone_naive": ("cần múi giờ", "a time zone offset is required"),
+    "timezone_aware": ("không được có múi giờ", "no time zone offset allowed"),
+    "list_type": _LIST,
+    "tuple_type": _LIST,
+    "set_type": _LIST,
+    "iterable_type": _LIST,
+    "dict_type": _OBJECT,
+    "model_type": _OBJECT,
+    "model_attributes_type": _OBJECT,
+    "dataclass_type": _OBJECT,
+    "url_type": _URL,
+    "url_parsing": _URL,
+    "url_syntax_violation": _URL,
+    "url_too_long": ("địa chỉ URL quá dài (tối đa {max_length} ký tự)", "URL too long"),
+    "url_scheme": (
+        "địa chỉ URL phải bắt đầu bằng {expected_schemes}",
+        "URL scheme should be {expected_schemes}",
+    ),
+    "uuid_type": ("phải là UUID", "must be a UUID"),
+    "uuid_parsing": ("phải là UUID", "must be a UUID"),
+}
+
+
+def field_message(error: Mapping[str, Any]) -> str:
+    """The message for one pydantic error: Vietnamese first, English second in brackets, with
+    the limits the schema states."""
+    kind = str(error.get("type", ""))
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    if kind in {"value_error", "assertion_error"}:
+        return _own_message(str(ctx.get("error") or error.get("msg", "")))
+    # `too_short`/`too_long` come from a length constraint placed after a validator: on text
+    # (field_type "Value") it counts characters, on a list items.
+    is_text = kind.startswith("string_") or ctx.get("field_type", "Value") == "Value"
+    if kind in {"string_too_short", "too_short"}:
+        vi, en = _AT_LEAST_CHARS if is_text else _AT_LEAST_ITEMS
+        if is_text and ctx.get("min_length") == 1:
+            vi, en = _NOT_EMPTY
+    elif kind in {"string_too_long", "too_long"}:
+        vi, en = _AT_MOST_CHARS if is_text else _AT_MOST_ITEMS
+    elif kind in MESSAGES:
+        vi, en = MESSAGES[kind]
+    else:
+        return f"giá trị không hợp lệ ({error.get('msg', 'invalid value')})"
+    try:
+        return f"{_vi(vi.format(**ctx))} ({en.format(**ctx)})"
+    except (KeyError, IndexError, ValueError):
+        return f"{_vi(vi)} ({error.get('msg', en)})"
+
+
+def _vi(text: str) -> str:
+    return text.replace("' or '", "' hoặc '")
+
+
+def _own_message(text: str) -> str:
+    """A validator's own message, without pydantic's "Value error, " / "Assertion failed, "
+    prefix. Ours are Vietnamese first already; a message in English only is wrapped."""
+    for prefix in ("Value error, ", "Assertion failed, "):
+        text = text.removeprefix(prefix)
+    if text.isascii():
+        return f"giá trị không hợp lệ ({text})"
+    return text
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         FieldError(
             _field_path(tuple(err.get("loc", ()))),
             str(err.get("type", "invalid")),
-            str(err.get("msg", "invalid")),
+            field_message(err),
         )
         for err in exc.errors()
     ]
@@ -228,6 +380,16 @@ async def _database_refused(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _number_too_large(_request: Request, exc: Exception) -> JSONResponse:
+    """A number the database driver cannot bind (SQLite stops at 2⁶³ − 1). Inputs are bounded
+    before they reach the database (`market.inputs`); this is the safety net behind them."""
+    log.warning("number out of the database's range: %s", exc)
+    return problem_response(
+        "validation-error",
+        f"Số quá lớn: tối đa {MAX_ID} (a number is larger than the service stores).",
+    )
+
+
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem_response(
@@ -241,6 +403,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _database_refused)
+    app.add_exception_handler(OverflowError, _number_too_large)
     app.add_exception_handler(Exception, _unexpected_error)
 
     @app.get("/problems", include_in_schema=False)

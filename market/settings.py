@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,19 @@ class Settings(BaseSettings):
         description="comma-separated hosts webhooks may target although private (e.g. 127.0.0.1)",
     )
     data_dir: str = Field(default="./cho-data", description="simulation outputs and other files")
+    worker_healthcheck_timeout: int = Field(
+        default=60,
+        ge=1,
+        description="seconds uvicorn waits for a busy worker to answer its health check before "
+        "killing it (uvicorn's own default, 5, kills workers on a loaded machine)",
+    )
+    admin_username: str | None = Field(
+        default=None,
+        description="`cho serve` creates this admin at start unless a user of that name exists",
+    )
+    admin_password: SecretStr | None = Field(
+        default=None, description="the first admin's password (never printed or logged)"
+    )
 
     @property
     def webhook_allowed(self) -> frozenset[str]:

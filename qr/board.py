@@ -15,12 +15,15 @@ from functools import lru_cache
 from html import escape
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
 from qr.amounts import amount_in_words, format_vnd
 from qr.render import QRMatrix, qr_matrix
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 A6 = (105.0, 148.0)
 A4 = (210.0, 297.0)
@@ -246,6 +249,8 @@ def _cut_marks(left: float, top: float, width: float, height: float) -> list[Ite
 
 
 def _new_pdf(page: tuple[float, float]) -> FPDF:
+    from fpdf import FPDF  # imported when a PDF is drawn: fpdf2 takes ~0.5 s to import
+
     pdf = FPDF(unit="mm", format=page)
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)

@@ -47,7 +47,7 @@ def issue_token(
 
 @router.get("/me", response_model=UserPublic, responses=problem_responses(401))
 def me(auth: CurrentAuth, session: SessionDep) -> UserPublic:
-    return public_user(session, get_user(session, auth.actor.user_id or 0))
+    return public_user(session, get_user(session, auth.token.user_id))
 
 
 @router.post("/logout", status_code=204, responses=problem_responses(401))

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
 from market.errors import DomainError, FieldError, InvalidInputError, NotFoundError
+from market.inputs import Boolean, Id, WholeNumber
 from market.money import payments, wallets
 from market.money.ids import require_id
 from market.registry import stall_codes
@@ -46,7 +47,9 @@ class StallCodePublic(BaseModel):
 
 
 class SaleCodeRequest(BaseModel):
-    amount: int = Field(gt=0, le=MAX_AMOUNT, description="đồng; one NAPAS transfer < 500,000,000")
+    amount: WholeNumber = Field(
+        gt=0, le=MAX_AMOUNT, description="đồng; one NAPAS transfer < 500,000,000"
+    )
     memo: str | None = Field(default=None, max_length=25, description="nội dung, ASCII ≤ 25")
 
 
@@ -61,7 +64,7 @@ class SaleCodePublic(BaseModel):
 
 class DecodeRequest(BaseModel):
     payload: str = Field(max_length=2000)
-    lenient: bool = False
+    lenient: Boolean = False
 
 
 class DecodeProblem(BaseModel):
@@ -127,20 +130,20 @@ def _picture(kind: str, content: board_render.BoardContent) -> tuple[bytes, str]
 
 
 @router.get("/stalls/{stall_id}/code", response_model=StallCodePublic)
-def get_stall_code(actor: CurrentUser, session: SessionDep, stall_id: int) -> StallCodePublic:
+def get_stall_code(actor: CurrentUser, session: SessionDep, stall_id: Id) -> StallCodePublic:
     """The stall's live static VietQR code (made from its vendor's default payout account)."""
     return _public(stall_codes.stall_code(session, actor=actor, stall_id=stall_id))
 
 
 @router.post("/stalls/{stall_id}/code/reprint", response_model=StallCodePublic)
-def reprint_board(actor: CurrentUser, session: SessionDep, stall_id: int) -> StallCodePublic:
+def reprint_board(actor: CurrentUser, session: SessionDep, stall_id: Id) -> StallCodePublic:
     """A new serial for the stall's board; the old board is marked replaced and stops paying."""
     board = stall_codes.reprint(session, actor=actor, stall_id=stall_id)
     return _public(stall_codes.stall_code(session, actor=actor, stall_id=board.stall_id))
 
 
 @router.get("/stalls/{stall_id}/boards", response_model=list[BoardPublic])
-def board_history(actor: CurrentUser, session: SessionDep, stall_id: int) -> list[BoardPublic]:
+def board_history(actor: CurrentUser, session: SessionDep, stall_id: Id) -> list[BoardPublic]:
     return [
         BoardPublic.model_validate(b, from_attributes=True)
         for b in stall_codes.history(session, actor=actor, stall_id=stall_id)
@@ -161,7 +164,7 @@ def stall_board(
     actor: CurrentUser,
     session: SessionDep,
     request: Request,
-    stall_id: int,
+    stall_id: Id,
     kind: Literal["png", "svg", "pdf"],
 ) -> Response:
     """The A6 board: PNG (300 dpi), SVG or PDF."""
@@ -178,7 +181,7 @@ def stall_bare_code(
     actor: CurrentUser,
     session: SessionDep,
     request: Request,
-    stall_id: int,
+    stall_id: Id,
     kind: Literal["png", "svg"],
 ) -> Response:
     """The bare QR code (quiet zone included), for sharing or custom layouts."""
@@ -199,7 +202,7 @@ def stall_bare_code(
 
 @router.post("/stalls/{stall_id}/sale-code", response_model=SaleCodePublic)
 def sale_code(
-    actor: CurrentUser, session: SessionDep, stall_id: int, data: SaleCodeRequest
+    actor: CurrentUser, session: SessionDep, stall_id: Id, data: SaleCodeRequest
 ) -> SaleCodePublic:
     """A dynamic (one-sale) code for an amount, to show on the vendor's phone: its own
     reference, and it pays once."""
@@ -231,8 +234,8 @@ def _memo_checked(make: Callable[[], tuple[str, T]]) -> tuple[str, T]:
 def sale_card(
     actor: CurrentUser,
     session: SessionDep,
-    stall_id: int,
-    amount: Annotated[int, Query(gt=0, le=MAX_AMOUNT)],
+    stall_id: Id,
+    amount: Annotated[WholeNumber, Query(gt=0, le=MAX_AMOUNT)],
     memo: Annotated[str | None, Query(max_length=25)] = None,
     reference: Annotated[
         str | None, Query(max_length=25, description="draw this unpaid code again")
@@ -259,7 +262,7 @@ def sale_card(
 
 @router.get("/markets/{market_id}/sheet.pdf", response_class=Response, responses=_media(PDF))
 def market_sheet(
-    actor: CurrentUser, session: SessionDep, market_id: int, zone_id: int | None = None
+    actor: CurrentUser, session: SessionDep, market_id: Id, zone_id: Id | None = None
 ) -> Response:
     """A4 sheets, four A6 boards a page with cut marks, for a whole market or one zone."""
     codes = stall_codes.market_codes(session, actor=actor, market_id=market_id, zone_id=zone_id)

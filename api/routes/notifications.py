@@ -19,6 +19,7 @@ from api.money import MoneyToken
 from api.problems import problem_responses
 from market.db import read_only
 from market.errors import DomainError
+from market.inputs import Boolean, Id, WholeNumber
 from market.money import notifications
 from market.money.ids import require_id
 from market.money.models import WebhookEndpoint
@@ -45,7 +46,7 @@ def add_webhook(
     actor: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
-    vendor_id: int,
+    vendor_id: Id,
     data: WebhookCreate,
 ) -> WebhookPublic:
     """Register a receiver for the vendor's payment events; keep the secret to check the
@@ -63,7 +64,7 @@ def add_webhook(
 
 
 @router.get("/vendors/{vendor_id}/webhooks", response_model=list[WebhookPublic])
-def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: int) -> list[WebhookPublic]:
+def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: Id) -> list[WebhookPublic]:
     vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
     return [
         WebhookPublic(id=require_id(e), url=e.url, status=e.status)
@@ -92,10 +93,10 @@ def _frame(event_id: int, kind: str, data: dict[str, object]) -> str:
 async def payment_events(
     context: ContextDep,
     token: MoneyToken,
-    vendor_id: int,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
-    after: Annotated[int, Query(ge=0, description="resume after this event id")] = 0,
-    follow: Annotated[bool, Query(description="keep the stream open for new events")] = True,
+    vendor_id: Id,
+    last_event_id: Annotated[WholeNumber | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    after: Annotated[WholeNumber, Query(ge=0, description="resume after this event id")] = 0,
+    follow: Annotated[Boolean, Query(description="keep the stream open for new events")] = True,
 ) -> StreamingResponse:
     """Each incoming payment as it lands: amount in digits and in Vietnamese words, for the
     vendor's soundbox page. Reconnecting with Last-Event-ID resumes without gaps. Each poll

@@ -12,7 +12,7 @@ from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
 from market.errors import NotFoundError
 from market.registry.models import CATEGORY_LABELS, GoodsCategory
-from qr.banks import bank_by_bin, search_banks
+from qr.banks import Bank, bank_by_bin, search_banks
 
 router = APIRouter(tags=["reference"])
 
@@ -20,15 +20,6 @@ router = APIRouter(tags=["reference"])
 class Health(BaseModel):
     status: str
     database: str
-
-
-class BankPublic(BaseModel):
-    bin: str
-    short_name: str
-    name: str
-    code: str
-    swift_code: str
-    kind: str
 
 
 class CategoryPublic(BaseModel):
@@ -43,22 +34,22 @@ def health(session: SessionDep) -> Health:
     return Health(status="ok", database=session.get_bind().dialect.name)
 
 
-@router.get("/banks", response_model=list[BankPublic], responses=problem_responses(401, 422))
+@router.get("/banks", response_model=list[Bank], responses=problem_responses(401, 422))
 def list_banks(
     _actor: CurrentUser,
     q: Annotated[
         str | None, Query(max_length=100, description="BIN, name or code; no diacritics needed")
     ] = None,
-) -> list[BankPublic]:
-    return [BankPublic(**vars(bank)) for bank in search_banks(q or "")]
+) -> list[Bank]:
+    return search_banks(q or "")
 
 
-@router.get("/banks/{bin_code}", response_model=BankPublic, responses=problem_responses(401, 404))
-def get_bank(_actor: CurrentUser, bin_code: str) -> BankPublic:
+@router.get("/banks/{bin_code}", response_model=Bank, responses=problem_responses(401, 404))
+def get_bank(_actor: CurrentUser, bin_code: str) -> Bank:
     bank = bank_by_bin(bin_code)
     if bank is None:
         raise NotFoundError(f"Không có ngân hàng với BIN '{bin_code}' (unknown BIN).")
-    return BankPublic(**vars(bank))
+    return bank
 
 
 @router.get("/categories", response_model=list[CategoryPublic], responses=problem_responses(401))

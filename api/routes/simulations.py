@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -19,11 +19,11 @@ from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep
 from api.problems import problem_responses
 from market.clock import utc_now
 from market.errors import FieldError, InvalidInputError, InvalidStateError, NotFoundError
+from market.inputs import Id, WholeNumber
 from market.jobs import SimulationJob
 from market.registry.access import require_role
 from market.registry.models import Role
 from simulator.params import SCENARIOS, Params, scenario_params
-from simulator.runs import run, write_charts, write_csv, write_summary
 
 router = APIRouter(tags=["simulations"], responses=problem_responses(401, 403, 404, 409, 422))
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulations")
@@ -33,10 +33,12 @@ MAX_WORK = 5e9  # runs × days × agents: a couple of minutes on these machines
 
 class SimulationRequest(BaseModel):
     scenario: str = Field(default="baseline", description=f"one of {', '.join(SCENARIOS)}")
-    params: dict[str, float | int | bool] = Field(default_factory=dict, max_length=40)
-    runs: int = Field(default=20, ge=1, le=200)
-    days: int = Field(default=365, ge=1, le=1095)
-    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+    params: dict[str, StrictFloat | StrictInt | StrictBool] = Field(
+        default_factory=dict, max_length=40
+    )
+    runs: WholeNumber = Field(default=20, ge=1, le=200)
+    days: WholeNumber = Field(default=365, ge=1, le=1095)
+    seed: WholeNumber = Field(default=1, ge=0, le=2**32 - 1)
 
 
 class SimulationPublic(BaseModel):
@@ -55,6 +57,9 @@ def _folder(settings_dir: str, job_id: int) -> Path:
 
 
 def _execute(engine: Engine, job_id: int, data_dir: str, request: dict[str, Any]) -> None:
+    # numpy and the charts load with the first simulation, not with every worker of the API
+    from simulator.runs import run, write_charts, write_csv, write_summary
+
     params = scenario_params(request["scenario"], request["params"])
 
     def progress(done: int) -> None:
@@ -162,7 +167,7 @@ def list_simulations(actor: CurrentUser, session: SessionDep) -> list[Simulation
 
 
 @router.get("/simulations/{job_id}", response_model=SimulationPublic)
-def get_simulation(actor: CurrentUser, session: SessionDep, job_id: int) -> SimulationPublic:
+def get_simulation(actor: CurrentUser, session: SessionDep, job_id: Id) -> SimulationPublic:
     return SimulationPublic.model_validate(_readable(session, actor, job_id), from_attributes=True)
 
 
@@ -199,7 +204,7 @@ OutputName = Literal[
     },
 )
 def simulation_file(
-    actor: CurrentUser, session: SessionDep, context: ContextDep, job_id: int, name: OutputName
+    actor: CurrentUser, session: SessionDep, context: ContextDep, job_id: Id, name: OutputName
 ) -> FileResponse:
     """runs.csv, summary.json or a chart (PNG/SVG) of a finished run."""
     job = _readable(session, actor, job_id)

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, PageDep, SessionDep
+from api.deps import ManagerActor, PageDep, RegistryReader, SessionDep
 from api.problems import problem_responses
+from market.inputs import Boolean, Id
 from market.pagination import Page
 from market.registry import stalls
 from market.registry.models import (
@@ -26,19 +27,19 @@ router = APIRouter(tags=["stalls"], responses=problem_responses(401, 403, 404, 4
 
 @router.get("/markets/{market_id}/stalls", response_model=Page[StallPublic])
 def list_stalls(
-    actor: CurrentUser,
+    actor: RegistryReader,
     session: SessionDep,
     page: PageDep,
-    market_id: int,
+    market_id: Id,
     q: Annotated[
         str | None,
         Query(max_length=100, description="stall code, vendor name or phone; no diacritics needed"),
     ] = None,
-    zone_id: int | None = None,
+    zone_id: Id | None = None,
     category: GoodsCategory | None = None,
     status: StallStatus | None = None,
-    has_payout_account: bool | None = None,
-    vendor_id: int | None = None,
+    has_payout_account: Boolean | None = None,
+    vendor_id: Id | None = None,
 ) -> Page[StallPublic]:
     rows, cursor = stalls.list_stalls(
         session,
@@ -63,28 +64,28 @@ def list_stalls(
     responses=problem_responses(413),
 )
 def create_stall(
-    actor: CurrentUser, session: SessionDep, market_id: int, data: StallCreate
+    actor: ManagerActor, session: SessionDep, market_id: Id, data: StallCreate
 ) -> StallPublic:
     stall = stalls.create_stall(session, actor=actor, market_id=market_id, data=data)
     return stalls.public_stalls(session, [stall])[0]
 
 
 @router.get("/stalls/{stall_id}", response_model=StallPublic)
-def get_stall(actor: CurrentUser, session: SessionDep, stall_id: int) -> StallPublic:
+def get_stall(actor: RegistryReader, session: SessionDep, stall_id: Id) -> StallPublic:
     stall = stalls.readable_stall(session, actor=actor, stall_id=stall_id)
     return stalls.public_stalls(session, [stall])[0]
 
 
 @router.patch("/stalls/{stall_id}", response_model=StallPublic, responses=problem_responses(413))
 def update_stall(
-    actor: CurrentUser, session: SessionDep, stall_id: int, data: StallUpdate
+    actor: ManagerActor, session: SessionDep, stall_id: Id, data: StallUpdate
 ) -> StallPublic:
     stall = stalls.update_stall(session, actor=actor, stall_id=stall_id, data=data)
     return stalls.public_stalls(session, [stall])[0]
 
 
 @router.delete("/stalls/{stall_id}", response_model=StallPublic)
-def close_stall(actor: CurrentUser, session: SessionDep, stall_id: int) -> StallPublic:
+def close_stall(actor: ManagerActor, session: SessionDep, stall_id: Id) -> StallPublic:
     """Deactivate (status closed); the stall must have no current vendor."""
     stall = stalls.close_stall(session, actor=actor, stall_id=stall_id)
     return stalls.public_stalls(session, [stall])[0]
@@ -92,7 +93,7 @@ def close_stall(actor: CurrentUser, session: SessionDep, stall_id: int) -> Stall
 
 @router.get("/stalls/{stall_id}/assignments", response_model=list[AssignmentPublic])
 def assignment_history(
-    actor: CurrentUser, session: SessionDep, stall_id: int
+    actor: RegistryReader, session: SessionDep, stall_id: Id
 ) -> list[AssignmentPublic]:
     return [
         AssignmentPublic.model_validate(a, from_attributes=True)
@@ -107,7 +108,7 @@ def assignment_history(
     responses=problem_responses(413),
 )
 def assign_vendor(
-    actor: CurrentUser, session: SessionDep, stall_id: int, data: AssignmentCreate
+    actor: ManagerActor, session: SessionDep, stall_id: Id, data: AssignmentCreate
 ) -> AssignmentPublic:
     """Give the stall a current vendor (refused while it has one)."""
     assignment = stalls.assign_vendor(session, actor=actor, stall_id=stall_id, data=data)
@@ -120,7 +121,7 @@ def assign_vendor(
     responses=problem_responses(413),
 )
 def end_assignment(
-    actor: CurrentUser, session: SessionDep, stall_id: int, data: AssignmentEnd
+    actor: ManagerActor, session: SessionDep, stall_id: Id, data: AssignmentEnd
 ) -> AssignmentPublic:
     """The current vendor leaves the stall."""
     assignment = stalls.end_assignment(

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, PageDep, SessionDep
+from api.deps import ManagerActor, PageDep, RegistryReader, SessionDep
 from api.problems import problem_responses
+from market.inputs import Boolean, Id
 from market.pagination import Page
 from market.registry import departures, payouts, vendors
 from market.registry.models import (
@@ -30,16 +31,16 @@ def _one(session: SessionDep, vendor: Vendor) -> VendorPublic:
 
 @router.get("/vendors", response_model=Page[VendorPublic])
 def list_vendors(
-    actor: CurrentUser,
+    actor: RegistryReader,
     session: SessionDep,
     page: PageDep,
-    market_id: int | None = None,
+    market_id: Id | None = None,
     q: Annotated[
         str | None,
         Query(max_length=100, description="name, phone or stall code; no diacritics needed"),
     ] = None,
     status: Status | None = None,
-    has_payout_account: bool | None = None,
+    has_payout_account: Boolean | None = None,
 ) -> Page[VendorPublic]:
     rows, cursor = vendors.list_vendors(
         session,
@@ -61,7 +62,7 @@ def list_vendors(
     responses=problem_responses(413),
 )
 def create_vendor(
-    actor: CurrentUser, session: SessionDep, market_id: int, data: VendorCreate
+    actor: ManagerActor, session: SessionDep, market_id: Id, data: VendorCreate
 ) -> VendorPublic:
     return _one(
         session, vendors.create_vendor(session, actor=actor, market_id=market_id, data=data)
@@ -69,13 +70,13 @@ def create_vendor(
 
 
 @router.get("/vendors/{vendor_id}", response_model=VendorPublic)
-def get_vendor(actor: CurrentUser, session: SessionDep, vendor_id: int) -> VendorPublic:
+def get_vendor(actor: RegistryReader, session: SessionDep, vendor_id: Id) -> VendorPublic:
     return _one(session, vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id))
 
 
 @router.patch("/vendors/{vendor_id}", response_model=VendorPublic, responses=problem_responses(413))
 def update_vendor(
-    actor: CurrentUser, session: SessionDep, vendor_id: int, data: VendorUpdate
+    actor: ManagerActor, session: SessionDep, vendor_id: Id, data: VendorUpdate
 ) -> VendorPublic:
     return _one(
         session, vendors.update_vendor(session, actor=actor, vendor_id=vendor_id, data=data)
@@ -83,14 +84,17 @@ def update_vendor(
 
 
 @router.delete("/vendors/{vendor_id}", response_model=VendorPublic)
-def deactivate_vendor(actor: CurrentUser, session: SessionDep, vendor_id: int) -> VendorPublic:
+def deactivate_vendor(actor: ManagerActor, session: SessionDep, vendor_id: Id) -> VendorPublic:
     """Deactivate: current stall assignments end today and payout accounts are deactivated."""
     return _one(session, departures.deactivate_vendor(session, actor=actor, vendor_id=vendor_id))
 
 
 @router.get("/vendors/{vendor_id}/payout-accounts", response_model=list[PayoutAccountPublic])
 def list_payout_accounts(
-    actor: CurrentUser, session: SessionDep, vendor_id: int, include_inactive: bool = False
+    actor: RegistryReader,
+    session: SessionDep,
+    vendor_id: Id,
+    include_inactive: Boolean = False,
 ) -> list[PayoutAccountPublic]:
     return [
         PayoutAccountPublic.from_row(a)
@@ -107,7 +111,7 @@ def list_payout_accounts(
     responses=problem_responses(413),
 )
 def add_payout_account(
-    actor: CurrentUser, session: SessionDep, vendor_id: int, data: PayoutAccountCreate
+    actor: ManagerActor, session: SessionDep, vendor_id: Id, data: PayoutAccountCreate
 ) -> PayoutAccountPublic:
     account = payouts.add_account(session, actor=actor, vendor_id=vendor_id, data=data)
     return PayoutAccountPublic.from_row(account)
@@ -115,7 +119,7 @@ def add_payout_account(
 
 @router.get("/payout-accounts/{account_id}", response_model=PayoutAccountPublic)
 def get_payout_account(
-    actor: CurrentUser, session: SessionDep, account_id: int
+    actor: RegistryReader, session: SessionDep, account_id: Id
 ) -> PayoutAccountPublic:
     return PayoutAccountPublic.from_row(
         payouts.readable_account(session, actor=actor, account_id=account_id)
@@ -128,7 +132,7 @@ def get_payout_account(
     responses=problem_responses(413),
 )
 def update_payout_account(
-    actor: CurrentUser, session: SessionDep, account_id: int, data: PayoutAccountUpdate
+    actor: ManagerActor, session: SessionDep, account_id: Id, data: PayoutAccountUpdate
 ) -> PayoutAccountPublic:
     account = payouts.update_account(session, actor=actor, account_id=account_id, data=data)
     return PayoutAccountPublic.from_row(account)
@@ -136,7 +140,7 @@ def update_payout_account(
 
 @router.delete("/payout-accounts/{account_id}", response_model=PayoutAccountPublic)
 def deactivate_payout_account(
-    actor: CurrentUser, session: SessionDep, account_id: int
+    actor: ManagerActor, session: SessionDep, account_id: Id
 ) -> PayoutAccountPublic:
     account = payouts.deactivate_account(session, actor=actor, account_id=account_id)
     return PayoutAccountPublic.from_row(account)

@@ -23,6 +23,7 @@ from api.money import (
 from api.problems import problem_responses
 from market.clock import business_day
 from market.errors import InvalidCredentialsError
+from market.inputs import Id, IsoDate, WholeNumber
 from market.money import days, ledger, statements, wallets
 from market.money.ids import require_id
 from market.money.models import LedgerAccount, TransferKind
@@ -268,7 +269,7 @@ def my_statement(
     actor: CurrentUser,
     session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[WholeNumber, Query(ge=1, le=200)] = 50,
 ) -> Statement:
     """Entries newest first; pages neither repeat nor skip rows while payments arrive."""
     return _statement(session, actor, wallets.own_wallet(session, actor), cursor, limit)
@@ -276,7 +277,7 @@ def my_statement(
 
 @router.get("/payout-accounts/{account_id}/wallet", response_model=WalletPublic)
 def vendor_wallet(
-    actor: CurrentUser, session: SessionDep, clock: ClockDep, account_id: int
+    actor: CurrentUser, session: SessionDep, clock: ClockDep, account_id: Id
 ) -> WalletPublic:
     return _wallet_public(wallets.vendor_wallet_for(session, actor, account_id), clock())
 
@@ -285,9 +286,9 @@ def vendor_wallet(
 def vendor_statement(
     actor: CurrentUser,
     session: SessionDep,
-    account_id: int,
+    account_id: Id,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[WholeNumber, Query(ge=1, le=200)] = 50,
 ) -> Statement:
     wallet = wallets.vendor_wallet_for(session, actor, account_id)
     return _statement(session, actor, wallet, cursor, limit)
@@ -302,7 +303,7 @@ def vendor_statement(
 def vendor_withdraw(
     context: ContextDep,
     token: MoneyToken,
-    account_id: int,
+    account_id: Id,
     data: AmountBody,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -319,7 +320,7 @@ def vendor_withdraw(
 def refund(
     context: ContextDep,
     token: MoneyToken,
-    payment_id: int,
+    payment_id: Id,
     data: AmountBody,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -334,7 +335,7 @@ def refund(
     responses=MONEY,
 )
 def reversal(
-    context: ContextDep, token: MoneyToken, payment_id: int, key: IdempotencyKey = None
+    context: ContextDep, token: MoneyToken, payment_id: Id, key: IdempotencyKey = None
 ) -> JSONResponse:
     """An admin reverses a payment that has not been refunded."""
     return run_money(context, token=token, key=key, request=Reversal(payment_id))
@@ -345,9 +346,9 @@ def daily_slip(
     actor: CurrentUser,
     session: SessionDep,
     clock: ClockDep,
-    vendor_id: int,
-    day: date | None = None,
-    cash: Annotated[int | None, Query(ge=0, le=10**12)] = None,
+    vendor_id: Id,
+    day: IsoDate | None = None,
+    cash: Annotated[WholeNumber | None, Query(ge=0, le=10**12)] = None,
 ) -> DailySlip:
     """The end-of-day slip for a business day (Asia/Ho_Chi_Minh; default today)."""
     slip = days.daily_slip(
@@ -358,7 +359,7 @@ def daily_slip(
 
 @router.post("/markets/{market_id}/days/{day}/close", response_model=ClosedDay)
 def close_day(
-    actor: CurrentUser, session: SessionDep, clock: ClockDep, market_id: int, day: date
+    actor: CurrentUser, session: SessionDep, clock: ClockDep, market_id: Id, day: IsoDate
 ) -> ClosedDay:
     """Freeze the market's per-vendor totals for a day that is over; its hash never changes."""
     closed = days.close_day(session, actor=actor, market_id=market_id, day=day, now=clock())

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from market.inputs import Boolean, Id, IsoDate, Number, WholeNumber
 from market.text import (
     InvalidPhoneError,
     canonical_stall_code,
@@ -60,10 +61,10 @@ def _holder(value: str) -> str:
 
 
 def text_field(max_length: int, min_length: int = 1) -> Any:
-    """A Vietnamese text input: NFC-normalised, trimmed, length-bounded in characters."""
+    """A Vietnamese text input: NFC-normalised, trimmed, then length-bounded in characters by one
+    constraint, the one the schema states (so a refusal names that limit)."""
     return Annotated[
         str,
-        StringConstraints(max_length=max_length * 4),
         AfterValidator(_nfc),
         StringConstraints(min_length=min_length, max_length=max_length),
     ]
@@ -85,7 +86,7 @@ StallCode = Annotated[
 MarketCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,12}$")]
 T = TypeVar("T")
-Money = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
+Money = Annotated[WholeNumber, Field(ge=0, le=1_000_000_000_000)]
 
 
 class Status(enum.StrEnum):
@@ -258,16 +259,16 @@ class Stall(SQLModel, table=True):
 
 class StallCreate(SQLModel):
     code: StallCode
-    zone_id: int | None = None
-    area_m2: float = Field(default=0, ge=0, le=10_000)
+    zone_id: Id | None = None
+    area_m2: Number = Field(default=0, ge=0, le=10_000)
     category: GoodsCategory = GoodsCategory.OTHER
     monthly_fee: Money = 0
 
 
 class StallUpdate(SQLModel):
     code: StallCode | None = None
-    zone_id: int | None = None
-    area_m2: float | None = Field(default=None, ge=0, le=10_000)
+    zone_id: Id | None = None
+    area_m2: Number | None = Field(default=None, ge=0, le=10_000)
     category: GoodsCategory | None = None
     monthly_fee: Money | None = None
     status: StallStatus | None = Field(
@@ -311,7 +312,9 @@ class Vendor(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
-FeeBps = Annotated[int, Field(ge=0, le=1000, description="basis points: 100 = 1 %, at most 10 %")]
+FeeBps = Annotated[
+    WholeNumber, Field(ge=0, le=1000, description="basis points: 100 = 1 %, at most 10 %")
+]
 
 
 class VendorCreate(SQLModel):
@@ -383,14 +386,16 @@ class StallAssignment(SQLModel, table=True):
 
 
 class AssignmentCreate(SQLModel):
-    vendor_id: int
-    start_date: date | None = Field(
+    vendor_id: Id
+    start_date: IsoDate | None = Field(
         default=None, description="defaults to today (Asia/Ho_Chi_Minh)"
     )
 
 
 class AssignmentEnd(SQLModel):
-    end_date: date | None = Field(default=None, description="defaults to today (Asia/Ho_Chi_Minh)")
+    end_date: IsoDate | None = Field(
+        default=None, description="defaults to today (Asia/Ho_Chi_Minh)"
+    )
 
 
 class AssignmentPublic(SQLModel):
@@ -443,7 +448,7 @@ class PayoutAccountCreate(SQLModel):
         Annotated[str, StringConstraints(max_length=50), AfterValidator(_holder)] | None
     ) = Field(default=None, description="defaults to the vendor's name in capitals, no diacritics")
     kind: AccountKind = AccountKind.BANK_ACCOUNT
-    is_default: bool = Field(default=True, description="the account printed on the stall board")
+    is_default: Boolean = Field(default=True, description="the account printed on the stall board")
 
     @field_validator("bin")
     @classmethod
@@ -456,7 +461,7 @@ class PayoutAccountUpdate(SQLModel):
         Annotated[str, StringConstraints(max_length=50), AfterValidator(_holder)] | None
     ) = None
     kind: AccountKind | None = None
-    is_default: bool | None = None
+    is_default: Boolean | None = None
 
 
 class PayoutAccountPublic(SQLModel):
@@ -523,14 +528,14 @@ class UserCreate(SQLModel):
     password: Password
     full_name: text_field(120, 0) = ""  # type: ignore[valid-type]
     role: Role
-    market_ids: list[int] = Field(default_factory=list, max_length=100)
-    vendor_id: int | None = None
+    market_ids: list[Id] = Field(default_factory=list, max_length=100)
+    vendor_id: Id | None = None
 
 
 class UserUpdate(SQLModel):
     full_name: text_field(120, 0) | None = None  # type: ignore[valid-type]
     password: Password | None = None
-    market_ids: list[int] | None = Field(default=None, max_length=100)
+    market_ids: list[Id] | None = Field(default=None, max_length=100)
 
 
 class UserPublic(SQLModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,8 +42,13 @@ from market.registry.row_ids import require_id
 from market.settings import Settings
 
 _hasher = PasswordHasher()
-# A hash to verify against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so timing does not reveal
+    usernames. Made on first use: hashing at import would slow every worker's start."""
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -146,7 +152,7 @@ def login(
     subjects = [f"user:{name}"[:200], f"client:{client}"[:200]]
     _check_throttle(session, subjects, settings, now)
     user = session.exec(select(User).where(User.username == name)).first()
-    ok = _verify(user.password_hash if user else _DUMMY_HASH, password)
+    ok = _verify(user.password_hash if user else _dummy_hash(), password)
     if user is None or not ok or user.status != Status.ACTIVE:
         for subject in subjects:
             session.add(LoginFailure(subject=subject, at=now))
