@@ -15,8 +15,16 @@ from rich.table import Table
 
 from simulator.calibrate import calibrate, read_observed
 from simulator.drive import drive
-from simulator.params import SCENARIO_LABELS, SCENARIOS, Params, parse_overrides, scenario_params
-from simulator.runs import run, write_charts, write_csv, write_summary
+from simulator.outputs import write_outputs
+from simulator.params import (
+    SCENARIO_LABELS,
+    SCENARIOS,
+    ParameterError,
+    Params,
+    parse_overrides,
+    scenario_params,
+)
+from simulator.runs import local_executor, run
 
 simulate_app = typer.Typer(
     help="Mô phỏng chấp nhận thanh toán QR (adoption simulator).", no_args_is_help=True
@@ -31,6 +39,15 @@ OutOption = Annotated[Path, typer.Option(help="output folder")]
 ParamOption = Annotated[list[str] | None, typer.Option("--param", help="KEY=VALUE override")]
 
 
+def _fail(exc: Exception) -> typer.Exit:
+    """One clear line on stderr, exit status 2 (a usage error)."""
+    message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+    if isinstance(exc, ParameterError):
+        message = f"--param {exc.field}: {exc.message}"
+    typer.echo(f"lỗi (error): {message}", err=True)
+    return typer.Exit(2)
+
+
 def _simulate(
     names: list[str],
     overrides: dict[str, object],
@@ -40,10 +57,9 @@ def _simulate(
     workers: int,
     out: Path,
 ) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     scenarios = {name: scenario_params(name, overrides) for name in names}
     results = {}
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True) as progress, local_executor(workers) as pool:
         for name, params in scenarios.items():
             task = progress.add_task(f"{SCENARIO_LABELS.get(name, name)}", total=runs)
             results[name] = run(
@@ -51,34 +67,46 @@ def _simulate(
                 runs=runs,
                 days=days,
                 seed=seed,
-                workers=workers,
+                executor=pool,
                 progress=partial(progress.advance, task),
             )
-    write_csv(out / "runs.csv", results)
-    summary = write_summary(
-        out / "summary.json", scenarios=scenarios, results=results, seed=seed, runs=runs, days=days
+    summary = write_outputs(
+        out, scenarios=scenarios, results=results, seed=seed, runs=runs, days=days
     )
-    write_charts(out, results)
-    table = Table(title="Kết quả chính (trung vị) · headline (median)")
-    for column in ("kịch bản", "QR 6 th.", "QR 12 th.", "nhận QR 6 th.", "ngày tới 50 % QR"):
+    months = "12m" if days >= 365 else "6m"
+    table = Table(title=f"Kết quả chính sau {months[:-1]} tháng · trung vị (dải 5–95 %)")
+    columns = ("kịch bản", "nhận QR", "hoạt động", "GD QR/tiểu thương/ngày", "GD QR", "giá trị QR")
+    for column in (*columns, "ngày tới 50/80/90 % nhận QR"):
         table.add_column(column)
+
+    def band(block: dict[str, float] | None, unit: str = " %") -> str:
+        if not block:
+            return "—"
+        return f"{block['median']:g}{unit} ({block['p5']:g}–{block['p95']:g})"
+
     for entry in summary["scenarios"].values():
-        qr = entry["headline"]["qr_tx_share"]
-        vendors = entry["headline"]["vendors_accepting_share"]
-
-        def fmt(block: dict[str, object] | None) -> str:
-            return f"{block['median']:.0%}" if block and block.get("median") is not None else "—"
-
-        days50 = qr["days_to_50"]["median"]
+        head = entry["headline"]
+        reach = head["vendors_accepting_share"]
         table.add_row(
             entry["label"],
-            fmt(qr.get("share_6m")),
-            fmt(qr.get("share_12m")),
-            fmt(vendors.get("share_6m")),
-            f"{days50:.0f}" if days50 is not None else "—",
+            band(reach.get(f"percent_{months}")),
+            band(head["vendors_active"].get(f"count_{months}"), ""),
+            band(head["receipts_per_accepting_vendor_day"].get(f"mean_30d_to_{months}"), ""),
+            band(head["qr_tx_share"].get(f"percent_{months}")),
+            band(head["qr_value_share"].get(f"percent_{months}")),
+            "/".join(str(reach[f"days_to_{level}"]["median"] or "—") for level in (50, 80, 90)),
         )
     console.print(table)
-    console.print(f"Đã ghi {out}/runs.csv, summary.json và biểu đồ PNG/SVG")
+    for entry in summary["scenarios"].values():
+        difference = entry.get("difference_from_baseline")
+        if difference:
+            qr = difference["qr_tx_share"].get(f"points_{months}")
+            accepting = difference["vendors_accepting_share"].get(f"points_{months}")
+            console.print(
+                f"{entry['label']} so với cơ sở: GD QR {band(qr, ' điểm')}, "
+                f"nhận QR {band(accepting, ' điểm')}"
+            )
+    console.print(f"Đã ghi {out}/runs.csv, summary.json, bao-cao.pdf và biểu đồ PNG/SVG")
 
 
 @simulate_app.command("run")
@@ -93,13 +121,12 @@ def run_command(
     workers: WorkersOption = 1,
     out: OutOption = Path("simulation"),
 ) -> None:
-    """Run one scenario; writes runs.csv, summary.json and charts to OUT."""
+    """Run one scenario; writes runs.csv, summary.json, bao-cao.pdf and charts to OUT."""
     try:
-        overrides = parse_overrides(param or [])
-        _simulate([scenario], overrides, runs, days, seed, workers, out)
+        scenario_params(scenario, parse_overrides(param or []))
     except (KeyError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
+    _simulate([scenario], parse_overrides(param or []), runs, days, seed, workers, out)
 
 
 @simulate_app.command("compare")
@@ -112,12 +139,14 @@ def compare_command(
     workers: WorkersOption = 1,
     out: OutOption = Path("comparison"),
 ) -> None:
-    """Run several scenarios on the same seeds (common random numbers) and overlay them."""
+    """Run several scenarios on the same seeds (common random numbers); with `baseline` among
+    them, report each one's paired difference from it."""
     try:
-        _simulate(scenarios, parse_overrides(param or []), runs, days, seed, workers, out)
+        for name in scenarios:
+            scenario_params(name, parse_overrides(param or []))
     except (KeyError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
+    _simulate(scenarios, parse_overrides(param or []), runs, days, seed, workers, out)
 
 
 @simulate_app.command("scenarios")

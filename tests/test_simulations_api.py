@@ -33,7 +33,7 @@ def test_planner_runs_a_simulation_and_downloads_the_outputs(
         headers=h,
         json={
             "scenario": "double_teams",
-            "params": {"n_shoppers": 400, "n_vendors": 40},
+            "params": {"n_shoppers": 400, "n_vendors": 40, "members": 300},
             "runs": 3,
             "days": 30,
             "seed": 4,
@@ -52,6 +52,10 @@ def test_planner_runs_a_simulation_and_downloads_the_outputs(
     summary = client.get(f"/simulations/{job['id']}/files/summary.json", headers=h).json()
     assert summary["seed"] == 4
     assert "qr_tx_share" in summary["scenarios"]["double_teams"]["headline"]
+    # the override wins over the scenario's own members (issue 9, defect 17)
+    assert summary["scenarios"]["double_teams"]["parameters"]["members"] == 300
+    report = client.get(f"/simulations/{job['id']}/files/bao-cao.pdf", headers=h)
+    assert report.headers["content-type"] == "application/pdf"
     chart = client.get(f"/simulations/{job['id']}/files/qr_tx_share.png", headers=h)
     assert chart.headers["content-type"] == "image/png"
     assert chart.content.startswith(b"\x89PNG")
@@ -63,14 +67,18 @@ def test_bad_simulation_requests_are_refused(client: TestClient, world: World) -
     for body, field in [
         ({"scenario": "nope"}, "scenario"),
         ({"params": {"colour": 1}}, "params.colour"),
-        ({"params": {"smartphone_share": 2}}, "params"),
-        ({"params": {"n_shoppers": 10**9}}, "params"),
+        ({"params": {"smartphone_share": 2}}, "params.smartphone_share"),
+        ({"scenario": "double_teams", "params": {"members": -5}}, "params.members"),
+        ({"params": {"n_shoppers": 10**9}}, "params.n_shoppers"),
         ({"runs": 0}, "runs"),
         ({"runs": 200, "days": 1095, "params": {"n_shoppers": 200_000}}, "runs"),
     ]:
         response = client.post("/simulations", headers=h, json=body)
         assert response.status_code == 422, body
-        assert field in [e["field"] for e in response.json()["errors"]], response.json()
+        errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+        assert field in errors, response.json()
+        if field.startswith("params."):  # Vietnamese first, then English in brackets
+            assert errors[field].index("(") > 0, errors[field]
     assert client.post("/simulations", headers=world.headers("manager"), json={}).status_code == 403
 
 

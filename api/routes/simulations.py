@@ -22,8 +22,10 @@ from market.errors import FieldError, InvalidInputError, InvalidStateError, NotF
 from market.jobs import SimulationJob
 from market.registry.access import require_role
 from market.registry.models import Role
+from simulator.charts import CHARTED
+from simulator.outputs import write_outputs
 from simulator.params import SCENARIOS, Params, scenario_params
-from simulator.runs import run, write_charts, write_csv, write_summary
+from simulator.runs import run
 
 router = APIRouter(tags=["simulations"], responses=problem_responses(401, 403, 404, 409, 422))
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulations")
@@ -74,19 +76,14 @@ def _execute(engine: Engine, job_id: int, data_dir: str, request: dict[str, Any]
             seed=request["seed"],
             progress=progress,
         )
-        folder = _folder(data_dir, job_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        results = {request["scenario"]: data}
-        write_csv(folder / "runs.csv", results)
-        write_summary(
-            folder / "summary.json",
+        write_outputs(
+            _folder(data_dir, job_id),
             scenarios={request["scenario"]: params},
-            results=results,
+            results={request["scenario"]: data},
             seed=request["seed"],
             runs=request["runs"],
             days=request["days"],
         )
-        write_charts(folder, results)
         status, error = "done", None
     except Exception as exc:  # the job records its failure instead of vanishing
         status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
@@ -118,20 +115,34 @@ def start_simulation(
     require_role(actor, Role.PLANNER)
     errors = []
     if data.scenario not in SCENARIOS:
-        errors.append(FieldError("scenario", "unknown-scenario", f"one of {', '.join(SCENARIOS)}"))
+        errors.append(
+            FieldError(
+                "scenario",
+                "unknown-scenario",
+                f"kịch bản không có; chọn một trong (one of): {', '.join(SCENARIOS)}",
+            )
+        )
     errors += [
-        FieldError(f"params.{k}", "unknown-parameter", "not a model parameter")
+        FieldError(
+            f"params.{k}", "unknown-parameter", "không phải tham số của mô hình (not a parameter)"
+        )
         for k in data.params
         if k not in PARAMETER_NAMES
     ]
     if not errors:
-        params = scenario_params(data.scenario, dict(data.params))
-        errors += [FieldError("params", "out-of-range", problem) for problem in params.problems()]
+        params = Params().with_changes(**(SCENARIOS[data.scenario] | data.params))
+        errors += [
+            FieldError(f"params.{name}", "out-of-range", message)
+            for name, message in params.problems()
+        ]
         work = data.runs * data.days * (params.n_shoppers + params.n_vendors)
         if work > MAX_WORK:
             errors.append(
                 FieldError(
-                    "runs", "too-much-work", f"runs × days × agents = {work:.2g} > {MAX_WORK:.0e}"
+                    "runs",
+                    "too-much-work",
+                    f"quá nhiều tính toán (too much work): runs × days × agents = {work:.2g}"
+                    f" > {MAX_WORK:.0e}",
                 )
             )
     if errors:
@@ -169,18 +180,21 @@ def get_simulation(actor: CurrentUser, session: SessionDep, job_id: int) -> Simu
 OUTPUTS = {
     "runs.csv": "text/csv",
     "summary.json": "application/json",
-    "qr_tx_share.png": "image/png",
-    "qr_tx_share.svg": "image/svg+xml",
-    "vendors_accepting_share.png": "image/png",
-    "vendors_accepting_share.svg": "image/svg+xml",
-    "shoppers_ready_share.png": "image/png",
-    "shoppers_ready_share.svg": "image/svg+xml",
+    "bao-cao.pdf": "application/pdf",
+    **{
+        f"{chart}.{suffix}": kind
+        for chart in CHARTED
+        for suffix, kind in (("png", "image/png"), ("svg", "image/svg+xml"))
+    },
 }
 OutputName = Literal[
     "runs.csv",
     "summary.json",
+    "bao-cao.pdf",
     "qr_tx_share.png",
     "qr_tx_share.svg",
+    "qr_value_share.png",
+    "qr_value_share.svg",
     "vendors_accepting_share.png",
     "vendors_accepting_share.svg",
     "shoppers_ready_share.png",
@@ -201,7 +215,7 @@ OutputName = Literal[
 def simulation_file(
     actor: CurrentUser, session: SessionDep, context: ContextDep, job_id: int, name: OutputName
 ) -> FileResponse:
-    """runs.csv, summary.json or a chart (PNG/SVG) of a finished run."""
+    """runs.csv, summary.json, the PDF report or a chart (PNG/SVG) of a finished run."""
     job = _readable(session, actor, job_id)
     if job.status != "done":
         raise InvalidStateError(f"Lượt mô phỏng đang ở trạng thái '{job.status}' (not finished).")
