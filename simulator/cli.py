@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from simulator.calibrate import calibrate, read_observed
+from simulator.calibrate import calibrate, forecast, read_observed
 from simulator.drive import drive
 from simulator.outputs import write_outputs
 from simulator.params import (
@@ -182,18 +182,23 @@ def scenarios_command(as_json: Annotated[bool, typer.Option("--json")] = False) 
 def calibrate_command(
     observed: Annotated[
         Path | None,
-        typer.Option(help="CSV of day,metric,value (default: 78 % ready after 150 days)"),
+        typer.Option(
+            help="CSV of day,metric,value[,sd][,window] (default: the analogue markets' targets)"
+        ),
     ] = None,
     fit: Annotated[list[str] | None, typer.Option(help="NAME=LOW:HIGH to fit (repeatable)")] = None,
     scenario: Annotated[str, typer.Option(help="starting scenario")] = "baseline",
     param: ParamOption = None,
-    grid: Annotated[int, typer.Option(min=2, max=20)] = 5,
-    runs: RunsOption = 4,
+    particles: Annotated[int, typer.Option(min=10, max=2000)] = 60,
+    generations: Annotated[int, typer.Option(min=0, max=20)] = 4,
+    forecast_days: Annotated[int, typer.Option(min=1, max=3650)] = 365,
+    runs: RunsOption = 20,
     seed: SeedOption = 1,
     out: OutOption = Path("calibration"),
 ) -> None:
-    """Fit parameters to observed points; writes calibration.json (fitted values, accepted set,
-    residuals)."""
+    """Fit parameters to observed points by ABC-SMC; writes calibration.json (accepted set,
+    credible intervals, residuals) and a forecast drawn from the accepted set (runs.csv,
+    summary.json, charts, bao-cao.pdf)."""
     try:
         base = scenario_params(scenario, parse_overrides(param or []))
         points = read_observed(observed) if observed else None
@@ -201,35 +206,45 @@ def calibrate_command(
         for item in fit or []:
             name, _, bounds = item.partition("=")
             low, _, high = bounds.partition(":")
-            if not hasattr(base, name) or not low or not high:
+            if not hasattr(base, name) or not low or not high or float(low) >= float(high):
                 raise ValueError(f"--fit {item!r}: expected NAME=LOW:HIGH with a parameter name")
             ranges[name] = (float(low), float(high))
-        with console.status("Đang hiệu chỉnh (calibrating)…"):
-            result = calibrate(
-                base, observed=points, ranges=ranges or None, grid=grid, runs=runs, seed=seed
-            )
     except (KeyError, ValueError, OSError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        raise _fail(exc) from None
+    with console.status("Đang hiệu chỉnh (calibrating)…"):
+        result = calibrate(
+            base,
+            observed=points,
+            ranges=ranges or None,
+            particles=particles,
+            generations=generations,
+            seed=seed,
+        )
+        data = forecast(result, base, runs=runs, days=forecast_days, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     report = result.as_dict()
     (out / "calibration.json").write_text(
         json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    table = Table(
-        title=f"Hiệu chỉnh · RMSE {result.rmse:.4f} · {report['accepted_points']}"
-        f"/{report['evaluated_points']} điểm được chấp nhận"
+    write_outputs(
+        out,
+        scenarios={"forecast": base},
+        results={"forecast": data},
+        seed=seed,
+        runs=runs,
+        days=forecast_days,
     )
-    for column in ("tham số", "tốt nhất", "khoảng chấp nhận"):
+    table = Table(
+        title=f"Hiệu chỉnh ABC-SMC · {report['accepted_points']} điểm được chấp nhận"
+        f" / {report['evaluated_points']} lần chạy · ngưỡng {report['tolerances'][-1]}"
+    )
+    for column in ("tham số", "trung bình", "khoảng tin cậy 90 %", "tiên nghiệm"):
         table.add_column(column)
     for name, entry in report["fitted"].items():
-        table.add_row(
-            name,
-            f"{entry['best']:.4g}",
-            f"{entry['accepted_min']:.4g} – {entry['accepted_max']:.4g}",
-        )
+        low, high = entry["interval_90"]
+        table.add_row(name, f"{entry['mean']:.4g}", f"{low:.4g} – {high:.4g}", f"{entry['prior']}")
     console.print(table)
-    console.print(f"Đã ghi {out}/calibration.json")
+    console.print(f"Đã ghi {out}/calibration.json và dự báo từ tập được chấp nhận")
 
 
 @simulate_app.command("drive")
