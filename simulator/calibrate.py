@@ -95,8 +95,9 @@ class Fit:
         values = self.particles[:, self.names.index(name)]
         order = np.argsort(values)
         cumulative = np.cumsum(self.weights[order])
-        low = values[order][np.searchsorted(cumulative, (1 - level) / 2)]
-        high = values[order][min(np.searchsorted(cumulative, (1 + level) / 2), len(values) - 1)]
+        last = len(values) - 1
+        low = values[order][min(int(np.searchsorted(cumulative, (1 - level) / 2)), last)]
+        high = values[order][min(int(np.searchsorted(cumulative, (1 + level) / 2)), last)]
         return float(low), float(high)
 
     def contains(self, name: str, value: float) -> bool:
