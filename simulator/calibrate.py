@@ -153,10 +153,13 @@ def calibrate(
     particles: int = 60,
     generations: int = 4,
     quantile: float = 0.5,
+    floor: float = 1.5,
     seed: int = 1,
 ) -> Fit:
-    """Fit the parameters in `ranges` to `observed`; stops early once the tolerance is within
-    the observations' own noise (distance 1)."""
+    """Fit the parameters in `ranges` to `observed`. The tolerance never goes below `floor`:
+    a replication at the true parameters differs from noisy observations by both the
+    observations' noise and the model's own (about √2 in these units), so a tighter tolerance
+    would exclude the truth."""
     observed = observed or DEFAULT_OBSERVED
     ranges = ranges or DEFAULT_RANGES
     names = list(ranges)
@@ -179,9 +182,9 @@ def calibrate(
     weights = np.full(particles, 1 / particles)
     tolerances = [float(distances.max())]
     for _ in range(generations):
-        tolerance = float(np.quantile(distances, quantile))
-        if tolerances[-1] <= 1.0:
+        if tolerances[-1] <= floor:
             break
+        tolerance = max(float(np.quantile(distances, quantile)), floor)
         spread = 2 * np.cov(population.T, aweights=weights).reshape(len(names), len(names))
         spread += np.diag(((high - low) * 1e-3) ** 2)
         chol = np.linalg.cholesky(spread)

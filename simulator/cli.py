@@ -14,7 +14,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from simulator.calibrate import calibrate, forecast, read_observed
+from simulator.charts import CHART_LABELS
 from simulator.drive import drive
+from simulator.executors import open_executor
 from simulator.outputs import write_outputs
 from simulator.params import (
     SCENARIO_LABELS,
@@ -24,7 +26,10 @@ from simulator.params import (
     parse_overrides,
     scenario_params,
 )
-from simulator.runs import local_executor, run
+from simulator.runs import run
+from simulator.sensitivity import Method, analyse, evaluate, sample, write_tornado
+from simulator.summary import SHARE_METRICS
+from simulator.sweep import grid_points, parse_grid, sweep, write_parquet, write_table
 
 simulate_app = typer.Typer(
     help="Mô phỏng chấp nhận thanh toán QR (adoption simulator).", no_args_is_help=True
@@ -59,7 +64,7 @@ def _simulate(
 ) -> None:
     scenarios = {name: scenario_params(name, overrides) for name in names}
     results = {}
-    with Progress(console=console, transient=True) as progress, local_executor(workers) as pool:
+    with Progress(console=console, transient=True) as progress, open_executor(workers) as pool:
         for name, params in scenarios.items():
             task = progress.add_task(f"{SCENARIO_LABELS.get(name, name)}", total=runs)
             results[name] = run(
@@ -245,6 +250,112 @@ def calibrate_command(
         table.add_row(name, f"{entry['mean']:.4g}", f"{low:.4g} – {high:.4g}", f"{entry['prior']}")
     console.print(table)
     console.print(f"Đã ghi {out}/calibration.json và dự báo từ tập được chấp nhận")
+
+
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="a Dask scheduler address (tcp://HOST:8786); default: local processes"),
+]
+
+
+def _ranges(items: list[str], base: Params) -> dict[str, tuple[float, float]]:
+    ranges = {}
+    for item in items:
+        name, _, bounds = item.partition("=")
+        low, _, high = bounds.partition(":")
+        try:
+            valid = hasattr(base, name) and float(low) < float(high)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ParameterError(name or item, "cần NAME=LOW:HIGH (expected NAME=LOW:HIGH)")
+        ranges[name] = (float(low), float(high))
+    return ranges
+
+
+@simulate_app.command("sweep")
+def sweep_command(
+    grid: Annotated[list[str], typer.Option(help="NAME=V1,V2,… (repeatable; the product)")],
+    scenario: Annotated[list[str] | None, typer.Option(help="scenario (repeatable)")] = None,
+    param: ParamOption = None,
+    runs: RunsOption = 20,
+    days: DaysOption = 365,
+    seed: SeedOption = 1,
+    workers: WorkersOption = 2,
+    scheduler: SchedulerOption = None,
+    out: OutOption = Path("sweep"),
+) -> None:
+    """Every grid point × scenario × run, on local processes or a Dask cluster; writes
+    sweep.parquet (every day of every run) and sweep.csv (bands on the last day)."""
+    names = scenario or ["baseline"]
+    try:
+        values = parse_grid(grid)
+        overrides = parse_overrides(param or [])
+        for name in names:
+            for point in grid_points(values):
+                scenario_params(name, overrides | point)
+    except (KeyError, ValueError) as exc:
+        raise _fail(exc) from None
+    out.mkdir(parents=True, exist_ok=True)
+    cells = len(names) * max(len(grid_points(values)), 1)
+    with console.status(f"{cells} ô × {runs} lượt…"), open_executor(workers, scheduler) as pool:
+        data = sweep(
+            names, values, runs=runs, days=days, seed=seed, executor=pool, overrides=overrides
+        )
+    write_parquet(out / "sweep.parquet", names, values, data)
+    write_table(out / "sweep.csv", names, values, data)
+    console.print(f"Đã ghi {out}/sweep.parquet ({data.shape[0] * data.shape[1]} ô) và sweep.csv")
+
+
+@simulate_app.command("sensitivity")
+def sensitivity_command(
+    vary: Annotated[list[str], typer.Option(help="NAME=LOW:HIGH (repeatable)")],
+    method: Annotated[str, typer.Option(help="morris (screening) or sobol")] = "morris",
+    metric: Annotated[str, typer.Option(help="a share metric")] = "qr_tx_share",
+    day: Annotated[int, typer.Option(min=1, max=3650)] = 365,
+    samples: Annotated[int, typer.Option(min=2, max=4096, help="trajectories / base samples")] = 10,
+    scenario: Annotated[str, typer.Option()] = "baseline",
+    param: ParamOption = None,
+    runs: RunsOption = 5,
+    seed: SeedOption = 1,
+    workers: WorkersOption = 2,
+    scheduler: SchedulerOption = None,
+    out: OutOption = Path("sensitivity"),
+) -> None:
+    """Morris screening or Sobol indices (SALib) of one share on one day; writes
+    sensitivity.json and a tornado chart."""
+    try:
+        if method not in ("morris", "sobol"):
+            raise ValueError("--method: morris hoặc sobol (morris or sobol)")
+        if metric not in SHARE_METRICS:
+            raise ValueError(f"--metric: một trong (one of) {', '.join(SHARE_METRICS)}")
+        base = scenario_params(scenario, parse_overrides(param or []))
+        ranges = _ranges(vary, base)
+    except (KeyError, ValueError) as exc:
+        raise _fail(exc) from None
+    chosen: Method = "morris" if method == "morris" else "sobol"
+    design = sample(chosen, ranges, samples, seed)
+    status = console.status(f"{len(design)} bộ tham số × {runs} lượt…")
+    with status, open_executor(workers, scheduler) as pool:
+        output = evaluate(
+            base, list(ranges), design, metric=metric, day=day, runs=runs, seed=seed, executor=pool
+        )
+    indices = analyse(chosen, ranges, design, output, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"method": chosen, "metric": metric, "day": day, "runs": runs,
+              "evaluations": len(design), "indices": indices}  # fmt: skip
+    (out / "sensitivity.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    title = f"Độ nhạy: {CHART_LABELS.get(metric, metric).lower()}, ngày {day}"
+    write_tornado(out / "tornado.png", chosen, indices, title)
+    table = Table(title=title)
+    for column in ("tham số", *next(iter(indices.values()))):
+        table.add_column(column)
+    for name, values in indices.items():
+        table.add_row(name, *(f"{v:.4g}" for v in values.values()))
+    console.print(table)
+    console.print(f"Đã ghi {out}/sensitivity.json và tornado.png")
 
 
 @simulate_app.command("drive")

@@ -64,7 +64,10 @@ class Streams:
 
     @classmethod
     def spawn(cls, rng: np.random.Generator) -> Streams:
-        return cls(*rng.spawn(8))
+        # drawn from the generator, not `rng.spawn`, which would advance the caller's
+        # SeedSequence: the same seed object must give the same run every time it is used
+        root = np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist())
+        return cls(*(np.random.default_rng(child) for child in root.spawn(8)))
 
 
 @dataclass(frozen=True)

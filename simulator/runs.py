@@ -6,14 +6,14 @@ whatever order the replications finish; and the tidy long CSV of every run."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from simulator.executors import open_executor
 from simulator.model import METRICS, simulate
 from simulator.params import Params
 
@@ -30,16 +30,6 @@ def seeds(seed: int, runs: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(runs)
 
 
-@contextmanager
-def local_executor(workers: int) -> Iterator[Executor | None]:
-    """A process pool for `workers` > 1, or None (run in this process)."""
-    if workers <= 1:
-        yield None
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield pool
-
-
 def run(
     params: Params,
     *,
@@ -53,7 +43,7 @@ def run(
     """All replications: an array (runs, days + 1, metrics). Uses `executor` when given,
     else a local pool of `workers` processes."""
     if executor is None and workers > 1:
-        with local_executor(workers) as pool:
+        with open_executor(workers) as pool:
             return run(params, runs=runs, days=days, seed=seed, executor=pool, progress=progress)
     jobs = seeds(seed, runs)
     if executor is None:

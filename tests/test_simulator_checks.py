@@ -45,7 +45,7 @@ def test_1_the_bass_scenario_is_the_full_engine_with_yearly_rates_per_day() -> N
 
 def test_2_time_step_convergence_to_the_continuous_curve() -> None:
     p, q, days = 0.03, 0.38, 15
-    mean = ready_mean(bass(p, q, 100_000, substeps=100), runs=6, days=days, seed=2)
+    mean = ready_mean(bass(p, q, 100_000, substeps=100), runs=10, days=days, seed=2)
     continuous = bass_closed_form(p, q, np.arange(days + 1, dtype=float))
     assert np.max(np.abs(mean - continuous)) < 0.002
     daily = ready_mean(bass(p, q, 100_000), runs=6, days=days, seed=2)
