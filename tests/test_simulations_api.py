@@ -155,3 +155,51 @@ def test_drive_mode_fills_a_running_service(
         assert wrong.returncode == 1
     finally:
         server.stop()
+
+
+def test_observed_points_count_boards_payments_and_wallets_by_date(
+    client: TestClient, world: World, clock: Any, engine: Any
+) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import Session, select
+
+    from market.clock import business_day
+    from market.money.models import LedgerAccount
+    from market.registry.models import Board
+
+    with Session(engine) as session:  # seeded at the real time: move them to the test's clock
+        for board in session.exec(select(Board)):
+            board.printed_at = clock() - timedelta(days=30)
+            session.add(board)
+        for account in session.exec(select(LedgerAccount)):
+            account.created_at = clock() - timedelta(days=1)
+            session.add(account)
+        session.commit()
+    today = business_day(clock())
+    start = today - timedelta(days=6)  # the first week ends today, when stall A was paid
+    params = {"market_id": world.market_a, "start": start.isoformat(),
+              "end": (today + timedelta(days=14)).isoformat()}  # fmt: skip
+    response = client.get("/simulations/observed", headers=world.headers("planner"), params=params)
+    assert response.status_code == 200, response.text
+    rows = {(r["day"], r["metric"]): r for r in response.json()}
+    assert rows[(6, "vendors_active")]["value"] == 1  # vendor A was paid this week
+    assert rows[(13, "vendors_active")]["value"] == 0  # and not the next
+    assert rows[(6, "vendors_accepting")]["value"] >= 1  # stall A's live board
+    assert rows[(6, "new_wallets")]["window"] == 7
+    assert rows[(6, "new_wallets")]["value"] >= 1
+    monthly = [r for r in response.json() if r["metric"] == "qr_value"]
+    assert sum(r["value"] for r in monthly) == 100_000
+    assert sum(r["value"] for r in response.json() if r["metric"] == "qr_tx") == 1
+    assert {r["date"] for r in response.json() if r["day"] == 6} == {today.isoformat()}
+    other = client.get(
+        "/simulations/observed", headers=world.headers("admin"),
+        params=params | {"market_id": world.market_b},
+    ).json()  # fmt: skip
+    assert sum(r["value"] for r in other if r["metric"] == "qr_tx") == 0
+    backwards = client.get(
+        "/simulations/observed", headers=world.headers("planner"),
+        params=params | {"end": (start - timedelta(days=1)).isoformat()},
+    )  # fmt: skip
+    assert backwards.status_code == 422
+    assert [e["field"] for e in backwards.json()["errors"]] == ["end"]

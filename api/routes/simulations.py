@@ -5,7 +5,7 @@ are files under `CHO_DATA_DIR/simulations/<id>/`."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from api.problems import problem_responses
 from market.clock import utc_now
 from market.errors import FieldError, InvalidInputError, InvalidStateError, NotFoundError
 from market.jobs import SimulationJob
+from market.money.observed import observed_series
 from market.registry.access import require_role
 from market.registry.models import Role
 from simulator.charts import CHARTED
@@ -170,6 +171,42 @@ def list_simulations(actor: CurrentUser, session: SessionDep) -> list[Simulation
     if not actor.is_admin:
         query = query.where(SimulationJob.created_by == actor.user_id)
     return [SimulationPublic.model_validate(j, from_attributes=True) for j in session.exec(query)]
+
+
+class ObservedPoint(BaseModel):
+    date: date
+    day: int = Field(description="days since `start` (day 0)")
+    metric: str = Field(
+        description="vendors_accepting, vendors_active, new_wallets, qr_tx or qr_value"
+    )
+    value: float
+    window: int = Field(description="days the value sums over (1: a count on the day)")
+
+
+@router.get("/simulations/observed", response_model=list[ObservedPoint])
+def observed_points(
+    actor: CurrentUser,
+    session: SessionDep,
+    market_id: int,
+    start: date,
+    end: date,
+) -> list[ObservedPoint]:
+    """The simulator's metrics as this service observed them at one market, by date: the
+    observed points `cho simulate calibrate --observed` reads."""
+    require_role(actor, Role.PLANNER)
+    if end < start or (end - start).days > 3650:
+        raise InvalidInputError(
+            "Khoảng ngày không hợp lệ (invalid date range).",
+            errors=[
+                FieldError(
+                    "end",
+                    "invalid-range",
+                    "phải sau start, tối đa 10 năm (after start, ≤ 10 years)",
+                )
+            ],
+        )
+    rows = observed_series(session, market_id=market_id, start=start, end=end)
+    return [ObservedPoint.model_validate(row) for row in rows]
 
 
 @router.get("/simulations/{job_id}", response_model=SimulationPublic)
