@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from simulator.calibrate import calibrate, forecast, read_observed
 from simulator.charts import CHART_LABELS
 from simulator.drive import drive
 from simulator.executors import open_executor
+from simulator.observed import fetch_observed, write_observed
 from simulator.outputs import write_outputs
 from simulator.params import (
     SCENARIO_LABELS,
@@ -356,6 +358,40 @@ def sensitivity_command(
         table.add_row(name, *(f"{v:.4g}" for v in values.values()))
     console.print(table)
     console.print(f"Đã ghi {out}/sensitivity.json và tornado.png")
+
+
+@simulate_app.command("observed")
+def observed_command(
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="the running service, e.g. http://127.0.0.1:8000")
+    ],
+    market_id: Annotated[int, typer.Option("--market-id", min=1)],
+    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="day 0")],
+    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])],
+    username: Annotated[str, typer.Option(help="a planner or admin login")] = "admin",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="its password (or CHO_OBSERVED_PASSWORD)", envvar="CHO_OBSERVED_PASSWORD"
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="CSV to write")] = Path("observed.csv"),
+) -> None:
+    """Export a market's observed points (vendors with a QR code and with a payment by week,
+    wallets opened, QR payments and value by month) from a running service, for calibrate."""
+    if not password:
+        typer.echo("lỗi (error): --password (or CHO_OBSERVED_PASSWORD) is required", err=True)
+        raise typer.Exit(2)
+    try:
+        rows = fetch_observed(
+            base_url, username=username, password=password, market_id=market_id,
+            start=start.date(), end=end.date(),
+        )  # fmt: skip
+    except (RuntimeError, httpx.HTTPError) as exc:
+        typer.echo(f"lỗi (error): {exc}", err=True)
+        raise typer.Exit(1) from None
+    write_observed(out, rows)
+    console.print(f"Đã ghi {len(rows)} điểm quan sát vào {out}")
 
 
 @simulate_app.command("drive")

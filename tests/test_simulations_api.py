@@ -136,6 +136,27 @@ def test_drive_mode_fills_a_running_service(
             headers={"Authorization": f"Bearer {world.admin_token}"},
         ).json()["items"]
         assert len(markets) == 1
+        # the driven payments come back as observed points that calibration reads
+        from datetime import timedelta
+
+        from market.clock import local_today
+        from simulator.calibrate import read_observed
+
+        today = local_today()
+        exported = subprocess.run(
+            [
+                sys.executable, "-m", "api", "simulate", "observed", "--base-url", server.base,
+                "--market-id", str(markets[0]["id"]), "--start",
+                (today - timedelta(days=13)).isoformat(), "--end",
+                (today + timedelta(days=1)).isoformat(), "--password", PASSWORD,
+                "--out", str(tmp_path / "observed.csv"),
+            ],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert exported.returncode == 0, exported.stderr
+        points = read_observed(tmp_path / "observed.csv")
+        assert sum(p.value for p in points if p.metric == "qr_tx") > 0
+        assert max(p.value for p in points if p.metric == "vendors_accepting") >= 1
         wrong = subprocess.run(
             [
                 sys.executable,

@@ -49,7 +49,7 @@ def observed_series(
         )
     ).all()
     payments = session.exec(
-        select(Transfer.business_day, Transfer.amount, Board.vendor_id)
+        select(col(Transfer.business_day), col(Transfer.amount), col(Board.vendor_id))
         .join(Board, col(Board.id) == col(Transfer.board_id))
         .where(
             Transfer.kind == TransferKind.PAYMENT,
