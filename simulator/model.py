@@ -81,6 +81,7 @@ class World:
     contacts: NDArray[np.int64] | None  # (shoppers, contacts) in the same village, threshold only
     category: NDArray[np.int64]
     popularity_cdf: NDArray[np.float64]
+    popularity_guide: NDArray[np.int64]  # first stall for each 1/(4m) of the unit interval
     vendor_phone: NDArray[np.bool_]
     campaign_order: NDArray[np.int64]
     campaign_success: NDArray[np.bool_]
@@ -100,6 +101,8 @@ def _world(params: Params, rng: np.random.Generator, contacts_rng: np.random.Gen
     vendor_phone = rng.random(m) < params.vendor_phone_share
     campaign_order = rng.permutation(m)
     campaign_success = rng.random(m) < params.campaign_efficacy
+    cdf = np.cumsum(popularity) / popularity.sum()
+    cdf[-1] = 1.0
     contacts = None
     if params.threshold > 0:
         order = np.argsort(village, kind="stable")
@@ -114,7 +117,8 @@ def _world(params: Params, rng: np.random.Generator, contacts_rng: np.random.Gen
         cash_pref=cash_pref,
         contacts=contacts,
         category=category,
-        popularity_cdf=np.cumsum(popularity) / popularity.sum(),
+        popularity_cdf=cdf,
+        popularity_guide=np.searchsorted(cdf, np.arange(4 * m) / (4 * m)),
         vendor_phone=vendor_phone,
         campaign_order=campaign_order,
         campaign_success=campaign_success,
@@ -271,6 +275,18 @@ def _training(
     return count
 
 
+def _stalls(world: World, u: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The stall each uniform draw picks by popularity: the first with cdf ≥ u, found from a
+    guide table (Chen & Asau 1974) in a few vectorised steps instead of a binary search."""
+    size = len(world.popularity_guide)
+    stall = world.popularity_guide[np.minimum((u * size).astype(np.int64), size - 1)]
+    while True:
+        behind = world.popularity_cdf[stall] < u
+        if not behind.any():
+            return stall
+        stall = stall + behind
+
+
 @dataclass(frozen=True)
 class MarketDay:
     totals: tuple[int, int, float, float]  # QR payments, payments, QR value, value
@@ -306,7 +322,7 @@ def _market_day(
         params.ticket_sigma,
         size=(len(who), k),
     )
-    stall = np.minimum(np.searchsorted(world.popularity_cdf, u_pick), m - 1)
+    stall = _stalls(world, u_pick)
     tickets *= ticket_scale[world.category[stall]] * (1 + params.tet_ticket_boost if tet else 1.0)
     ready = state.ready[who][:, None]
     accepts = state.accepts[stall]
