@@ -226,3 +226,27 @@ def test_a_vendor_only_change_leaves_shopper_readiness_untouched() -> None:
     b = run(other, runs=3, days=120, seed=6)
     assert np.array_equal(a[:, :, ready], b[:, :, ready])
     assert not np.array_equal(a, b)
+
+
+def test_tet_raises_the_visit_rate_by_its_boost() -> None:
+    overrides = {
+        "visit_town": 0.4,
+        "visit_village": 0.4,
+        "tet_visit_boost": 0.5,
+        "tet_start_day_of_year": 20,
+        "tet_days": 10,
+        "start_day_of_year": 0,
+        "n_shoppers": 5000,
+    }
+    data = one(overrides, days=40)
+    inside = data[21:31, col("tx")].mean()
+    outside = data[1:21, col("tx")].mean()
+    assert inside / outside == pytest.approx(1.5, rel=0.05)
+
+
+def test_each_purchase_draws_its_own_choice_and_ticket() -> None:
+    # one draw shared by every purchase of a day would make daily totals jump, not hover
+    data = one({"n_shoppers": 6000, "outage_prob": 0.0}, days=120)
+    for metric in ("qr_tx", "value"):
+        daily = data[90:121, col(metric)]
+        assert daily.std() < 0.35 * daily.mean(), metric
