@@ -250,3 +250,25 @@ def test_each_purchase_draws_its_own_choice_and_ticket() -> None:
     for metric in ("qr_tx", "value"):
         daily = data[90:121, col(metric)]
         assert daily.std() < 0.35 * daily.mean(), metric
+
+
+def test_the_mean_purchase_is_the_mean_ticket() -> None:
+    flat = {"ticket_by_category": (1.0,) * 6, "tet_days": 0, "n_shoppers": 6000}
+    data = run(scenario_params("baseline", SMALL | flat), runs=2, days=30, seed=8)
+    mean = data[:, 1:, col("value")].sum() / data[:, 1:, col("tx")].sum()
+    assert mean == pytest.approx(120_000, rel=0.03)
+
+
+@pytest.mark.parametrize("tet_days", [0, 1])
+def test_tet_lasts_exactly_its_days(tet_days: int) -> None:
+    overrides = {
+        "visit_town": 0.5,
+        "visit_village": 0.5,
+        "tet_visit_boost": 1.0,
+        "tet_start_day_of_year": 20,
+        "tet_days": tet_days,
+        "start_day_of_year": 0,
+    }
+    data = one(overrides, days=40)
+    everyone = SMALL["n_shoppers"] * 2
+    assert int((data[1:, col("tx")] == everyone).sum()) == tet_days
