@@ -272,3 +272,13 @@ def test_tet_lasts_exactly_its_days(tet_days: int) -> None:
     data = one(overrides, days=40)
     everyone = SMALL["n_shoppers"] * 2
     assert int((data[1:, col("tx")] == everyone).sum()) == tet_days
+
+
+def test_stalls_are_picked_exactly_by_popularity() -> None:
+    from simulator.model import _stalls
+
+    params = scenario_params("baseline", SMALL)
+    world = _world(params, np.random.default_rng(2), np.random.default_rng(3))
+    u = np.concatenate([np.random.default_rng(4).random(200_000), [0.0, 1 - 1e-12]])
+    assert np.array_equal(_stalls(world, u), np.searchsorted(world.popularity_cdf, u))
+    assert _stalls(world, u).max() == params.n_vendors - 1  # the last stall too
