@@ -161,6 +161,7 @@ RULES = [
         lambda w: {"scenario": "bass", "params": {"n_shoppers": 50}, "runs": 1, "days": 3},
     ),
     R("GET", "/simulations", PLAN),
+    R("GET", "/simulations/observed?market_id={a}&start=2026-01-01&end=2026-02-28", PLAN),
     R("GET", "/simulations/{job}", PLAN),
     R("GET", "/simulations/{job}/files/summary.json", PLAN),
 ]

@@ -5,7 +5,7 @@ are files under `CHO_DATA_DIR/simulations/<id>/`."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,9 +21,10 @@ from market.clock import utc_now
 from market.errors import FieldError, InvalidInputError, InvalidStateError, NotFoundError
 from market.inputs import Id, WholeNumber
 from market.jobs import SimulationJob
+from market.money.observed import observed_series
 from market.registry.access import require_role
 from market.registry.models import Role
-from simulator.params import SCENARIOS, Params, scenario_params
+from simulator.params import CHARTED, SCENARIOS, Params, scenario_params
 
 router = APIRouter(tags=["simulations"], responses=problem_responses(401, 403, 404, 409, 422))
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulations")
@@ -58,7 +59,8 @@ def _folder(settings_dir: str, job_id: int) -> Path:
 
 def _execute(engine: Engine, job_id: int, data_dir: str, request: dict[str, Any]) -> None:
     # numpy and the charts load with the first simulation, not with every worker of the API
-    from simulator.runs import run, write_charts, write_csv, write_summary
+    from simulator.outputs import write_outputs
+    from simulator.runs import run
 
     params = scenario_params(request["scenario"], request["params"])
 
@@ -79,19 +81,14 @@ def _execute(engine: Engine, job_id: int, data_dir: str, request: dict[str, Any]
             seed=request["seed"],
             progress=progress,
         )
-        folder = _folder(data_dir, job_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        results = {request["scenario"]: data}
-        write_csv(folder / "runs.csv", results)
-        write_summary(
-            folder / "summary.json",
+        write_outputs(
+            _folder(data_dir, job_id),
             scenarios={request["scenario"]: params},
-            results=results,
+            results={request["scenario"]: data},
             seed=request["seed"],
             runs=request["runs"],
             days=request["days"],
         )
-        write_charts(folder, results)
         status, error = "done", None
     except Exception as exc:  # the job records its failure instead of vanishing
         status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
@@ -123,20 +120,34 @@ def start_simulation(
     require_role(actor, Role.PLANNER)
     errors = []
     if data.scenario not in SCENARIOS:
-        errors.append(FieldError("scenario", "unknown-scenario", f"one of {', '.join(SCENARIOS)}"))
+        errors.append(
+            FieldError(
+                "scenario",
+                "unknown-scenario",
+                f"kịch bản không có; chọn một trong (one of): {', '.join(SCENARIOS)}",
+            )
+        )
     errors += [
-        FieldError(f"params.{k}", "unknown-parameter", "not a model parameter")
+        FieldError(
+            f"params.{k}", "unknown-parameter", "không phải tham số của mô hình (not a parameter)"
+        )
         for k in data.params
         if k not in PARAMETER_NAMES
     ]
     if not errors:
-        params = scenario_params(data.scenario, dict(data.params))
-        errors += [FieldError("params", "out-of-range", problem) for problem in params.problems()]
+        params = Params().with_changes(**(SCENARIOS[data.scenario] | data.params))
+        errors += [
+            FieldError(f"params.{name}", "out-of-range", message)
+            for name, message in params.problems()
+        ]
         work = data.runs * data.days * (params.n_shoppers + params.n_vendors)
         if work > MAX_WORK:
             errors.append(
                 FieldError(
-                    "runs", "too-much-work", f"runs × days × agents = {work:.2g} > {MAX_WORK:.0e}"
+                    "runs",
+                    "too-much-work",
+                    f"quá nhiều tính toán (too much work): runs × days × agents = {work:.2g}"
+                    f" > {MAX_WORK:.0e}",
                 )
             )
     if errors:
@@ -166,6 +177,42 @@ def list_simulations(actor: CurrentUser, session: SessionDep) -> list[Simulation
     return [SimulationPublic.model_validate(j, from_attributes=True) for j in session.exec(query)]
 
 
+class ObservedPoint(BaseModel):
+    date: date
+    day: int = Field(description="days since `start` (day 0)")
+    metric: str = Field(
+        description="vendors_accepting, vendors_active, new_wallets, qr_tx or qr_value"
+    )
+    value: float
+    window: int = Field(description="days the value sums over (1: a count on the day)")
+
+
+@router.get("/simulations/observed", response_model=list[ObservedPoint])
+def observed_points(
+    actor: CurrentUser,
+    session: SessionDep,
+    market_id: int,
+    start: date,
+    end: date,
+) -> list[ObservedPoint]:
+    """The simulator's metrics as this service observed them at one market, by date: the
+    observed points `cho simulate calibrate --observed` reads."""
+    require_role(actor, Role.PLANNER)
+    if end < start or (end - start).days > 3650:
+        raise InvalidInputError(
+            "Khoảng ngày không hợp lệ (invalid date range).",
+            errors=[
+                FieldError(
+                    "end",
+                    "invalid-range",
+                    "phải sau start, tối đa 10 năm (after start, ≤ 10 years)",
+                )
+            ],
+        )
+    rows = observed_series(session, market_id=market_id, start=start, end=end)
+    return [ObservedPoint.model_validate(row) for row in rows]
+
+
 @router.get("/simulations/{job_id}", response_model=SimulationPublic)
 def get_simulation(actor: CurrentUser, session: SessionDep, job_id: Id) -> SimulationPublic:
     return SimulationPublic.model_validate(_readable(session, actor, job_id), from_attributes=True)
@@ -174,18 +221,21 @@ def get_simulation(actor: CurrentUser, session: SessionDep, job_id: Id) -> Simul
 OUTPUTS = {
     "runs.csv": "text/csv",
     "summary.json": "application/json",
-    "qr_tx_share.png": "image/png",
-    "qr_tx_share.svg": "image/svg+xml",
-    "vendors_accepting_share.png": "image/png",
-    "vendors_accepting_share.svg": "image/svg+xml",
-    "shoppers_ready_share.png": "image/png",
-    "shoppers_ready_share.svg": "image/svg+xml",
+    "bao-cao.pdf": "application/pdf",
+    **{
+        f"{chart}.{suffix}": kind
+        for chart in CHARTED
+        for suffix, kind in (("png", "image/png"), ("svg", "image/svg+xml"))
+    },
 }
 OutputName = Literal[
     "runs.csv",
     "summary.json",
+    "bao-cao.pdf",
     "qr_tx_share.png",
     "qr_tx_share.svg",
+    "qr_value_share.png",
+    "qr_value_share.svg",
     "vendors_accepting_share.png",
     "vendors_accepting_share.svg",
     "shoppers_ready_share.png",
@@ -206,7 +256,7 @@ OutputName = Literal[
 def simulation_file(
     actor: CurrentUser, session: SessionDep, context: ContextDep, job_id: Id, name: OutputName
 ) -> FileResponse:
-    """runs.csv, summary.json or a chart (PNG/SVG) of a finished run."""
+    """runs.csv, summary.json, the PDF report or a chart (PNG/SVG) of a finished run."""
     job = _readable(session, actor, job_id)
     if job.status != "done":
         raise InvalidStateError(f"Lượt mô phỏng đang ở trạng thái '{job.status}' (not finished).")
