@@ -76,3 +76,26 @@ def percent(value: float | None, lang: str = DEFAULT) -> str:
 
 def number(value: int) -> str:
     return f"{value:,}".replace(",", ".")
+
+
+# The goods categories' labels come from market/registry/models.py; listed here so the catalog
+# extractor sees them (a test keeps this list equal to CATEGORY_LABELS).
+CATEGORY_MSGIDS = (
+    N_("Rau củ"),
+    N_("Trái cây"),
+    N_("Thịt tươi sống"),
+    N_("Cá, thủy sản"),
+    N_("Gạo, ngũ cốc"),
+    N_("Đồ khô, gia vị"),
+    N_("Tạp hóa"),
+    N_("Ăn uống, đồ chín"),
+    N_("Quần áo, vải vóc"),
+    N_("Giày dép"),
+    N_("Đồ gia dụng"),
+    N_("Mỹ phẩm"),
+    N_("Hoa tươi"),
+    N_("Điện thoại, điện tử"),
+    N_("Vật tư nông nghiệp"),
+    N_("Dịch vụ"),
+    N_("Khác"),
+)
