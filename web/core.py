@@ -324,6 +324,9 @@ def validation_refusal(exc: Any) -> dict[str, Any]:
 # How a page route fails
 
 
+PROBLEM = "problem"  # the block of error.html an htmx request gets
+
+
 class PageRoute(APIRoute):
     """A page route: no session → sign-in page; not found (including another manager's market)
     → a 404 page; a stale CSRF token → 403 with the message, nothing changed."""
@@ -344,15 +347,16 @@ class PageRoute(APIRoute):
                     return Response(status_code=204, headers={"HX-Redirect": url})
                 return RedirectResponse(url, status_code=303)
             except CsrfError:
-                return render(request, "error.html", {"problem": "csrf"}, status=403)
+                return render(request, "error.html", {"problem": "csrf"}, status=403, block=PROBLEM)
             except NotFoundError:
-                return render(request, "error.html", {"problem": "not-found"}, status=404)
+                context = {"problem": "not-found"}
+                return render(request, "error.html", context, status=404, block=PROBLEM)
             except ForbiddenError as exc:
                 context = {"problem": "refused", "refusal": refused(exc)}
-                return render(request, "error.html", context, status=403)
+                return render(request, "error.html", context, status=403, block=PROBLEM)
             except DomainError as exc:
                 context = {"problem": "refused", "refusal": refused(exc)}
-                return render(request, "error.html", context, status=409)
+                return render(request, "error.html", context, status=409, block=PROBLEM)
 
         return page_handler
 

@@ -300,7 +300,8 @@ def closed_days(session: Session, *, actor: Actor, market_id: int) -> list[DayCl
 
 
 def day_report(session: Session, *, actor: Actor, market_id: int, day: date) -> DayReport:
-    """A closed day's frozen totals, with vendor names and stall codes put beside each wallet."""
+    """A closed day's frozen totals, with vendor names and the codes of the stalls whose boards
+    took the payments put beside each wallet."""
     require_market_manager(actor, market_id)
     closed = session.exec(
         select(DayClose).where(DayClose.market_id == market_id, DayClose.business_day == day)
@@ -318,14 +319,15 @@ def day_report(session: Session, *, actor: Actor, market_id: int, day: date) -> 
             .where(col(LedgerAccount.id).in_(ids))
         ).all():
             owners[wallet_id or 0] = vendor
-    stall_codes: dict[int, list[str]] = {}
+    stall_codes: dict[int, set[str]] = {}
     for vendor_id, code in session.exec(
-        select(StallAssignment.vendor_id, Stall.code)
-        .join(Stall, col(Stall.id) == StallAssignment.stall_id)
-        .where(Stall.market_id == market_id, col(StallAssignment.start_date) <= day)
-        .where((col(StallAssignment.end_date).is_(None)) | (col(StallAssignment.end_date) >= day))
+        select(Board.vendor_id, Stall.code)
+        .select_from(Transfer)
+        .join(Board, col(Board.id) == Transfer.board_id)
+        .join(Stall, col(Stall.id) == Board.stall_id)
+        .where(Transfer.market_id == market_id, Transfer.business_day == day)
     ).all():
-        stall_codes.setdefault(vendor_id, []).append(code)
+        stall_codes.setdefault(vendor_id, set()).add(code)
     merged: dict[int | None, VendorDayTotal] = {}
     for key, bucket in wallets.items():
         owner = owners.get(int(key))

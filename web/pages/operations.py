@@ -8,8 +8,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request, Response, UploadFile
+from fastapi import Request, Response
 from sqlmodel import Session, col, select
+from starlette.datastructures import UploadFile
 
 from market.clock import business_day
 from market.errors import FieldError, NotFoundError, SpreadsheetError
@@ -155,13 +156,17 @@ async def import_check(
     market_page(session, actor, market_id, "import")
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
+        await form.close()
         refusal: dict[str, Any] | None = {
             "code": "validation-error",
             "detail": "Chưa chọn tệp (choose a file).",
             "fields": {"file": "Chưa chọn tệp (choose a file)."},
         }
         return _import_page(request, session, actor, market_id, refusal=refusal, status=422)
-    content = await upload.read(IMPORT_MAX_BYTES + 1)
+    try:
+        content = await upload.read(IMPORT_MAX_BYTES + 1)
+    finally:
+        await form.close()
     if len(content) > IMPORT_MAX_BYTES:
         mb = IMPORT_MAX_BYTES // (1024 * 1024)
         message = f"Tệp lớn hơn {mb} MB (file larger than {mb} MB)."
