@@ -349,8 +349,8 @@ class PageRoute(APIRoute):
             except CsrfError:
                 return render(request, "error.html", {"problem": "csrf"}, status=403, block=PROBLEM)
             except NotFoundError:
-                context = {"problem": "not-found"}
-                return render(request, "error.html", context, status=404, block=PROBLEM)
+                missing: dict[str, Any] = {"problem": "not-found"}
+                return render(request, "error.html", missing, status=404, block=PROBLEM)
             except ForbiddenError as exc:
                 context = {"problem": "refused", "refusal": refused(exc)}
                 return render(request, "error.html", context, status=403, block=PROBLEM)

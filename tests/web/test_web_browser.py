@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Page, expect
-from sqlmodel import Session, select
+from playwright.sync_api import FilePayload, Page, expect
+from sqlmodel import Session, col, select
 
 from market.clock import business_day, utc_now
 from market.registry.models import (
@@ -45,9 +45,8 @@ def _csv(phone: str) -> bytes:
 
 
 def _upload(page: Page, name: str, content: bytes) -> None:
-    page.get_by_label("Tệp Excel (.xlsx) hoặc CSV").set_input_files(
-        files=[{"name": name, "mimeType": "text/csv", "buffer": content}]
-    )
+    payload: FilePayload = {"name": name, "mimeType": "text/csv", "buffer": content}
+    page.get_by_label("Tệp Excel (.xlsx) hoặc CSV").set_input_files(files=[payload])
     page.get_by_role("button", name="Kiểm tra tệp").click()
 
 
@@ -126,7 +125,7 @@ def test_the_manager_journey(site: Site, console: Page, tmp_path: Path) -> None:
         live = set(
             s.exec(
                 select(Board.payload)
-                .join(Stall, Stall.id == Board.stall_id)
+                .join(Stall, col(Stall.id) == Board.stall_id)
                 .where(Stall.zone_id == zone.id, Board.status == BoardStatus.LIVE)
             ).all()
         )
@@ -232,7 +231,7 @@ def test_every_page_is_accessible_and_photographed(site: Site, console: Page) ->
         ).one()
         vendor = s.exec(
             select(Vendor)
-            .join(StallAssignment, StallAssignment.vendor_id == Vendor.id)
+            .join(StallAssignment, col(StallAssignment.vendor_id) == Vendor.id)
             .where(StallAssignment.stall_id == stall.id, StallAssignment.end_date == None)  # noqa: E711
         ).one()
         assert s.exec(select(PayoutAccount).where(PayoutAccount.vendor_id == vendor.id)).first()
