@@ -206,6 +206,11 @@ LABELS: dict[str, dict[str, str]] = {
         "planner": N_("Kế hoạch"),
         "shopper": N_("Người mua"),
     },
+    "followup_kinds": {
+        "no-code": N_("Ki-ốt chưa có mã QR"),
+        "idle": N_("Không có thanh toán QR nhiều ngày"),
+        "revoked": N_("Bảng mã thu hồi chưa in lại"),
+    },
     "entity_labels": {
         "stall": N_("Ki-ốt"),
         "vendor": N_("Tiểu thương"),

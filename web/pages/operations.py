@@ -36,6 +36,7 @@ from web.pages.registry import market_page, stall_in
 
 router = page_router()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FOLLOW_UP_SHOWN = 60  # lines of the follow-up list on the page; the counts cover them all
 IMPORT_MAX_BYTES = 1024 * 1024  # a market's stall list is a few hundred rows, well below this
 
 
@@ -73,6 +74,7 @@ def today(request: Request, session: Db, actor: ActorDep, market_id: int) -> Res
         coverage=followup.coverage(session, actor=actor, market_id=market_id, today=day),
         items=followup.follow_up(session, actor=actor, market_id=market_id, today=day),
         idle_days=followup.IDLE_DAYS,
+        shown=FOLLOW_UP_SHOWN,
     )
     return render(request, "today.html", page)
 
