@@ -243,10 +243,10 @@ def render(
         **context,
     }
     template = ENV.get_template(name)
-    if block and request.headers.get("hx-request") == "true":
-        html = render_block(ENV, name, block, data)
-    else:
-        html = template.render(data)
+    partial = request.headers.get("hx-request") == "true"
+    if partial and request.headers.get("hx-history-restore-request") == "true":
+        partial = False  # htmx restoring history after "back" wants the whole page
+    html = render_block(ENV, name, block, data) if block and partial else template.render(data)
     response = HTMLResponse(html, status_code=status)
     finish(request, response)
     return response

@@ -277,6 +277,11 @@ def test_htmx_requests_get_one_block(client: TestClient, world: World) -> None:
     assert "Nguyễn Thị Hường" in partial.text
     assert "<html" not in partial.text
     assert "Trần Văn Dũng" not in partial.text
+    restore = client.get(
+        f"/m/{world.market_a}/vendors?q=huong",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in restore.text  # "back" after a pushed search gets the whole page
 
 
 def test_page_routes_are_not_in_the_api_document(client: TestClient) -> None:
@@ -320,3 +325,73 @@ def test_the_font_is_served(client: TestClient, name: str) -> None:
     response = client.get(f"/static/fonts/{name}")
     assert response.status_code == 200
     assert len(response.content) > 1000
+
+
+def test_reprint_sheets_and_board_history(client: TestClient, world: World) -> None:
+    sign_in(client, "manager.a")
+    market = f"/m/{world.market_a}"
+    stall = f"{market}/stalls/{world.stall_a}"
+    before = client.get(stall)
+    assert before.text.count('class="tag live"') == 1
+    reprinted = client.post(f"{stall}/reprint", data={"csrf": csrf_of(before.text)})
+    assert reprinted.status_code == 200
+    assert reprinted.text.count('class="tag live"') == 1
+    assert reprinted.text.count('class="tag replaced"') == 1
+    for path in (f"{stall}/board.pdf", f"{market}/boards/sheet.pdf"):
+        pdf = client.get(path)
+        assert pdf.status_code == 200
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")
+    vacant = client.post(
+        f"{market}/stalls/{world.stall_vacant}/reprint", data={"csrf": csrf_of(before.text)}
+    )
+    assert vacant.status_code == 409
+    assert "Ki-ốt chưa có mã QR để in lại" in vacant.text
+
+
+def test_users_and_roles_for_the_admin(client: TestClient, world: World) -> None:
+    sign_in(client, "admin")
+    page = client.get("/admin/users")
+    assert page.status_code == 200
+    assert "manager.a" in page.text
+    refused = client.post(
+        "/admin/users",
+        data={
+            "csrf": csrf_of(page.text),
+            "username": "quanly.moi",
+            "password": "mat-khau-dai-9",
+            "role": "manager",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'id="e-market_id"' in refused.text
+    created = client.post(
+        "/admin/users",
+        data={
+            "csrf": csrf_of(page.text),
+            "username": "quanly.moi",
+            "password": "mat-khau-dai-9",
+            "role": "manager",
+            "market_id": str(world.market_a),
+        },
+    )
+    assert created.status_code == 200
+    assert "quanly.moi" in created.text
+
+
+def test_closing_a_day_and_its_report(client: TestClient, world: World, clock: object) -> None:
+    sign_in(client, "manager.a")
+    days = f"/m/{world.market_a}/days"
+    page = client.get(days)
+    today = client.post(days, data={"csrf": csrf_of(page.text), "day": "2026-11-26"})
+    assert today.status_code == 409  # the clock's day is not over
+    assert 'id="e-day"' in today.text
+    closed = client.post(days, data={"csrf": csrf_of(page.text), "day": "2026-11-25"})
+    assert closed.status_code == 200
+    assert "Chốt ngày 25/11/2026" in closed.text
+    again = client.post(days, data={"csrf": csrf_of(page.text), "day": "2026-11-25"})
+    assert again.status_code == 409
+    assert "đã được chốt" in again.text
+    pdf = client.get(f"{days}/2026-11-25/report.pdf")
+    assert pdf.content.startswith(b"%PDF")
+    assert client.get(f"{days}/2026-11-24").status_code == 404
