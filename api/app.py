@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import web
 from api import problems
 from api.deps import AppContext
 from api.routes import (
@@ -180,6 +181,7 @@ def create_app(
         simulations,
     ):
         app.include_router(module.router)
+    web.mount(app, settings=settings, engine=engine, clock=clock)  # the pages (web/)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _document_required_headers(app)
     return app

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("api", "market", "qr", "simulator")
+PACKAGES = ("api", "market", "qr", "simulator", "web")
 
 FORBIDDEN = {
     "market": {"api", "web", "fastapi", "starlette", "uvicorn", "simulator"},
@@ -19,6 +19,7 @@ FORBIDDEN = {
     "market.plumbing": {"market.money", "market.registry"},
     "qr": {"api", "web", "market", "simulator", "fastapi", "sqlmodel", "sqlalchemy", "alembic"},
     "simulator": {"api", "web", "market"},
+    "web": {"api", "simulator"},  # pages are a sibling of api/ over market/ and qr/
 }
 
 
@@ -143,3 +144,4 @@ def test_a_registry_module_importing_money_is_caught() -> None:
     assert _violations("market.registry.boards", {"market.money.ledger"}) == ["market.money.ledger"]
     assert _violations("market.clock", {"market.registry.models"}) == ["market.registry.models"]
     assert _violations("market.money.ledger", {"market.registry.models"}) == []
+    assert _violations("web.pages.auth", {"api.deps"}) == ["api.deps"]

@@ -1,0 +1,143 @@
+"""Records: the audit log with filters, each vendor's webhook deliveries, and users and roles
+(admin only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+from sqlmodel import Session
+
+from market.money import followup
+from market.pagination import decode_cursor
+from market.registry import audit, users
+from market.registry.access import Actor, require_role
+from market.registry.markets import list_markets
+from market.registry.models import Role, UserCreate
+from web.core import (
+    ActorDep,
+    Db,
+    FormDep,
+    attempt,
+    context_of,
+    field,
+    page_router,
+    redirect,
+    render,
+)
+from web.pages.registry import market_page, vendor_in
+
+router = page_router()
+ENTITIES = ("stall", "vendor", "payout_account", "zone", "board", "market", "user")
+
+
+@router.get("/m/{market_id}/audit")
+def audit_page(
+    request: Request,
+    session: Db,
+    actor: ActorDep,
+    market_id: int,
+    entity: str = "",
+    entity_id: str = "",
+    cursor: str = "",
+) -> Response:
+    page = market_page(session, actor, market_id, "audit")
+    rows, next_cursor = audit.list_entries(
+        session,
+        actor=actor,
+        market_id=market_id,
+        entity=entity if entity in ENTITIES else None,
+        entity_id=int(entity_id) if entity_id.isdigit() else None,
+        cursor=decode_cursor(cursor) if cursor else None,
+        limit=50,
+    )
+    page.update(
+        entries=rows,
+        entity=entity,
+        entity_id=entity_id,
+        entities=ENTITIES,
+        next_cursor=next_cursor,
+    )
+    return render(request, "audit.html", page, block="results")
+
+
+@router.get("/m/{market_id}/vendors/{vendor_id}/webhooks")
+def webhooks_page(
+    request: Request, session: Db, actor: ActorDep, market_id: int, vendor_id: int
+) -> Response:
+    page = market_page(session, actor, market_id, "vendors")
+    vendor = vendor_in(session, page["market"], vendor_id)
+    endpoints, deliveries = followup.webhook_deliveries(session, actor=actor, vendor_id=vendor_id)
+    page.update(vendor=vendor, endpoints=endpoints, deliveries=deliveries)
+    return render(request, "webhooks.html", page)
+
+
+# ---------------------------------------------------------------------------------------------
+# Users and roles (admin)
+
+
+def _users_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    refusal: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    require_role(actor)
+    markets, _cursor = list_markets(session, limit=200)
+    page = {
+        "actor": actor,
+        "market": None,
+        "section": "users",
+        "users": [users.public_user(session, u) for u in users.list_users(session, actor=actor)],
+        "markets": {m.id: m for m in markets},
+        "roles": [r.value for r in Role],
+        "refusal": refusal,
+        "values": values or {},
+    }
+    return render(request, "users.html", page, status=status, block="user_form")
+
+
+@router.get("/admin/users")
+def users_page(request: Request, session: Db, actor: ActorDep) -> Response:
+    return _users_page(request, session, actor)
+
+
+@router.post("/admin/users")
+def user_create(request: Request, session: Db, actor: ActorDep, form: FormDep) -> Response:
+    require_role(actor)
+    values = {
+        k: field(form, k)
+        for k in ("username", "full_name", "password", "role", "market_id", "vendor_id")
+    }
+    data = {
+        "username": values["username"],
+        "full_name": values["full_name"],
+        "password": form.get("password") or "",
+        "role": values["role"],
+        "market_ids": [int(values["market_id"])] if values["market_id"].isdigit() else [],
+        "vendor_id": int(values["vendor_id"]) if values["vendor_id"].isdigit() else None,
+    }
+    values.pop("password")
+    user, refusal = attempt(
+        session,
+        lambda: users.create_user(session, actor=actor, data=UserCreate.model_validate(data)),
+    )
+    if user is None:
+        return _users_page(request, session, actor, refusal=refusal, values=values, status=422)
+    return redirect(request, "/admin/users")
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def user_deactivate(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, user_id: int
+) -> Response:
+    now = context_of(request).clock()
+    _done, refusal = attempt(
+        session, lambda: users.deactivate_user(session, actor=actor, user_id=user_id, now=now)
+    )
+    if refusal:
+        return _users_page(request, session, actor, refusal=refusal, status=409)
+    return redirect(request, "/admin/users")

@@ -1,0 +1,571 @@
+"""The registry pages: zones, stalls, vendors and payout accounts of one market, to search (no
+diacritics needed), create, edit, assign and deactivate. Every change goes through the registry
+services, so the API's access rules, validation and audit log apply unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+from sqlmodel import Session, col, select
+
+from market.errors import NotFoundError
+from market.money import followup
+from market.registry import markets, payouts, stall_codes, stalls, vendors
+from market.registry.access import Actor, require_market_manager
+from market.registry.departures import deactivate_vendor
+from market.registry.models import (
+    CATEGORY_LABELS,
+    AccountKind,
+    AssignmentCreate,
+    Board,
+    GoodsCategory,
+    Market,
+    PayoutAccount,
+    PayoutAccountCreate,
+    PayoutAccountPublic,
+    Stall,
+    StallCreate,
+    StallUpdate,
+    Status,
+    Vendor,
+    VendorCreate,
+    VendorUpdate,
+    Zone,
+    ZoneCreate,
+)
+from market.text import fold
+from qr.banks import all_banks
+from web.core import ActorDep, Db, FormDep, attempt, field, page_router, redirect, render
+from web.i18n import N_
+
+router = page_router()
+ACCOUNT_KINDS = {
+    AccountKind.BANK_ACCOUNT: N_("Tài khoản ngân hàng"),
+    AccountKind.CARD: N_("Thẻ"),
+    AccountKind.EWALLET: N_("Ví điện tử"),
+}
+
+
+def market_page(session: Session, actor: Actor, market_id: int, section: str) -> dict[str, Any]:
+    """The market a page is about, refused as not found outside the actor's markets."""
+    require_market_manager(actor, market_id)
+    market = markets.get_market(session, market_id)
+    return {"actor": actor, "market": market, "section": section}
+
+
+def stall_in(session: Session, market: Market, stall_id: int) -> Stall:
+    stall = session.get(Stall, stall_id)
+    if stall is None or stall.market_id != market.id:
+        raise NotFoundError("Không tìm thấy ki-ốt (stall not found).")
+    return stall
+
+
+def vendor_in(session: Session, market: Market, vendor_id: int) -> Vendor:
+    vendor = session.get(Vendor, vendor_id)
+    if vendor is None or vendor.market_id != market.id:
+        raise NotFoundError("Không tìm thấy tiểu thương (vendor not found).")
+    return vendor
+
+
+def _zones(session: Session, market_id: int) -> list[Zone]:
+    return list(
+        session.exec(select(Zone).where(Zone.market_id == market_id).order_by(col(Zone.code)))
+    )
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _number(text: str, default: str = "0") -> str:
+    """Digits typed with dot or space thousands ("150.000") as pydantic reads them."""
+    cleaned = text.replace(".", "").replace(" ", "").replace("\u00a0", "")
+    return cleaned or default
+
+
+# ---------------------------------------------------------------------------------------------
+# Stalls
+
+
+def _stalls_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    market_id: int,
+    *,
+    q: str = "",
+    zone: str = "",
+    refusal: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+    block: str | None = None,
+) -> Response:
+    page = market_page(session, actor, market_id, "stalls")
+    rows, _cursor = stalls.list_stalls(
+        session,
+        actor=actor,
+        market_id=market_id,
+        q=q or None,
+        zone_id=_int(zone),
+        limit=200,
+    )
+    page.update(
+        q=q,
+        zone=zone,
+        stalls=stalls.public_stalls(session, rows),
+        zones=_zones(session, market_id),
+        categories=CATEGORY_LABELS,
+        refusal=refusal,
+        values=values or {},
+    )
+    return render(request, "stalls.html", page, status=status, block=block)
+
+
+@router.get("/m/{market_id}/stalls")
+def stall_list(
+    request: Request, session: Db, actor: ActorDep, market_id: int, q: str = "", zone: str = ""
+) -> Response:
+    return _stalls_page(request, session, actor, market_id, q=q, zone=zone, block="results")
+
+
+@router.post("/m/{market_id}/stalls")
+def stall_create(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int
+) -> Response:
+    market_page(session, actor, market_id, "stalls")
+    values = {k: field(form, k) for k in ("code", "zone_id", "category", "area_m2", "monthly_fee")}
+    stall, refusal = attempt(
+        session,
+        lambda: stalls.create_stall(
+            session,
+            actor=actor,
+            market_id=market_id,
+            data=StallCreate.model_validate(
+                {
+                    "code": values["code"],
+                    "zone_id": _int(values["zone_id"]),
+                    "category": values["category"] or GoodsCategory.OTHER,
+                    "area_m2": values["area_m2"].replace(",", ".") or "0",
+                    "monthly_fee": _number(values["monthly_fee"]),
+                }
+            ),
+        ),
+    )
+    if stall is None:
+        return _stalls_page(
+            request,
+            session,
+            actor,
+            market_id,
+            refusal=refusal,
+            values=values,
+            status=422,
+            block="stall_form",
+        )
+    return redirect(request, f"/m/{market_id}/stalls/{stall.id}?created=1")
+
+
+def _stall_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    market_id: int,
+    stall_id: int,
+    *,
+    refusal: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    page = market_page(session, actor, market_id, "stalls")
+    stall = stall_in(session, page["market"], stall_id)
+    public = stalls.public_stalls(session, [stall])[0]
+    free_vendors = list(
+        session.exec(
+            select(Vendor)
+            .where(Vendor.market_id == market_id, Vendor.status == Status.ACTIVE)
+            .order_by(col(Vendor.name_key))
+            .limit(1000)
+        )
+    )
+    page.update(
+        stall=stall,
+        public=public,
+        zone=session.get(Zone, stall.zone_id) if stall.zone_id else None,
+        boards=stall_codes.history(session, actor=actor, stall_id=stall_id),
+        vendors=free_vendors,
+        refusal=refusal,
+        created=request.query_params.get("created") == "1",
+    )
+    return render(request, "stall.html", page, status=status)
+
+
+@router.get("/m/{market_id}/stalls/{stall_id}")
+def stall_page(
+    request: Request, session: Db, actor: ActorDep, market_id: int, stall_id: int
+) -> Response:
+    return _stall_page(request, session, actor, market_id, stall_id)
+
+
+@router.post("/m/{market_id}/stalls/{stall_id}/assign")
+def stall_assign(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
+) -> Response:
+    page = market_page(session, actor, market_id, "stalls")
+    stall_in(session, page["market"], stall_id)
+    vendor_id = _int(field(form, "vendor_id")) or 0
+    _done, refusal = attempt(
+        session,
+        lambda: stalls.assign_vendor(
+            session, actor=actor, stall_id=stall_id, data=AssignmentCreate(vendor_id=vendor_id)
+        ),
+    )
+    if refusal:
+        return _stall_page(
+            request, session, actor, market_id, stall_id, refusal=refusal, status=422
+        )
+    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
+
+
+@router.post("/m/{market_id}/stalls/{stall_id}/end")
+def stall_end(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
+) -> Response:
+    page = market_page(session, actor, market_id, "stalls")
+    stall_in(session, page["market"], stall_id)
+    _done, refusal = attempt(
+        session, lambda: stalls.end_assignment(session, actor=actor, stall_id=stall_id)
+    )
+    if refusal:
+        return _stall_page(
+            request, session, actor, market_id, stall_id, refusal=refusal, status=409
+        )
+    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
+
+
+@router.post("/m/{market_id}/stalls/{stall_id}/edit")
+def stall_edit(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
+) -> Response:
+    page = market_page(session, actor, market_id, "stalls")
+    stall_in(session, page["market"], stall_id)
+    data = {
+        "code": field(form, "code") or None,
+        "zone_id": _int(field(form, "zone_id")),
+        "category": field(form, "category") or None,
+        "area_m2": field(form, "area_m2").replace(",", ".") or None,
+        "monthly_fee": _number(field(form, "monthly_fee"), "") or None,
+    }
+    _done, refusal = attempt(
+        session,
+        lambda: stalls.update_stall(
+            session,
+            actor=actor,
+            stall_id=stall_id,
+            data=StallUpdate.model_validate({k: v for k, v in data.items() if v is not None}),
+        ),
+    )
+    if refusal:
+        return _stall_page(
+            request, session, actor, market_id, stall_id, refusal=refusal, status=422
+        )
+    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
+
+
+@router.post("/m/{market_id}/stalls/{stall_id}/close")
+def stall_close(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
+) -> Response:
+    page = market_page(session, actor, market_id, "stalls")
+    stall_in(session, page["market"], stall_id)
+    _done, refusal = attempt(
+        session, lambda: stalls.close_stall(session, actor=actor, stall_id=stall_id)
+    )
+    if refusal:
+        return _stall_page(
+            request, session, actor, market_id, stall_id, refusal=refusal, status=409
+        )
+    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Zones
+
+
+def _zones_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    market_id: int,
+    *,
+    refusal: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    page = market_page(session, actor, market_id, "zones")
+    page.update(zones=_zones(session, market_id), refusal=refusal, values=values or {})
+    return render(request, "zones.html", page, status=status, block="zone_form")
+
+
+@router.get("/m/{market_id}/zones")
+def zone_list(request: Request, session: Db, actor: ActorDep, market_id: int) -> Response:
+    return _zones_page(request, session, actor, market_id)
+
+
+@router.post("/m/{market_id}/zones")
+def zone_create(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int
+) -> Response:
+    market_page(session, actor, market_id, "zones")
+    values = {"code": field(form, "code"), "name": field(form, "name")}
+    zone, refusal = attempt(
+        session,
+        lambda: markets.create_zone(
+            session, actor=actor, market_id=market_id, data=ZoneCreate.model_validate(values)
+        ),
+    )
+    if zone is None:
+        return _zones_page(
+            request, session, actor, market_id, refusal=refusal, values=values, status=422
+        )
+    return redirect(request, f"/m/{market_id}/zones")
+
+
+@router.post("/m/{market_id}/zones/{zone_id}/deactivate")
+def zone_deactivate(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, zone_id: int
+) -> Response:
+    market_page(session, actor, market_id, "zones")
+    _done, refusal = attempt(
+        session,
+        lambda: markets.deactivate_zone(session, actor=actor, market_id=market_id, zone_id=zone_id),
+    )
+    if refusal:
+        return _zones_page(request, session, actor, market_id, refusal=refusal, status=409)
+    return redirect(request, f"/m/{market_id}/zones")
+
+
+# ---------------------------------------------------------------------------------------------
+# Vendors
+
+
+def _vendors_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    market_id: int,
+    *,
+    q: str = "",
+    refusal: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+    block: str | None = None,
+) -> Response:
+    page = market_page(session, actor, market_id, "vendors")
+    rows, _cursor = vendors.list_vendors(
+        session, actor=actor, market_id=market_id, q=q or None, limit=200
+    )
+    page.update(
+        q=q,
+        folded=fold(q),
+        vendors=vendors.public_vendors(session, rows),
+        refusal=refusal,
+        values=values or {},
+    )
+    return render(request, "vendors.html", page, status=status, block=block)
+
+
+@router.get("/m/{market_id}/vendors")
+def vendor_list(
+    request: Request, session: Db, actor: ActorDep, market_id: int, q: str = ""
+) -> Response:
+    return _vendors_page(request, session, actor, market_id, q=q, block="results")
+
+
+def _vendor_data(values: dict[str, str]) -> dict[str, Any]:
+    return {
+        "full_name": values["full_name"],
+        "phone": values["phone"],
+        "national_id": values["national_id"] or None,
+        "tax_code": values["tax_code"] or None,
+        "fee_bps": values["fee_bps"] or "0",
+    }
+
+
+VENDOR_FIELDS = ("full_name", "phone", "national_id", "tax_code", "fee_bps")
+
+
+@router.post("/m/{market_id}/vendors")
+def vendor_create(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int
+) -> Response:
+    market_page(session, actor, market_id, "vendors")
+    values = {k: field(form, k) for k in VENDOR_FIELDS}
+    vendor, refusal = attempt(
+        session,
+        lambda: vendors.create_vendor(
+            session,
+            actor=actor,
+            market_id=market_id,
+            data=VendorCreate.model_validate(_vendor_data(values)),
+        ),
+    )
+    if vendor is None:
+        return _vendors_page(
+            request,
+            session,
+            actor,
+            market_id,
+            refusal=refusal,
+            values=values,
+            status=422,
+            block="vendor_form",
+        )
+    return redirect(request, f"/m/{market_id}/vendors/{vendor.id}?created=1")
+
+
+def _vendor_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    market_id: int,
+    vendor_id: int,
+    *,
+    refusal: dict[str, Any] | None = None,
+    account_refusal: dict[str, Any] | None = None,
+    account_values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    page = market_page(session, actor, market_id, "vendors")
+    vendor = vendor_in(session, page["market"], vendor_id)
+    public = vendors.public_vendors(session, [vendor])[0]
+    held, _cursor = stalls.list_stalls(
+        session, actor=actor, market_id=market_id, vendor_id=vendor_id, limit=200
+    )
+    accounts = payouts.list_accounts(session, actor=actor, vendor_id=vendor_id)
+    boards = list(
+        session.exec(select(Board).where(Board.vendor_id == vendor_id).order_by(col(Board.id)))
+    )
+    page.update(
+        vendor=vendor,
+        public=public,
+        stalls=stalls.public_stalls(session, held),
+        accounts=[PayoutAccountPublic.from_row(a) for a in accounts],
+        boards=boards,
+        stall_codes={s.id: s.code for s in held},
+        payments=followup.recent_payments(session, actor=actor, vendor_id=vendor_id),
+        banks=all_banks(),
+        kinds=ACCOUNT_KINDS,
+        refusal=refusal,
+        account_refusal=account_refusal,
+        account_values=account_values or {},
+        created=request.query_params.get("created") == "1",
+    )
+    return render(request, "vendor.html", page, status=status, block="account_form")
+
+
+@router.get("/m/{market_id}/vendors/{vendor_id}")
+def vendor_page(
+    request: Request, session: Db, actor: ActorDep, market_id: int, vendor_id: int
+) -> Response:
+    return _vendor_page(request, session, actor, market_id, vendor_id)
+
+
+@router.post("/m/{market_id}/vendors/{vendor_id}/edit")
+def vendor_edit(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, vendor_id: int
+) -> Response:
+    page = market_page(session, actor, market_id, "vendors")
+    vendor_in(session, page["market"], vendor_id)
+    values = {k: field(form, k) for k in VENDOR_FIELDS}
+    data = {k: v for k, v in _vendor_data(values).items() if v is not None}
+    _done, refusal = attempt(
+        session,
+        lambda: vendors.update_vendor(
+            session, actor=actor, vendor_id=vendor_id, data=VendorUpdate.model_validate(data)
+        ),
+    )
+    if refusal:
+        return _vendor_page(
+            request, session, actor, market_id, vendor_id, refusal=refusal, status=422
+        )
+    return redirect(request, f"/m/{market_id}/vendors/{vendor_id}")
+
+
+@router.post("/m/{market_id}/vendors/{vendor_id}/deactivate")
+def vendor_deactivate(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, vendor_id: int
+) -> Response:
+    page = market_page(session, actor, market_id, "vendors")
+    vendor_in(session, page["market"], vendor_id)
+    _done, refusal = attempt(
+        session, lambda: deactivate_vendor(session, actor=actor, vendor_id=vendor_id)
+    )
+    if refusal:
+        return _vendor_page(
+            request, session, actor, market_id, vendor_id, refusal=refusal, status=409
+        )
+    return redirect(request, f"/m/{market_id}/vendors/{vendor_id}")
+
+
+ACCOUNT_FIELDS = ("bin", "account_number", "holder_name", "kind", "is_default")
+
+
+@router.post("/m/{market_id}/vendors/{vendor_id}/accounts")
+def account_add(
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, vendor_id: int
+) -> Response:
+    page = market_page(session, actor, market_id, "vendors")
+    vendor_in(session, page["market"], vendor_id)
+    values = {k: field(form, k) for k in ACCOUNT_FIELDS}
+    values["bin"] = values["bin"].split(" ")[0]  # "970405 Agribank" from the list → the BIN
+
+    def add() -> PayoutAccount:
+        data = PayoutAccountCreate.model_validate(
+            {
+                "bin": values["bin"],
+                "account_number": values["account_number"].replace(" ", ""),
+                "holder_name": values["holder_name"] or None,
+                "kind": values["kind"] or AccountKind.BANK_ACCOUNT,
+                "is_default": values["is_default"] != "no",
+            }
+        )
+        return payouts.add_account(session, actor=actor, vendor_id=vendor_id, data=data)
+
+    account, refusal = attempt(session, add)
+    if account is None:
+        return _vendor_page(
+            request,
+            session,
+            actor,
+            market_id,
+            vendor_id,
+            account_refusal=refusal,
+            account_values=values,
+            status=422,
+        )
+    return redirect(request, f"/m/{market_id}/vendors/{vendor_id}#accounts")
+
+
+@router.post("/m/{market_id}/vendors/{vendor_id}/accounts/{account_id}/deactivate")
+def account_deactivate(
+    request: Request,
+    session: Db,
+    actor: ActorDep,
+    form: FormDep,
+    market_id: int,
+    vendor_id: int,
+    account_id: int,
+) -> Response:
+    page = market_page(session, actor, market_id, "vendors")
+    vendor_in(session, page["market"], vendor_id)
+    account = session.get(PayoutAccount, account_id)
+    if account is None or account.vendor_id != vendor_id:
+        raise NotFoundError("Không tìm thấy tài khoản (account not found).")
+    _done, refusal = attempt(
+        session, lambda: payouts.deactivate_account(session, actor=actor, account_id=account_id)
+    )
+    if refusal:
+        return _vendor_page(
+            request, session, actor, market_id, vendor_id, account_refusal=refusal, status=409
+        )
+    return redirect(request, f"/m/{market_id}/vendors/{vendor_id}#accounts")
