@@ -16,10 +16,11 @@ from sqlmodel import Session
 
 from api.deps import ContextDep, oauth2_scheme, require_token
 from api.problems import problem_response
+from market.db import require_id
 from market.errors import FieldError, IdempotencyKeyMissingError
 from market.money import idempotency
 from market.money.execute import execute
-from market.money.ids import require_id, user_id_of
+from market.money.ids import user_id_of
 from market.money.models import TransferKind
 from market.money.requests import MoneyRequest, Payee, Receipt, fingerprint_parts
 from market.money.wallets import masked_name

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -23,11 +23,11 @@ class _HasId(Protocol):
     def id(self) -> int | None: ...
 
 
-def require_id(row: _HasId) -> int:
+def require_id(row: _HasId | SQLModel) -> int:
     """`row.id` of a row that must have one (read from the database, or flushed). A missing id is
     a bug: it raises `ValueError` naming the row's type instead of standing in as 0."""
-    row_id = row.id
-    if row_id is None:
+    row_id = getattr(row, "id", None)
+    if not isinstance(row_id, int):
         raise ValueError(f"{type(row).__name__} has no id yet (not flushed to the database)")
     return row_id
 

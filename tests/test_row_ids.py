@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from market.db import require_id
 from market.registry.models import Market, Zone
-from market.registry.row_ids import require_id
 
 
 def test_a_row_without_an_id_raises() -> None:

@@ -14,10 +14,10 @@ from sqlmodel import Session
 
 from api.deps import CurrentUser, SessionDep
 from api.problems import problem_responses
+from market.db import require_id
 from market.errors import DomainError, FieldError, InvalidInputError, NotFoundError
 from market.inputs import Boolean, Id, WholeNumber
 from market.money import payments, wallets
-from market.money.ids import require_id
 from market.registry import stall_codes
 from market.registry.access import Actor
 from market.registry.models import BoardPublic, BoardStatus, Role

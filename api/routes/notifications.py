@@ -17,11 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ContextDep, CurrentUser, SessionDep, SettingsDep, require_token
 from api.money import MoneyToken
 from api.problems import problem_responses
-from market.db import read_only
+from market.db import read_only, require_id
 from market.errors import DomainError
 from market.inputs import Boolean, Id, WholeNumber
 from market.money import notifications
-from market.money.ids import require_id
 from market.money.models import WebhookEndpoint
 from market.registry import vendors
 from market.registry.models import Status

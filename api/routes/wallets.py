@@ -22,10 +22,10 @@ from api.money import (
 )
 from api.problems import problem_responses
 from market.clock import business_day
+from market.db import require_id
 from market.errors import InvalidCredentialsError
 from market.inputs import Id, IsoDate, WholeNumber
 from market.money import days, ledger, statements, wallets
-from market.money.ids import require_id
 from market.money.models import LedgerAccount, TransferKind
 from market.money.requests import PayByQR, Refund, Reversal, SendToPhone, TopUp, Withdrawal
 from market.pagination import decode_cursor, encode_cursor

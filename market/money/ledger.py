@@ -39,12 +39,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from market.clock import MARKET_TZ, business_day
+from market.db import require_id
 from market.errors import (
     InsufficientFundsError,
     LimitExceededError,
     RefundExceedsPaymentError,
 )
-from market.money.ids import require_id
 from market.money.models import (
     DayClose,
     Entry,

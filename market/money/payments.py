@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy import select as wide_select  # more columns than sqlmodel's overloads take
 from sqlmodel import Session, SQLModel, col
 
+from market.db import require_id
 from market.errors import (
     AmountMismatchError,
     CodeRevokedError,
@@ -25,7 +26,6 @@ from market.errors import (
     UnknownCodeError,
 )
 from market.money import ledger
-from market.money.ids import require_id
 from market.money.models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 from market.money.notifications import ACTIVE_WEBHOOKS, record_event
 from market.money.wallets import vendor_wallet_for

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from market.db import require_id
 from market.errors import (
     DuplicateError,
     FieldError,
@@ -18,7 +19,7 @@ from market.errors import (
     WalletNotFoundError,
 )
 from market.money import ledger
-from market.money.ids import require_id, user_id_of
+from market.money.ids import user_id_of
 from market.money.models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 from market.registry.access import Actor, require_role
 from market.registry.models import (

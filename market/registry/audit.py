@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 
+from market.db import require_id
 from market.pagination import Cursor, apply_keyset, next_cursor
 from market.registry.access import Actor, managed_market_ids
 from market.registry.models import AuditEntry
-from market.registry.row_ids import require_id
 from market.text import mask_digits
 
 _HIDDEN_FIELDS = {"password_hash", "name_key", "phone_keys", "code_key", "token_hash"}

@@ -11,6 +11,7 @@ import secrets
 from sqlmodel import Session, col, select
 
 from market.clock import utc_now
+from market.db import require_id
 from market.errors import InvalidStateError
 from market.registry import audit
 from market.registry.access import Actor
@@ -25,7 +26,6 @@ from market.registry.models import (
     Status,
     Vendor,
 )
-from market.registry.row_ids import require_id
 from qr.text import strip_diacritics
 from qr.vietqr import VietQR, encode
 

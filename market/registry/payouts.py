@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from market.db import require_id
 from market.errors import (
     DuplicateError,
     FieldError,
@@ -22,7 +23,6 @@ from market.registry.models import (
     Status,
     Vendor,
 )
-from market.registry.row_ids import require_id
 from market.registry.vendors import get_vendor, readable_vendor
 from market.text import holder_name
 

@@ -19,6 +19,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
+from market.db import require_id
 from market.errors import FieldError, ImportRowsError, SpreadsheetError
 from market.registry.access import Actor, require_market_manager
 from market.registry.markets import create_zone, require_active_market
@@ -42,7 +43,6 @@ from market.registry.models import (
     ZoneCreate,
 )
 from market.registry.payouts import add_account, default_account, live_account, update_account
-from market.registry.row_ids import require_id
 from market.registry.stalls import (
     assign_vendor,
     create_stall,

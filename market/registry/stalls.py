@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import Session, col, select
 
 from market.clock import local_today
+from market.db import require_id
 from market.errors import (
     DuplicateError,
     FieldError,
@@ -35,7 +36,6 @@ from market.registry.models import (
     Status,
     Vendor,
 )
-from market.registry.row_ids import require_id
 from market.text import alnum_key, fold
 
 _CLOSED = StallStatus.CLOSED

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func
 from sqlmodel import Session, col, select
 
+from market.db import require_id
 from market.errors import (
     DuplicateError,
     FieldError,
@@ -38,7 +39,6 @@ from market.registry.models import (
     UserUpdate,
     Vendor,
 )
-from market.registry.row_ids import require_id
 from market.settings import Settings
 
 _hasher = PasswordHasher()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Exists, exists, or_
 from sqlmodel import Session, col, select
 
+from market.db import require_id
 from market.errors import DuplicateError, FieldError, InvalidStateError, NotFoundError
 from market.pagination import Cursor, apply_keyset, next_cursor
 from market.registry import audit
@@ -21,7 +22,6 @@ from market.registry.models import (
     VendorPublic,
     VendorUpdate,
 )
-from market.registry.row_ids import require_id
 from market.text import alnum_key, fold, natural_key, phone_search_keys
 
 

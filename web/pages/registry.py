@@ -4,6 +4,7 @@ services, so the API's access rules, validation and audit log apply unchanged.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request, Response
@@ -206,48 +207,64 @@ def stall_page(
     return _stall_page(request, session, actor, market_id, stall_id)
 
 
+def _stall_action(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    market_id: int,
+    stall_id: int,
+    action: Callable[[], object],
+    refused_status: int,
+) -> Response:
+    """Run one change to a stall of this market: back to the stall's page, or the page again
+    with the refusal next to its field and nothing changed."""
+    page = market_page(session, actor, market_id, "stalls")
+    stall_in(session, page["market"], stall_id)
+    _done, refusal = attempt(session, action)
+    if refusal:
+        return _stall_page(
+            request, session, actor, market_id, stall_id, refusal=refusal, status=refused_status
+        )
+    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
+
+
 @router.post("/m/{market_id}/stalls/{stall_id}/assign")
 def stall_assign(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
 ) -> Response:
-    page = market_page(session, actor, market_id, "stalls")
-    stall_in(session, page["market"], stall_id)
     vendor_id = _int(field(form, "vendor_id")) or 0
-    _done, refusal = attempt(
+    return _stall_action(
+        request,
         session,
+        actor,
+        market_id,
+        stall_id,
         lambda: stalls.assign_vendor(
             session, actor=actor, stall_id=stall_id, data=AssignmentCreate(vendor_id=vendor_id)
         ),
+        422,
     )
-    if refusal:
-        return _stall_page(
-            request, session, actor, market_id, stall_id, refusal=refusal, status=422
-        )
-    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
 
 
 @router.post("/m/{market_id}/stalls/{stall_id}/end")
 def stall_end(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
 ) -> Response:
-    page = market_page(session, actor, market_id, "stalls")
-    stall_in(session, page["market"], stall_id)
-    _done, refusal = attempt(
-        session, lambda: stalls.end_assignment(session, actor=actor, stall_id=stall_id)
+    return _stall_action(
+        request,
+        session,
+        actor,
+        market_id,
+        stall_id,
+        lambda: stalls.end_assignment(session, actor=actor, stall_id=stall_id),
+        409,
     )
-    if refusal:
-        return _stall_page(
-            request, session, actor, market_id, stall_id, refusal=refusal, status=409
-        )
-    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
 
 
 @router.post("/m/{market_id}/stalls/{stall_id}/edit")
 def stall_edit(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
 ) -> Response:
-    page = market_page(session, actor, market_id, "stalls")
-    stall_in(session, page["market"], stall_id)
     data = {
         "code": field(form, "code") or None,
         "zone_id": _int(field(form, "zone_id")),
@@ -255,36 +272,35 @@ def stall_edit(
         "area_m2": field(form, "area_m2").replace(",", ".") or None,
         "monthly_fee": _number(field(form, "monthly_fee"), "") or None,
     }
-    _done, refusal = attempt(
+    return _stall_action(
+        request,
         session,
+        actor,
+        market_id,
+        stall_id,
         lambda: stalls.update_stall(
             session,
             actor=actor,
             stall_id=stall_id,
             data=StallUpdate.model_validate({k: v for k, v in data.items() if v is not None}),
         ),
+        422,
     )
-    if refusal:
-        return _stall_page(
-            request, session, actor, market_id, stall_id, refusal=refusal, status=422
-        )
-    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
 
 
 @router.post("/m/{market_id}/stalls/{stall_id}/close")
 def stall_close(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
 ) -> Response:
-    page = market_page(session, actor, market_id, "stalls")
-    stall_in(session, page["market"], stall_id)
-    _done, refusal = attempt(
-        session, lambda: stalls.close_stall(session, actor=actor, stall_id=stall_id)
+    return _stall_action(
+        request,
+        session,
+        actor,
+        market_id,
+        stall_id,
+        lambda: stalls.close_stall(session, actor=actor, stall_id=stall_id),
+        409,
     )
-    if refusal:
-        return _stall_page(
-            request, session, actor, market_id, stall_id, refusal=refusal, status=409
-        )
-    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
 
 
 # ---------------------------------------------------------------------------------------------
