@@ -19,7 +19,7 @@ from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep
 from api.problems import problem_responses
 from market.clock import utc_now
 from market.errors import FieldError, InvalidInputError, InvalidStateError, NotFoundError
-from market.inputs import Id, WholeNumber
+from market.inputs import Id, IsoDate, WholeNumber
 from market.jobs import SimulationJob
 from market.money.observed import observed_series
 from market.registry.access import require_role
@@ -191,9 +191,9 @@ class ObservedPoint(BaseModel):
 def observed_points(
     actor: CurrentUser,
     session: SessionDep,
-    market_id: int,
-    start: date,
-    end: date,
+    market_id: Id,
+    start: IsoDate,
+    end: IsoDate,
 ) -> list[ObservedPoint]:
     """The simulator's metrics as this service observed them at one market, by date: the
     observed points `cho simulate calibrate --observed` reads."""

@@ -14,12 +14,12 @@ from starlette.datastructures import UploadFile
 
 from market.clock import business_day
 from market.errors import FieldError, NotFoundError, SpreadsheetError
+from market.inputs import Id
 from market.money import days, followup
 from market.registry import spreadsheet, stall_codes
 from market.registry.access import Actor
 from market.registry.models import Zone
 from qr import board as board_render
-from web import reports
 from web.core import (
     ActorDep,
     Db,
@@ -61,7 +61,7 @@ def _file(content: bytes, media_type: str, filename: str, *, inline: bool = Fals
 
 
 @router.get("/m/{market_id}")
-def today(request: Request, session: Db, actor: ActorDep, market_id: int) -> Response:
+def today(request: Request, session: Db, actor: ActorDep, market_id: Id) -> Response:
     page = market_page(session, actor, market_id, "today")
     day = _today(request)
     closed = followup.closed_days(session, actor=actor, market_id=market_id)
@@ -83,7 +83,7 @@ def today(request: Request, session: Db, actor: ActorDep, market_id: int) -> Res
 # Import wizard and exports
 
 
-def _upload_dir(request: Request, actor: Actor, market_id: int) -> Path:
+def _upload_dir(request: Request, actor: Actor, market_id: Id) -> Path:
     folder = Path(context_of(request).settings.data_dir) / "uploads" / str(actor.user_id or 0)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / str(market_id)
@@ -93,7 +93,7 @@ def _import_page(
     request: Request,
     session: Session,
     actor: Actor,
-    market_id: int,
+    market_id: Id,
     *,
     report: spreadsheet.ImportReport | None = None,
     bad_rows: list[dict[str, Any]] | None = None,
@@ -117,12 +117,12 @@ def _import_page(
 
 
 @router.get("/m/{market_id}/import")
-def import_start(request: Request, session: Db, actor: ActorDep, market_id: int) -> Response:
+def import_start(request: Request, session: Db, actor: ActorDep, market_id: Id) -> Response:
     return _import_page(request, session, actor, market_id)
 
 
 @router.get("/m/{market_id}/import/template.xlsx")
-def import_template(request: Request, session: Db, actor: ActorDep, market_id: int) -> Response:
+def import_template(request: Request, session: Db, actor: ActorDep, market_id: Id) -> Response:
     market_page(session, actor, market_id, "import")
     return _file(spreadsheet.template_xlsx(), XLSX, "mau-nhap-ki-ot.xlsx")
 
@@ -152,7 +152,7 @@ def _bad_rows(content: bytes, filename: str, errors: list[FieldError]) -> list[d
 
 @router.post("/m/{market_id}/import")
 async def import_check(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
     """Step 2: upload and dry run (nothing is changed); the file is kept for step 3."""
     market_page(session, actor, market_id, "import")
@@ -206,7 +206,7 @@ async def import_check(
 
 @router.post("/m/{market_id}/import/apply")
 def import_apply(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
     """Step 3: apply the file checked in step 2, all or nothing."""
     market_page(session, actor, market_id, "import")
@@ -241,14 +241,14 @@ def import_apply(
 
 
 @router.get("/m/{market_id}/export.xlsx")
-def export_xlsx(request: Request, session: Db, actor: ActorDep, market_id: int) -> Response:
+def export_xlsx(request: Request, session: Db, actor: ActorDep, market_id: Id) -> Response:
     market = market_page(session, actor, market_id, "import")["market"]
     content = spreadsheet.export_xlsx(session, actor=actor, market_id=market_id)
     return _file(content, XLSX, f"{market.code}-ki-ot.xlsx")
 
 
 @router.get("/m/{market_id}/export.csv")
-def export_csv(request: Request, session: Db, actor: ActorDep, market_id: int) -> Response:
+def export_csv(request: Request, session: Db, actor: ActorDep, market_id: Id) -> Response:
     market = market_page(session, actor, market_id, "import")["market"]
     content = spreadsheet.export_csv(session, actor=actor, market_id=market_id)
     return _file(content, "text/csv; charset=utf-8", f"{market.code}-ki-ot.csv")
@@ -259,7 +259,7 @@ def export_csv(request: Request, session: Db, actor: ActorDep, market_id: int) -
 
 
 @router.get("/m/{market_id}/boards")
-def boards_page(request: Request, session: Db, actor: ActorDep, market_id: int) -> Response:
+def boards_page(request: Request, session: Db, actor: ActorDep, market_id: Id) -> Response:
     page = market_page(session, actor, market_id, "boards")
     codes = stall_codes.market_codes(session, actor=actor, market_id=market_id)
     zones = list(
@@ -274,7 +274,7 @@ def boards_page(request: Request, session: Db, actor: ActorDep, market_id: int) 
 
 @router.get("/m/{market_id}/boards/sheet.pdf")
 def boards_sheet(
-    request: Request, session: Db, actor: ActorDep, market_id: int, zone: int | None = None
+    request: Request, session: Db, actor: ActorDep, market_id: Id, zone: Id | None = None
 ) -> Response:
     """A4 sheets, four boards a page with cut marks: the whole market or one zone."""
     market = market_page(session, actor, market_id, "boards")["market"]
@@ -292,7 +292,7 @@ def boards_sheet(
 
 @router.get("/m/{market_id}/stalls/{stall_id}/board.pdf")
 def stall_board(
-    request: Request, session: Db, actor: ActorDep, market_id: int, stall_id: int
+    request: Request, session: Db, actor: ActorDep, market_id: Id, stall_id: Id
 ) -> Response:
     page = market_page(session, actor, market_id, "boards")
     stall_in(session, page["market"], stall_id)
@@ -303,7 +303,7 @@ def stall_board(
 
 @router.post("/m/{market_id}/stalls/{stall_id}/reprint")
 def stall_reprint(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, stall_id: Id
 ) -> Response:
     page = market_page(session, actor, market_id, "boards")
     stall_in(session, page["market"], stall_id)
@@ -324,7 +324,7 @@ def _days_page(
     request: Request,
     session: Session,
     actor: Actor,
-    market_id: int,
+    market_id: Id,
     *,
     refusal: dict[str, Any] | None = None,
     value: str = "",
@@ -342,13 +342,13 @@ def _days_page(
 
 
 @router.get("/m/{market_id}/days")
-def days_list(request: Request, session: Db, actor: ActorDep, market_id: int) -> Response:
+def days_list(request: Request, session: Db, actor: ActorDep, market_id: Id) -> Response:
     return _days_page(request, session, actor, market_id)
 
 
 @router.post("/m/{market_id}/days")
 def day_close(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
     market_page(session, actor, market_id, "days")
     value = field(form, "day")
@@ -383,16 +383,18 @@ def _day(value: str) -> date:
 
 
 @router.get("/m/{market_id}/days/{day}")
-def day_page(request: Request, session: Db, actor: ActorDep, market_id: int, day: str) -> Response:
+def day_page(request: Request, session: Db, actor: ActorDep, market_id: Id, day: str) -> Response:
     page = market_page(session, actor, market_id, "days")
     page["report"] = followup.day_report(session, actor=actor, market_id=market_id, day=_day(day))
     return render(request, "day.html", page)
 
 
 @router.get("/m/{market_id}/days/{day}/report.pdf")
-def day_pdf(request: Request, session: Db, actor: ActorDep, market_id: int, day: str) -> Response:
+def day_pdf(request: Request, session: Db, actor: ActorDep, market_id: Id, day: str) -> Response:
     market = market_page(session, actor, market_id, "days")["market"]
     report = followup.day_report(session, actor=actor, market_id=market_id, day=_day(day))
+    from web import reports  # fpdf2 loads with the first report, not with every worker
+
     pdf = reports.day_report_pdf(market, report)
     return _file(pdf, "application/pdf", f"{market.code}-chot-ngay-{day}.pdf", inline=True)
 

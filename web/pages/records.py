@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from sqlmodel import Session
 
+from market.inputs import MAX_ID, Id
 from market.money import followup
 from market.pagination import decode_cursor
 from market.registry import audit, users
@@ -36,9 +37,10 @@ def audit_page(
     request: Request,
     session: Db,
     actor: ActorDep,
-    market_id: int,
+    market_id: Id,
     entity: str = "",
-    entity_id: str = "",
+    # the filter's text as typed (may be empty); read as an id only when it is one
+    record: Annotated[str, Query(alias="entity_id", max_length=20)] = "",
     cursor: str = "",
 ) -> Response:
     page = market_page(session, actor, market_id, "audit")
@@ -47,14 +49,14 @@ def audit_page(
         actor=actor,
         market_id=market_id,
         entity=entity if entity in ENTITIES else None,
-        entity_id=int(entity_id) if entity_id.isdigit() else None,
+        entity_id=int(record) if record.isdigit() and int(record) <= MAX_ID else None,
         cursor=decode_cursor(cursor) if cursor else None,
         limit=50,
     )
     page.update(
         entries=rows,
         entity=entity,
-        entity_id=entity_id,
+        entity_id=record,
         entities=ENTITIES,
         next_cursor=next_cursor,
     )
@@ -63,7 +65,7 @@ def audit_page(
 
 @router.get("/m/{market_id}/vendors/{vendor_id}/webhooks")
 def webhooks_page(
-    request: Request, session: Db, actor: ActorDep, market_id: int, vendor_id: int
+    request: Request, session: Db, actor: ActorDep, market_id: Id, vendor_id: Id
 ) -> Response:
     page = market_page(session, actor, market_id, "vendors")
     vendor = vendor_in(session, page["market"], vendor_id)
@@ -132,7 +134,7 @@ def user_create(request: Request, session: Db, actor: ActorDep, form: FormDep) -
 
 @router.post("/admin/users/{user_id}/deactivate")
 def user_deactivate(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, user_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, user_id: Id
 ) -> Response:
     now = context_of(request).clock()
     _done, refusal = attempt(

@@ -11,6 +11,7 @@ from fastapi import Request, Response
 from sqlmodel import Session, col, select
 
 from market.errors import NotFoundError
+from market.inputs import Id
 from market.money import followup
 from market.registry import markets, payouts, stall_codes, stalls, vendors
 from market.registry.access import Actor, require_market_manager
@@ -48,28 +49,28 @@ ACCOUNT_KINDS = {
 }
 
 
-def market_page(session: Session, actor: Actor, market_id: int, section: str) -> dict[str, Any]:
+def market_page(session: Session, actor: Actor, market_id: Id, section: str) -> dict[str, Any]:
     """The market a page is about, refused as not found outside the actor's markets."""
     require_market_manager(actor, market_id)
     market = markets.get_market(session, market_id)
     return {"actor": actor, "market": market, "section": section}
 
 
-def stall_in(session: Session, market: Market, stall_id: int) -> Stall:
+def stall_in(session: Session, market: Market, stall_id: Id) -> Stall:
     stall = session.get(Stall, stall_id)
     if stall is None or stall.market_id != market.id:
         raise NotFoundError("Không tìm thấy ki-ốt (stall not found).")
     return stall
 
 
-def vendor_in(session: Session, market: Market, vendor_id: int) -> Vendor:
+def vendor_in(session: Session, market: Market, vendor_id: Id) -> Vendor:
     vendor = session.get(Vendor, vendor_id)
     if vendor is None or vendor.market_id != market.id:
         raise NotFoundError("Không tìm thấy tiểu thương (vendor not found).")
     return vendor
 
 
-def _zones(session: Session, market_id: int) -> list[Zone]:
+def _zones(session: Session, market_id: Id) -> list[Zone]:
     return list(
         session.exec(select(Zone).where(Zone.market_id == market_id).order_by(col(Zone.code)))
     )
@@ -93,7 +94,7 @@ def _stalls_page(
     request: Request,
     session: Session,
     actor: Actor,
-    market_id: int,
+    market_id: Id,
     *,
     q: str = "",
     zone: str = "",
@@ -125,14 +126,14 @@ def _stalls_page(
 
 @router.get("/m/{market_id}/stalls")
 def stall_list(
-    request: Request, session: Db, actor: ActorDep, market_id: int, q: str = "", zone: str = ""
+    request: Request, session: Db, actor: ActorDep, market_id: Id, q: str = "", zone: str = ""
 ) -> Response:
     return _stalls_page(request, session, actor, market_id, q=q, zone=zone, block="results")
 
 
 @router.post("/m/{market_id}/stalls")
 def stall_create(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
     market_page(session, actor, market_id, "stalls")
     values = {k: field(form, k) for k in ("code", "zone_id", "category", "area_m2", "monthly_fee")}
@@ -171,8 +172,8 @@ def _stall_page(
     request: Request,
     session: Session,
     actor: Actor,
-    market_id: int,
-    stall_id: int,
+    market_id: Id,
+    stall_id: Id,
     *,
     refusal: dict[str, Any] | None = None,
     status: int = 200,
@@ -202,7 +203,7 @@ def _stall_page(
 
 @router.get("/m/{market_id}/stalls/{stall_id}")
 def stall_page(
-    request: Request, session: Db, actor: ActorDep, market_id: int, stall_id: int
+    request: Request, session: Db, actor: ActorDep, market_id: Id, stall_id: Id
 ) -> Response:
     return _stall_page(request, session, actor, market_id, stall_id)
 
@@ -211,8 +212,8 @@ def _stall_action(
     request: Request,
     session: Session,
     actor: Actor,
-    market_id: int,
-    stall_id: int,
+    market_id: Id,
+    stall_id: Id,
     action: Callable[[], object],
     refused_status: int,
 ) -> Response:
@@ -230,7 +231,7 @@ def _stall_action(
 
 @router.post("/m/{market_id}/stalls/{stall_id}/assign")
 def stall_assign(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, stall_id: Id
 ) -> Response:
     vendor_id = _int(field(form, "vendor_id")) or 0
     return _stall_action(
@@ -248,7 +249,7 @@ def stall_assign(
 
 @router.post("/m/{market_id}/stalls/{stall_id}/end")
 def stall_end(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, stall_id: Id
 ) -> Response:
     return _stall_action(
         request,
@@ -263,7 +264,7 @@ def stall_end(
 
 @router.post("/m/{market_id}/stalls/{stall_id}/edit")
 def stall_edit(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, stall_id: Id
 ) -> Response:
     data = {
         "code": field(form, "code") or None,
@@ -290,7 +291,7 @@ def stall_edit(
 
 @router.post("/m/{market_id}/stalls/{stall_id}/close")
 def stall_close(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, stall_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, stall_id: Id
 ) -> Response:
     return _stall_action(
         request,
@@ -311,7 +312,7 @@ def _zones_page(
     request: Request,
     session: Session,
     actor: Actor,
-    market_id: int,
+    market_id: Id,
     *,
     refusal: dict[str, Any] | None = None,
     values: dict[str, str] | None = None,
@@ -323,13 +324,13 @@ def _zones_page(
 
 
 @router.get("/m/{market_id}/zones")
-def zone_list(request: Request, session: Db, actor: ActorDep, market_id: int) -> Response:
+def zone_list(request: Request, session: Db, actor: ActorDep, market_id: Id) -> Response:
     return _zones_page(request, session, actor, market_id)
 
 
 @router.post("/m/{market_id}/zones")
 def zone_create(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
     market_page(session, actor, market_id, "zones")
     values = {"code": field(form, "code"), "name": field(form, "name")}
@@ -348,7 +349,7 @@ def zone_create(
 
 @router.post("/m/{market_id}/zones/{zone_id}/deactivate")
 def zone_deactivate(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, zone_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, zone_id: Id
 ) -> Response:
     market_page(session, actor, market_id, "zones")
     _done, refusal = attempt(
@@ -368,7 +369,7 @@ def _vendors_page(
     request: Request,
     session: Session,
     actor: Actor,
-    market_id: int,
+    market_id: Id,
     *,
     q: str = "",
     refusal: dict[str, Any] | None = None,
@@ -392,7 +393,7 @@ def _vendors_page(
 
 @router.get("/m/{market_id}/vendors")
 def vendor_list(
-    request: Request, session: Db, actor: ActorDep, market_id: int, q: str = ""
+    request: Request, session: Db, actor: ActorDep, market_id: Id, q: str = ""
 ) -> Response:
     return _vendors_page(request, session, actor, market_id, q=q, block="results")
 
@@ -412,7 +413,7 @@ VENDOR_FIELDS = ("full_name", "phone", "national_id", "tax_code", "fee_bps")
 
 @router.post("/m/{market_id}/vendors")
 def vendor_create(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
     market_page(session, actor, market_id, "vendors")
     values = {k: field(form, k) for k in VENDOR_FIELDS}
@@ -443,8 +444,8 @@ def _vendor_page(
     request: Request,
     session: Session,
     actor: Actor,
-    market_id: int,
-    vendor_id: int,
+    market_id: Id,
+    vendor_id: Id,
     *,
     refusal: dict[str, Any] | None = None,
     account_refusal: dict[str, Any] | None = None,
@@ -481,14 +482,14 @@ def _vendor_page(
 
 @router.get("/m/{market_id}/vendors/{vendor_id}")
 def vendor_page(
-    request: Request, session: Db, actor: ActorDep, market_id: int, vendor_id: int
+    request: Request, session: Db, actor: ActorDep, market_id: Id, vendor_id: Id
 ) -> Response:
     return _vendor_page(request, session, actor, market_id, vendor_id)
 
 
 @router.post("/m/{market_id}/vendors/{vendor_id}/edit")
 def vendor_edit(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, vendor_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, vendor_id: Id
 ) -> Response:
     page = market_page(session, actor, market_id, "vendors")
     vendor_in(session, page["market"], vendor_id)
@@ -509,7 +510,7 @@ def vendor_edit(
 
 @router.post("/m/{market_id}/vendors/{vendor_id}/deactivate")
 def vendor_deactivate(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, vendor_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, vendor_id: Id
 ) -> Response:
     page = market_page(session, actor, market_id, "vendors")
     vendor_in(session, page["market"], vendor_id)
@@ -528,7 +529,7 @@ ACCOUNT_FIELDS = ("bin", "account_number", "holder_name", "kind", "is_default")
 
 @router.post("/m/{market_id}/vendors/{vendor_id}/accounts")
 def account_add(
-    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: int, vendor_id: int
+    request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, vendor_id: Id
 ) -> Response:
     page = market_page(session, actor, market_id, "vendors")
     vendor_in(session, page["market"], vendor_id)
@@ -568,9 +569,9 @@ def account_deactivate(
     session: Db,
     actor: ActorDep,
     form: FormDep,
-    market_id: int,
-    vendor_id: int,
-    account_id: int,
+    market_id: Id,
+    vendor_id: Id,
+    account_id: Id,
 ) -> Response:
     page = market_page(session, actor, market_id, "vendors")
     vendor_in(session, page["market"], vendor_id)
