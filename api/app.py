@@ -32,6 +32,7 @@ from api.routes import (
 )
 from market.clock import Clock, utc_now
 from market.db import make_engine
+from market.money import wakeups
 from market.money.notifications import deliver_due
 from market.settings import Settings, get_settings
 
@@ -151,11 +152,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.webhook_worker:
-            with WebhookWorker(engine, clock, settings):
+        try:
+            if settings.webhook_worker:
+                with WebhookWorker(engine, clock, settings):
+                    yield
+            else:
                 yield
-        else:
-            yield
+        finally:
+            wakeups.HUB.stop()  # the event listener, if a feed started one
 
     app: FastAPI = FastAPIOffline(
         lifespan=lifespan,

@@ -33,6 +33,18 @@ class Settings(BaseSettings):
         max_length=2000,
         description="comma-separated hosts webhooks may target although private (e.g. 127.0.0.1)",
     )
+    feed_poll_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="how often an open event feed re-reads the database although no commit woke "
+        "it, while PostgreSQL LISTEN/NOTIFY wakes feeds (the safety net)",
+    )
+    feed_fallback_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="the same on SQLite (a commit wakes only its own process's feeds) and while "
+        "the PostgreSQL listener reconnects",
+    )
     data_dir: str = Field(default="./cho-data", description="simulation outputs and other files")
     worker_healthcheck_timeout: int = Field(
         default=60,

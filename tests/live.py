@@ -175,8 +175,11 @@ def seed(
 class Server:
     """`cho serve` in a child process of its own session (so kill -9 takes its workers too)."""
 
-    def __init__(self, url: str, log: Path, workers: int = 2) -> None:
+    def __init__(
+        self, url: str, log: Path, workers: int = 2, env: dict[str, str] | None = None
+    ) -> None:
         self.url = url
+        self.env = env or {}  # more settings (CHO_…) for this server
         self.log = log
         self.workers = workers
         self.port = free_port()
@@ -184,7 +187,12 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "DATABASE_URL": self.url, "CHO_TOKEN_TTL_MINUTES": "1440"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.url,
+            "CHO_TOKEN_TTL_MINUTES": "1440",
+            **self.env,
+        }
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [

@@ -3,9 +3,9 @@ receivers."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -14,13 +14,13 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContextDep, CurrentUser, SessionDep, SettingsDep, require_token
+from api.deps import AppContext, ContextDep, CurrentUser, SessionDep, SettingsDep, require_token
 from api.money import MoneyToken
 from api.problems import problem_responses
 from market.db import read_only, require_id
 from market.errors import DomainError
 from market.inputs import Boolean, Id, WholeNumber
-from market.money import notifications
+from market.money import notifications, wakeups
 from market.money.models import WebhookEndpoint
 from market.registry import vendors
 from market.registry.models import Status
@@ -98,9 +98,11 @@ async def payment_events(
     follow: Annotated[Boolean, Query(description="keep the stream open for new events")] = True,
 ) -> StreamingResponse:
     """Each incoming payment as it lands: amount in digits and in Vietnamese words, for the
-    vendor's soundbox page. Reconnecting with Last-Event-ID resumes without gaps. Each poll
-    reads with the token again in a short transaction of its own (a stream holds no pooled
-    connection, nor on SQLite a lock, while it waits)."""
+    vendor's soundbox page. Reconnecting with Last-Event-ID resumes without gaps. A payment's
+    commit wakes the feed (on any instance, through PostgreSQL LISTEN/NOTIFY; on SQLite in the
+    committing process), and the feed also polls as a safety net. Each read checks the token
+    again in a short transaction of its own (a stream holds no pooled connection, nor on SQLite
+    a lock, while it waits)."""
     raw_token = require_token(token)
 
     def fetch(cursor: int) -> list[tuple[int, str, dict[str, object]]]:
@@ -114,30 +116,61 @@ async def payment_events(
             return [(require_id(e), e.type, notifications.event_body(e)) for e in events]
 
     start = max(after, last_event_id or 0)
-    first = await run_in_threadpool(fetch, start)  # access is checked before streaming starts
+    waiter = wakeups.HUB.subscribe(context.engine, vendor_id) if follow else None
+    try:
+        first = await run_in_threadpool(fetch, start)  # access is checked before streaming
+    except BaseException:
+        if waiter is not None:
+            waiter.close()
+        raise
+    return StreamingResponse(
+        _stream(context, waiter, fetch, start, first),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
-    async def stream() -> AsyncIterator[str]:
-        cursor = start
-        batch = first
-        idle = 0.0
+
+Fetch = Callable[[int], list[tuple[int, str, dict[str, object]]]]
+KEEP_ALIVE_SECONDS = 15.0
+
+
+async def _stream(
+    context: AppContext,
+    waiter: wakeups.Waiter | None,
+    fetch: Fetch,
+    cursor: int,
+    batch: list[tuple[int, str, dict[str, object]]],
+) -> AsyncIterator[str]:
+    """Send `batch`, then (following) wait to be woken or for the safety-net poll, read the
+    events after the cursor and send them, until the reader leaves or loses access. Each event
+    is sent once: only ids above the cursor are read."""
+    settings = context.settings
+    last_read = last_frame = time.monotonic()
+    try:
         while True:
             for event_id, kind, body in batch:
                 cursor = event_id
                 yield _frame(event_id, kind, body)
-            if not follow:
+                last_frame = time.monotonic()
+            if waiter is None:
                 return
-            await asyncio.sleep(1.0)
-            idle = 0.0 if batch else idle + 1.0
-            if idle >= 15:
-                idle = 0.0
+            poll = (
+                settings.feed_poll_seconds
+                if wakeups.HUB.listening(context.engine)
+                else settings.feed_fallback_poll_seconds
+            )
+            woken = await waiter.wait(min(poll, KEEP_ALIVE_SECONDS))
+            now = time.monotonic()
+            if now - last_frame >= KEEP_ALIVE_SECONDS:
+                last_frame = now
                 yield ": keep-alive\n\n"
-            try:
-                batch = await run_in_threadpool(fetch, cursor)
-            except DomainError:
-                return  # the caller may no longer read this feed
-
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+            batch = []
+            if woken or now - last_read >= poll:
+                last_read = now
+                try:
+                    batch = await run_in_threadpool(fetch, cursor)
+                except DomainError:
+                    return  # the caller may no longer read this feed
+    finally:
+        if waiter is not None:
+            waiter.close()

@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, bindparam, insert, literal
+from sqlalchemy import Engine, Text, bindparam, cast, func, insert, literal
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
-from market.money import webhook_targets
+from market.money import wakeups, webhook_targets
 from market.money.models import OutboxEvent, Transfer, WebhookDelivery, WebhookEndpoint
 from market.registry import vendors
 from market.registry.access import Actor
@@ -36,7 +36,13 @@ EVENTS = SQLModel.metadata.tables["outbox_event"]
 DELIVERIES = SQLModel.metadata.tables["webhook_delivery"]
 ENDPOINTS = SQLModel.metadata.tables["webhook_endpoint"]
 VENDORS = SQLModel.metadata.tables["vendor"]
-_INSERT_EVENT = insert(EVENTS).returning(EVENTS.c.id)
+_INSERT_EVENT = {
+    "sqlite": insert(EVENTS).returning(EVENTS.c.id),
+    # the same round trip queues the wake-up, which PostgreSQL sends when the payment commits
+    "postgresql": insert(EVENTS).returning(
+        EVENTS.c.id, func.pg_notify(wakeups.CHANNEL, cast(EVENTS.c.vendor_id, Text))
+    ),
+}
 ACTIVE_WEBHOOKS = (
     core_select(ENDPOINTS.c.id)
     .where(ENDPOINTS.c.vendor_id == VENDORS.c.id, ENDPOINTS.c.status == Status.ACTIVE)
@@ -66,9 +72,10 @@ def record_event(
     transfer: Transfer,
     has_webhooks: bool | None = None,
 ) -> None:
-    """Write the event (and one pending delivery per active webhook) in the caller's transaction.
-    A caller that has just read `has_webhooks` for the vendor in this transaction passes it, so
-    a vendor without webhooks costs no fan-out statement."""
+    """Write the event (and one pending delivery per active webhook) in the caller's transaction,
+    and wake the vendor's open feeds when it commits (`wakeups`). A caller that has just read
+    `has_webhooks` for the vendor in this transaction passes it, so a vendor without webhooks
+    costs no fan-out statement."""
     data = {
         "transfer_id": transfer.id,
         "kind": transfer.kind,
@@ -83,7 +90,7 @@ def record_event(
     }
     connection = session.connection()
     event_id = connection.execute(
-        _INSERT_EVENT,
+        _INSERT_EVENT[connection.dialect.name],
         {
             "event_id": str(uuid.uuid4()),
             "vendor_id": vendor_id,
@@ -91,7 +98,8 @@ def record_event(
             "data": data,
             "created_at": transfer.created_at,
         },
-    ).scalar_one()
+    ).one()[0]
+    wakeups.mark(session, vendor_id)
     if has_webhooks is False:
         return
     connection.execute(
