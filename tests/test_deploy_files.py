@@ -96,3 +96,67 @@ def test_the_readme_documents_docker() -> None:
         assert needle in readme
     for variable in _known_variables():
         assert f"`{variable}`" in readme, f"{variable} missing from README's Configuration"
+
+
+# ---------------------------------------------------------------------------------------------
+# compose.scale.yaml and deploy/nginx.conf: two replicas behind a reverse proxy, one PostgreSQL
+
+
+@pytest.fixture(scope="module")
+def scaled() -> dict[str, Any]:
+    text = (ROOT / "compose.scale.yaml").read_text(encoding="utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
+
+
+def _nginx() -> str:
+    return (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+
+
+def test_scaled_compose_runs_two_replicas_on_one_postgresql(scaled: dict[str, Any]) -> None:
+    services = scaled["services"]
+    assert set(services) == {"db", "migrate", "api-1", "api-2", "proxy"}
+    replicas = [services["api-1"], services["api-2"]]
+    urls = {replica["environment"]["DATABASE_URL"] for replica in replicas}
+    assert urls == {services["migrate"]["environment"]["DATABASE_URL"]}  # one database
+    assert next(iter(urls)).startswith("postgresql+psycopg://")
+    assert "@db:5432/" in next(iter(urls))
+    assert services["migrate"]["command"] == ["cho", "db", "upgrade"]
+    assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+    for replica in replicas:
+        # migrated once before either starts; no replica migrates on its own
+        assert replica["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+        assert replica["command"][:2] == ["cho", "serve"]
+        assert "/health" in " ".join(replica["healthcheck"]["test"])
+        assert "ports" not in replica  # reached only through the proxy
+        assert set(replica["environment"]) <= _known_variables()
+    assert "CHO_ADMIN_PASSWORD" in services["api-1"]["environment"]
+    assert "CHO_ADMIN_PASSWORD" not in services["api-2"]["environment"]
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["ports"] == ["127.0.0.1:8000:80"]
+    assert proxy["depends_on"] == {
+        "api-1": {"condition": "service_healthy"},
+        "api-2": {"condition": "service_healthy"},
+    }
+    mount = proxy["volumes"][0].split(":")
+    assert (ROOT / mount[0]).resolve() == (ROOT / "deploy" / "nginx.conf").resolve()
+    assert mount[2] == "ro"
+
+
+def test_the_proxy_names_both_replicas_and_streams_feeds_unbuffered() -> None:
+    config = _nginx()
+    upstream = re.search(r"upstream cho \{(.*?)\}", config, flags=re.DOTALL)
+    assert upstream is not None
+    assert set(re.findall(r"server (api-\d):8000", upstream.group(1))) == {"api-1", "api-2"}
+    feed = re.search(r"location ~ (\S+) \{(.*?)\}", config, flags=re.DOTALL)
+    assert feed is not None, "no location for the live feeds"
+    pattern = re.compile(feed.group(1))
+    assert pattern.search("/vendors/12/events")  # the API's feed, as routed
+    assert not pattern.search("/vendors/12/webhooks")
+    assert not pattern.search("/wallets/me/payments")
+    assert "proxy_buffering off;" in feed.group(2)
+    assert "proxy_read_timeout 1h;" in feed.group(2)
+    assert "proxy_pass http://cho;" in feed.group(2)
+    assert "proxy_http_version 1.1;" in config
+    assert re.search(r"location / \{\s*proxy_pass http://cho;", config)
