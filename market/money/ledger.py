@@ -29,13 +29,16 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, case, func, insert, update
+from sqlalchemy import Connection, Update, bindparam, case, func, insert, true, union_all, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.expression import CTE, BindParameter, FromClause
 from sqlmodel import Session, SQLModel, col, select
 
 from market.clock import MARKET_TZ, business_day
@@ -78,46 +81,54 @@ _ACCOUNT_BY = {
         LedgerAccount.payout_account_id == bindparam("value")
     ),
 }
-_DEBIT = (
-    update(ACCOUNTS)
-    .where(
-        ACCOUNTS.c.id == bindparam("account_id"),
-        ACCOUNTS.c.allow_negative | (ACCOUNTS.c.balance + bindparam("amount") >= 0),
-    )
-    .values(balance=ACCOUNTS.c.balance + bindparam("amount"))
-    .returning(ACCOUNTS.c.balance)
-)
 _LOCK = (
     core_select(ACCOUNTS.c.id)
     .where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(ACCOUNTS.c.id)
     .with_for_update()
 )
-# A shopper wallet's capped debit also moves its monthly counter, and is refused with the debit
-# when the month's total would pass the cap (the counter restarts when the month changes).
-_MONTH_USED = case(
-    (ACCOUNTS.c.capped_month == bindparam("month"), ACCOUNTS.c.capped_used), else_=0
-) - bindparam("amount")
-_CAPPED_DEBIT = (
-    update(ACCOUNTS)
-    .where(
-        ACCOUNTS.c.id == bindparam("account_id"),
-        ACCOUNTS.c.balance + bindparam("amount") >= 0,
-        _MONTH_USED <= CUSTOMER_MONTHLY_CAP,
+
+
+class Move(StrEnum):
+    """How one leg moves its account's balance (the rules of a debit live in `leg_update`)."""
+
+    CREDIT = "credit"
+    DEBIT = "debit"  # refused if it would overdraw an account that may not go negative
+    CAPPED_DEBIT = "capped-debit"  # also refused past a shopper wallet's monthly cap
+
+
+def leg_update(move: Move, n: int = 0) -> Update:
+    """The UPDATE that moves one leg's balance and returns the new balance, with its parameters
+    named `amount_<n>` and `account_<n>` (so several legs fit in one statement). A refused
+    debit updates no row and returns nothing.
+
+    A shopper wallet's capped debit also moves its monthly counter, and is refused with the
+    debit when the month's total would pass the cap (the counter restarts when the month
+    changes)."""
+    amount: BindParameter[int] = bindparam(f"amount_{n}")
+    account: BindParameter[int] = bindparam(f"account_{n}")
+    statement = update(ACCOUNTS).where(ACCOUNTS.c.id == account)
+    balance = ACCOUNTS.c.balance + amount
+    if move is Move.CREDIT:
+        return statement.values(balance=balance).returning(ACCOUNTS.c.balance)
+    if move is Move.DEBIT:
+        return (
+            statement.where(ACCOUNTS.c.allow_negative | (balance >= 0))
+            .values(balance=balance)
+            .returning(ACCOUNTS.c.balance)
+        )
+    month_used = (
+        case((ACCOUNTS.c.capped_month == bindparam("month"), ACCOUNTS.c.capped_used), else_=0)
+        - amount
     )
-    .values(
-        balance=ACCOUNTS.c.balance + bindparam("amount"),
-        capped_used=_MONTH_USED,
-        capped_month=bindparam("month"),
+    return (
+        statement.where(balance >= 0, month_used <= CUSTOMER_MONTHLY_CAP)
+        .values(balance=balance, capped_used=month_used, capped_month=bindparam("month"))
+        .returning(ACCOUNTS.c.balance)
     )
-    .returning(ACCOUNTS.c.balance)
-)
-_CREDIT = (
-    update(ACCOUNTS)
-    .where(ACCOUNTS.c.id == bindparam("account_id"))
-    .values(balance=ACCOUNTS.c.balance + bindparam("amount"))
-    .returning(ACCOUNTS.c.balance)
-)
+
+
+_LEG = {move: leg_update(move) for move in Move}
 _INSERT_TRANSFER = insert(TRANSFERS).returning(TRANSFERS.c.id)
 _INSERT_ENTRY = insert(ENTRIES)
 _OUTGOING = core_select(func.coalesce(func.sum(TRANSFERS.c.amount), 0)).where(
@@ -198,26 +209,33 @@ def _lock(session: Session, account_ids: list[int]) -> None:
         connection.execute(_LOCK, {"ids": account_ids}).all()
 
 
+def _move_of(leg: Leg, capped_month: date | None) -> Move:
+    if leg.amount > 0:
+        return Move.CREDIT
+    return Move.DEBIT if capped_month is None else Move.CAPPED_DEBIT
+
+
 def _apply(session: Session, leg: Leg, *, capped_month: date | None) -> int:
     """Move one account's balance; a debit is refused if it would overdraw (or, for a capped
     debit, pass the monthly cap). Returns the new balance."""
-    parameters: dict[str, Any] = {"amount": leg.amount, "account_id": leg.account_id}
-    if leg.amount > 0:
-        statement = _CREDIT
-    elif capped_month is not None:
-        statement = _CAPPED_DEBIT
+    parameters: dict[str, Any] = {"amount_0": leg.amount, "account_0": leg.account_id}
+    if capped_month is not None:
         parameters["month"] = capped_month
-    else:
-        statement = _DEBIT
+    statement = _LEG[_move_of(leg, capped_month)]
     balance = session.connection().execute(statement, parameters).scalar()
     if balance is None:
-        if capped_month is not None:
-            _refuse_over_cap(session, leg, capped_month)
-        raise InsufficientFundsError(
-            "Số dư không đủ để thực hiện giao dịch (insufficient funds).",
-            extra={"needed": -leg.amount},
-        )
+        _refuse(session, leg, capped_month)
     return int(balance)
+
+
+def _refuse(session: Session, leg: Leg, capped_month: date | None) -> NoReturn:
+    """Raise the refusal of a debit that moved nothing: the monthly cap, or the funds."""
+    if capped_month is not None:
+        _refuse_over_cap(session, leg, capped_month)
+    raise InsufficientFundsError(
+        "Số dư không đủ để thực hiện giao dịch (insufficient funds).",
+        extra={"needed": -leg.amount},
+    )
 
 
 def _refuse_over_cap(session: Session, leg: Leg, month: date) -> None:
@@ -331,14 +349,7 @@ def post(
         checks()
     capped = posting.kind in CAPPED_KINDS and debit.kind == LedgerAccountKind.SHOPPER_WALLET
     month = month_start(now).date() if capped else None
-    balances = {
-        leg.account_id: _apply(
-            session, leg, capped_month=month if leg.account_id == debit.id else None
-        )
-        for leg in legs
-    }
-    if debit.daily_limit is not None:
-        _check_daily_limit(session, debit, amount, now)
+    moves = [(leg, month if leg.account_id == debit.id else None) for leg in legs]
     fields: dict[str, Any] = {
         "kind": posting.kind,
         "amount": amount,
@@ -354,27 +365,129 @@ def post(
         "created_at": now,
     }
     connection = session.connection()
-    transfer_id = connection.execute(_INSERT_TRANSFER, fields).scalar_one()
-    connection.execute(
-        _INSERT_ENTRY,
-        [
-            {
-                "transfer_id": transfer_id,
-                "account_id": leg.account_id,
-                "amount": leg.amount,
-                "balance_after": balances[leg.account_id],
-                "business_day": fields["business_day"],
-                "created_at": now,
-            }
-            for leg in legs
-        ],
-    )
+    if debit.daily_limit is None and _in_one_statement(connection):
+        transfer_id, balances = _write_chained(session, moves, fields, month)
+    else:
+        transfer_id, balances = _write_step_by_step(session, moves, fields, debit, now)
     # the accounts the caller holds (and the session's identity map) now show the balances the
     # database holds: a caller reads a balance after the transfer from its account object
     for account in (debit, posting.credit, posting.fees_account):
         if account is not None and account.id in balances:
             set_committed_value(account, "balance", balances[account.id])
     return Transfer(id=transfer_id, **fields)
+
+
+Moves = list[tuple[Leg, date | None]]  # each leg with the month it is capped in (None: uncapped)
+
+
+def _in_one_statement(connection: Connection) -> bool:
+    """Whether this connection writes a transfer in one statement: on PostgreSQL, unless its
+    execution options ask for `ledger_step_by_step` (the test comparing both paths does)."""
+    return connection.dialect.name == "postgresql" and not connection.get_execution_options().get(
+        "ledger_step_by_step", False
+    )
+
+
+def _write_step_by_step(
+    session: Session, moves: Moves, fields: dict[str, Any], debit: LedgerAccount, now: datetime
+) -> tuple[int, dict[int, int]]:
+    """Each leg's UPDATE in turn (a refusal raises at once), the daily limit checked under the
+    row lock, then the transfer and its entries: the SQLite path, and PostgreSQL's when the
+    debited wallet has a daily limit."""
+    balances = {leg.account_id: _apply(session, leg, capped_month=month) for leg, month in moves}
+    if debit.daily_limit is not None:
+        _check_daily_limit(session, debit, fields["amount"], now)
+    connection = session.connection()
+    transfer_id = connection.execute(_INSERT_TRANSFER, fields).scalar_one()
+    connection.execute(
+        _INSERT_ENTRY, [_entry(transfer_id, leg, balances, fields) for leg, _ in moves]
+    )
+    return transfer_id, balances
+
+
+def _entry(
+    transfer_id: int, leg: Leg, balances: dict[int, int], fields: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "transfer_id": transfer_id,
+        "account_id": leg.account_id,
+        "amount": leg.amount,
+        "balance_after": balances[leg.account_id],
+        "business_day": fields["business_day"],
+        "created_at": fields["created_at"],
+    }
+
+
+def _write_chained(
+    session: Session, moves: Moves, fields: dict[str, Any], month: date | None
+) -> tuple[int, dict[int, int]]:
+    """The same writes as `_write_step_by_step` in one round trip (PostgreSQL): the legs'
+    UPDATEs (`leg_update`, the same rules) chained in account id order, each running only if
+    the one before moved its row, then the transfer and its entries only if the last did. A
+    refused debit leaves the statement without a row; the refusal is then named as the step
+    path names it (the caller rolls the transaction back)."""
+    shape = tuple(_move_of(leg, capped) for leg, capped in moves)
+    parameters: dict[str, Any] = {
+        f"{name}_{n}": value
+        for n, (leg, _) in enumerate(moves)
+        for name, value in (("amount", leg.amount), ("account", leg.account_id))
+    }
+    parameters |= {f"t_{name}": value for name, value in fields.items()} | {"month": month}
+    row = session.connection().execute(_chained(shape), parameters).first()
+    if row is None:
+        refused = next(
+            (leg, capped) for leg, capped in moves if leg.account_id == fields["debit_account_id"]
+        )
+        _refuse(session, *refused)
+    balances = {leg.account_id: int(row[n + 1]) for n, (leg, _) in enumerate(moves)}
+    return int(row[0]), balances
+
+
+@lru_cache(maxsize=32)
+def _chained(shape: tuple[Move, ...]) -> Any:
+    """The one statement for legs of these moves, in this order (built once per shape)."""
+    legs: list[CTE] = []
+    for n, move in enumerate(shape):
+        statement = leg_update(move, n)
+        if legs:
+            statement = statement.where(core_select(legs[-1].c.balance).exists())
+        legs.append(statement.cte(f"leg_{n}"))
+    columns = [c.name for c in TRANSFERS.c if c.name != "id"]
+    transfer = (
+        insert(TRANSFERS)
+        .from_select(
+            columns,
+            core_select(*(bindparam(f"t_{c}", type_=TRANSFERS.c[c].type) for c in columns)).where(
+                core_select(legs[-1].c.balance).exists()
+            ),
+        )
+        .returning(TRANSFERS.c.id)
+        .cte("new_transfer")
+    )
+    entries = insert(ENTRIES).from_select(
+        ["transfer_id", "account_id", "amount", "balance_after", "business_day", "created_at"],
+        union_all(
+            *(
+                core_select(
+                    transfer.c.id,
+                    bindparam(f"account_{n}", type_=ENTRIES.c.account_id.type),
+                    bindparam(f"amount_{n}", type_=ENTRIES.c.amount.type),
+                    leg.c.balance,
+                    bindparam("t_business_day", type_=TRANSFERS.c.business_day.type),
+                    bindparam("t_created_at", type_=TRANSFERS.c.created_at.type),
+                ).select_from(transfer.join(leg, true()))
+                for n, leg in enumerate(legs)
+            )
+        ),
+    )
+    joined: FromClause = transfer
+    for leg in legs:
+        joined = joined.join(leg, true())
+    return (
+        core_select(transfer.c.id, *(leg.c.balance for leg in legs))
+        .select_from(joined)
+        .add_cte(entries.cte("new_entries"))
+    )
 
 
 def _by_account(leg: Leg) -> int:
