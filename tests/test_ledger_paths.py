@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ SHOPPERS = 4
 
 
 @pytest.fixture
-def postgresql_url(tmp_path: Path) -> Iterator[str]:
+def postgresql_url(tmp_path: Path) -> Iterator[Callable[[], str]]:
     admin = os.environ.get("TEST_DATABASE_URL")
     if not admin:
         if os.environ.get("CHO_REQUIRE_POSTGRES") == "1":
@@ -55,7 +55,7 @@ def postgresql_url(tmp_path: Path) -> Iterator[str]:
         names.append(f"cho_paths_{os.getpid()}_{uuid.uuid4().hex[:6]}")
         return fresh_database("postgresql", tmp_path, admin, names[-1])
 
-    yield make  # type: ignore[misc]
+    yield make
     for name in names:
         drop_database(admin, name)
 
@@ -68,7 +68,7 @@ def _world(url: str, password_hash: str) -> Seeded:
         assert first is not None
         first.fee_bps = 250  # the first stall's vendor pays a fee: three legs per payment
         session.add(first)
-        session.exec(  # type: ignore[call-overload]
+        session.execute(
             update(LedgerAccount)
             .where(col(LedgerAccount.owner_user_id) == _user_of_last_shopper(session))
             .values(daily_limit=400_000)  # one wallet with a daily limit
@@ -155,19 +155,18 @@ def _run(engine: Engine, world: Seeded) -> dict[str, Any]:
             (names[a.id], a.balance, a.capped_used, a.capped_month, a.daily_limit)
             for a in session.exec(select(LedgerAccount))
         )
-        ordinal = {
+        order = {
             t.id: n for n, t in enumerate(session.exec(select(Transfer).order_by(col(Transfer.id))))
         }
         entries = session.exec(select(Entry).order_by(col(Entry.id))).all()
         journal = sorted(
-            (ordinal[e.transfer_id], names[e.account_id], e.amount, e.balance_after)
-            for e in entries
+            (order[e.transfer_id], names[e.account_id], e.amount, e.balance_after) for e in entries
         )
     return {"outcomes": outcomes, "accounts": accounts, "journal": journal}
 
 
 def test_sqlite_and_both_postgresql_paths_keep_the_same_ledger(
-    tmp_path: Path, postgresql_url: Any, password_hash: str
+    tmp_path: Path, postgresql_url: Callable[[], str], password_hash: str
 ) -> None:
     sqlite = fresh_database("sqlite", tmp_path, None, "paths")
     chained, step_by_step = postgresql_url(), postgresql_url()
