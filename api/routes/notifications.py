@@ -3,9 +3,6 @@ receivers."""
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -14,13 +11,12 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AppContext, ContextDep, CurrentUser, SessionDep, SettingsDep, require_token
+from api.deps import ContextDep, CurrentUser, SessionDep, SettingsDep, require_token
 from api.money import MoneyToken
 from api.problems import problem_responses
 from market.db import read_only, require_id
-from market.errors import DomainError
 from market.inputs import Boolean, Id, WholeNumber
-from market.money import notifications, wakeups
+from market.money import feed, notifications, wakeups
 from market.money.models import WebhookEndpoint
 from market.registry import vendors
 from market.registry.models import Status
@@ -75,10 +71,6 @@ def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: Id) -> lis
     ]
 
 
-def _frame(event_id: int, kind: str, data: dict[str, object]) -> str:
-    return f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
 @router.get(
     "/vendors/{vendor_id}/events",
     response_class=StreamingResponse,
@@ -105,7 +97,7 @@ async def payment_events(
     a lock, while it waits)."""
     raw_token = require_token(token)
 
-    def fetch(cursor: int) -> list[tuple[int, str, dict[str, object]]]:
+    def fetch(cursor: int) -> feed.Batch:
         """The next events, the token checked again each time: revoked, expired, its user
         deactivated or the vendor no longer theirs, it raises (and an open stream ends)."""
         with Session(read_only(context.engine)) as session:
@@ -123,54 +115,12 @@ async def payment_events(
         if waiter is not None:
             waiter.close()
         raise
+
+    async def read(cursor: int) -> feed.Batch:
+        return await run_in_threadpool(fetch, cursor)
+
     return StreamingResponse(
-        _stream(context, waiter, fetch, start, first),
+        feed.follow(context.engine, context.settings, waiter, read, start, first),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
-
-
-Fetch = Callable[[int], list[tuple[int, str, dict[str, object]]]]
-KEEP_ALIVE_SECONDS = 15.0
-
-
-async def _stream(
-    context: AppContext,
-    waiter: wakeups.Waiter | None,
-    fetch: Fetch,
-    cursor: int,
-    batch: list[tuple[int, str, dict[str, object]]],
-) -> AsyncIterator[str]:
-    """Send `batch`, then (following) wait to be woken or for the safety-net poll, read the
-    events after the cursor and send them, until the reader leaves or loses access. Each event
-    is sent once: only ids above the cursor are read."""
-    settings = context.settings
-    last_read = last_frame = time.monotonic()
-    try:
-        while True:
-            for event_id, kind, body in batch:
-                cursor = event_id
-                yield _frame(event_id, kind, body)
-                last_frame = time.monotonic()
-            if waiter is None:
-                return
-            poll = (
-                settings.feed_poll_seconds
-                if wakeups.HUB.listening(context.engine)
-                else settings.feed_fallback_poll_seconds
-            )
-            woken = await waiter.wait(min(poll, KEEP_ALIVE_SECONDS))
-            now = time.monotonic()
-            if now - last_frame >= KEEP_ALIVE_SECONDS:
-                last_frame = now
-                yield ": keep-alive\n\n"
-            batch = []
-            if woken or now - last_read >= poll:
-                last_read = now
-                try:
-                    batch = await run_in_threadpool(fetch, cursor)
-                except DomainError:
-                    return  # the caller may no longer read this feed
-    finally:
-        if waiter is not None:
-            waiter.close()
