@@ -1,20 +1,24 @@
 """Open event feeds are woken by commits, not by their polling: every server here polls once an
 hour, so an event that arrives at all was delivered by the wake-up (PostgreSQL LISTEN/NOTIFY,
-across instances; in-process on SQLite). A revoked reader's feed ends at once the same way, and
-a refused payment wakes nothing."""
+across instances; in-process on SQLite). A revoked reader's feed ends at once the same way, a
+refused payment wakes nothing, and a listener whose connection is cut reconnects."""
 
 from __future__ import annotations
 
 import json
 import queue
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from market.db import make_engine
 from tests.live import Seeded, Server, seed
 
 pytestmark = pytest.mark.slow
@@ -140,3 +144,51 @@ def test_any_instance_serves_any_vendors_feed(
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_lost_listener_reconnects_and_its_feeds_miss_nothing(
+    live_url: str, quiet_server: tuple[Server, Seeded]
+) -> None:
+    """The server's LISTEN connection is cut (as a database restart or a network fault would):
+    a payment made meanwhile wakes nobody, and once the listener is back the next payment's
+    wake-up brings both events, in order."""
+    server, world = quiet_server
+    feed = Feed(server.base, _vendor_id(server, world), world.vendor_token)
+    database = make_url(live_url).database
+    admin = make_engine(live_url, isolation_level="AUTOCOMMIT")
+
+    def listeners() -> list[int]:
+        with admin.connect() as connection:
+            return list(
+                connection.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity"
+                        " WHERE datname = :db AND query = 'LISTEN cho_events'"
+                    ),
+                    {"db": database},
+                ).scalars()
+            )
+
+    try:
+        before = _wait_for(listeners)
+        with admin.connect() as connection:
+            for pid in before:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        missed = _pay(server, world, "while-cut", 6_000)
+        assert missed.status_code == 201
+        _wait_for(lambda: [pid for pid in listeners() if pid not in before])
+        caught = _pay(server, world, "after", 7_000)
+        ids = [feed.next()["data"]["transfer_id"], feed.next()["data"]["transfer_id"]]
+        assert ids == [missed.json()["id"], caught.json()["id"]]
+    finally:
+        admin.dispose()
+
+
+def _wait_for(found: Callable[[], list[int]]) -> list[int]:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if result := found():
+            return result
+        time.sleep(0.1)
+    raise AssertionError("not found in time")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from collections import defaultdict
 from typing import Any
 
@@ -75,7 +76,9 @@ class Hub:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.waiters: dict[int, set[Waiter]] = defaultdict(set)
+        # held weakly: a feed whose response never started (its reader left at once) is
+        # forgotten with it rather than kept here for ever
+        self.waiters: dict[int, weakref.WeakSet[Waiter]] = defaultdict(weakref.WeakSet)
         self.listeners: dict[str, Listener] = {}
 
     def subscribe(self, engine: Engine, vendor_id: int) -> Waiter:
