@@ -73,7 +73,7 @@ def receipt_public(receipt: Receipt, reader: Actor) -> TransferPublic:
     transfer = receipt.transfer
     return TransferPublic(
         id=require_id(transfer),
-        kind=TransferKind(transfer.kind),
+        kind=transfer.kind,
         amount=transfer.amount,
         fee=transfer.fee,
         net=transfer.amount - transfer.fee,

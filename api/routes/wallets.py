@@ -26,7 +26,7 @@ from market.db import require_id
 from market.errors import InvalidCredentialsError
 from market.inputs import Id, IsoDate, WholeNumber
 from market.money import days, ledger, statements, wallets
-from market.money.models import LedgerAccount, TransferKind
+from market.money.models import LedgerAccount, LedgerAccountKind, TransferKind
 from market.money.requests import PayByQR, Refund, Reversal, SendToPhone, TopUp, Withdrawal
 from market.pagination import decode_cursor, encode_cursor
 from market.registry.access import Actor, require_role
@@ -137,7 +137,7 @@ class Violation(BaseModel):
 
 
 def _wallet_public(wallet: LedgerAccount, now: datetime) -> WalletPublic:
-    capped = wallet.kind == "shopper_wallet"
+    capped = wallet.kind == LedgerAccountKind.SHOPPER_WALLET
     return WalletPublic(
         id=require_id(wallet),
         kind=wallet.kind,
@@ -250,7 +250,7 @@ def _statement(
         StatementLine(
             entry_id=require_id(row.entry),
             transfer_id=require_id(row.transfer),
-            kind=TransferKind(row.transfer.kind),
+            kind=row.transfer.kind,
             amount=row.entry.amount,
             balance_after=row.entry.balance_after,
             memo=row.transfer.memo,
