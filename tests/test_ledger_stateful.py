@@ -23,6 +23,7 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from market.db import require_id
 from market.errors import DomainError
 from market.money import idempotency, ledger
 from market.money.execute import execute
@@ -36,10 +37,9 @@ from market.money.requests import (
     Withdrawal,
     fingerprint_parts,
 )
-from market.registry import boards
 from market.registry.access import Actor
 from market.registry.models import Role, User
-from tests.conftest import World
+from tests import factories
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 _counter = itertools.count()
@@ -47,10 +47,10 @@ _counter = itertools.count()
 
 @dataclass(frozen=True)
 class _Context:
-    """What the state machine runs against: the test's database and its world."""
+    """What the state machine runs against: the test's database, one stall's code, its vendor."""
 
     engine: Engine
-    world: World
+    vendor: Actor
     payload: str
     vendor_wallet_id: int
 
@@ -68,12 +68,7 @@ class Wallets(RuleBasedStateMachine):
         self.payments: dict[int, tuple[int, int, int]] = {}  # id → (payer, amount, refunded)
         self.keys: dict[str, tuple[MoneyRequest, Any]] = {}  # key → (request, answer)
         self.vendor_balance = self._balance(self.ctx.vendor_wallet_id)
-        self.vendor = Actor(
-            user_id=self.ctx.world.user_ids["vendor"],
-            username="vendor.a",
-            role=Role.VENDOR,
-            vendor_id=self.ctx.world.vendor_a,
-        )
+        self.vendor = self.ctx.vendor
 
     def _balance(self, wallet_id: int) -> int:
         with Session(self.ctx.engine) as session:
@@ -233,12 +228,12 @@ class Wallets(RuleBasedStateMachine):
     "examples",
     [pytest.param(6, id="quick"), pytest.param(40, id="full", marks=pytest.mark.slow)],
 )
-def test_t4_wallets_match_a_plain_model(engine: Engine, world: World, examples: int) -> None:
+def test_t4_wallets_match_a_plain_model(engine: Engine, examples: int) -> None:
     with Session(engine) as session:
-        board = boards.live_board(session, world.stall_a)
-        assert board is not None
-        vendor_wallet_id = ledger.vendor_wallet(session, world.account_a).id or 0
-        Wallets.ctx = _Context(engine, world, board.payload, vendor_wallet_id)
+        seller = factories.seller(session, require_id(factories.market(session)))
+        _user, vendor = factories.user(session, Role.VENDOR, vendor_id=require_id(seller.vendor))
+        vendor_wallet_id = require_id(ledger.vendor_wallet(session, require_id(seller.account)))
+        Wallets.ctx = _Context(engine, vendor, seller.payload, vendor_wallet_id)
         session.commit()
 
     run: Any = run_state_machine_as_test  # typed in some Hypothesis releases, not in others
