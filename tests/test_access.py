@@ -1,4 +1,4 @@
-"""The access matrix: every route × every role → allowed, 401, 403 or 404, as DESIGN.md §7 says.
+"""The access matrix: every route × every role → allowed, 401, 403 or 404, as README "Roles" says.
 A route missing from the matrix fails the test, so new routes must state their rules."""
 
 from __future__ import annotations

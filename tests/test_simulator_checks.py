@@ -1,4 +1,4 @@
-"""The fourteen validation checks of ../shared/reference/simulator.md §4, every one run through
+"""The fourteen validation checks of the model (README "Adoption simulator"), every one run through
 the one engine, `simulate()` (the Bass reduction is a parameter setting, `BASS`)."""
 
 from __future__ import annotations
