@@ -1,11 +1,15 @@
-"""The HTTP side of money requests: one transaction authenticates the caller and executes the
-request (data, `market.money.requests`) once per Idempotency-Key, retried whole when it hits a
-serialization failure or a deadlock; the receipt's public shape; outcomes mapped to HTTP."""
+"""The HTTP side of money requests: one transaction authenticates the caller (whose role is
+checked before the body is read) and executes the request (data, `market.money.requests`) once
+per Idempotency-Key, retried whole when it hits a serialization failure or a deadlock; the
+receipt's public shape; outcomes mapped to HTTP."""
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Header
@@ -17,14 +21,14 @@ from sqlmodel import Session
 from api.deps import ContextDep, oauth2_scheme, require_token
 from api.problems import problem_response
 from market.db import require_id
-from market.errors import FieldError, IdempotencyKeyMissingError
+from market.errors import FieldError, ForbiddenError, IdempotencyKeyMissingError
 from market.money import idempotency
 from market.money.execute import execute
 from market.money.ids import user_id_of
 from market.money.models import TransferKind
 from market.money.requests import MoneyRequest, Payee, Receipt, fingerprint_parts
 from market.money.wallets import masked_name
-from market.registry.access import Actor
+from market.registry.access import Actor, require_role
 from market.registry.models import Role
 from market.registry.users import authenticate
 
@@ -34,6 +38,42 @@ RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
 
 
 MoneyToken = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+@dataclass(frozen=True)
+class MoneyCall:
+    """A money request's caller, authenticated and role-checked before its body is read, and
+    the session whose transaction authenticated it and will run the request."""
+
+    session: Session
+    actor: Actor
+
+
+def money_caller(*roles: Role, wallet_owner: bool = False) -> Callable[..., Iterator[MoneyCall]]:
+    """A dependency: the caller of a money route open to `roles` (and the admin, unless the
+    route acts on the caller's own wallet, which an admin does not have). A forbidden caller is
+    refused (403) before the request's body is validated."""
+
+    def caller(context: ContextDep, token: MoneyToken) -> Iterator[MoneyCall]:
+        raw_token = require_token(token)
+        with Session(context.engine, expire_on_commit=False) as session:
+            actor, _token = authenticate(session, raw_token=raw_token, now=context.clock())
+            if wallet_owner and actor.is_admin:
+                raise ForbiddenError("Quản trị viên không có ví (admins have no wallet).")
+            require_role(actor, *roles)
+            yield MoneyCall(session, actor)
+
+    return caller
+
+
+WalletOwner = Annotated[
+    MoneyCall, Depends(money_caller(Role.SHOPPER, wallet_owner=True), scope="function")
+]
+PayoutReader = Annotated[
+    MoneyCall, Depends(money_caller(Role.MANAGER, Role.VENDOR), scope="function")
+]
+Refunder = Annotated[MoneyCall, Depends(money_caller(Role.VENDOR), scope="function")]
+Reverser = Annotated[MoneyCall, Depends(money_caller(), scope="function")]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="unique per request; 1-255 characters"),
@@ -73,7 +113,7 @@ def receipt_public(receipt: Receipt, reader: Actor) -> TransferPublic:
     transfer = receipt.transfer
     return TransferPublic(
         id=require_id(transfer),
-        kind=TransferKind(transfer.kind),
+        kind=transfer.kind,
         amount=transfer.amount,
         fee=transfer.fee,
         net=transfer.amount - transfer.fee,
@@ -93,36 +133,34 @@ def payee_public(payee: Payee, reader: Actor) -> PayeePublic:
 
 
 def run_money(
-    context: ContextDep, *, token: str | None, key: str | None, request: MoneyRequest
+    context: ContextDep, call: MoneyCall, *, key: str | None, request: MoneyRequest
 ) -> JSONResponse:
-    """Authenticate, then execute `request` once for (caller, key) and answer its stored
-    outcome: 201 with the transfer, or a problem. Retried whole on a serialization failure."""
-    raw_token = require_token(token)
+    """Execute `request` once for (caller, key) in the caller's transaction and answer its
+    stored outcome: 201 with the transfer, or a problem. Retried whole on a serialization
+    failure, a deadlock or a locked SQLite file."""
+    _require_key(key)
+    session, actor = call.session, call.actor
     fingerprint = idempotency.request_hash(*fingerprint_parts(request))
+
+    def once(now: Any) -> tuple[dict[str, Any], int]:
+        receipt = execute(session, actor, request, now)
+        public = receipt_public(receipt, actor).model_dump(mode="json")
+        return public, require_id(receipt.transfer)
+
     for attempt in range(MAX_ATTEMPTS):
         try:
-            with Session(context.engine, expire_on_commit=False) as session:
-                now = context.clock()
-                actor, _token = authenticate(session, raw_token=raw_token, now=now)
-                _require_key(key)
-
-                def once(
-                    session: Session = session, actor: Actor = actor, now: Any = now
-                ) -> tuple[dict[str, Any], int]:
-                    receipt = execute(session, actor, request, now)
-                    public = receipt_public(receipt, actor).model_dump(mode="json")
-                    return public, require_id(receipt.transfer)
-
-                outcome = idempotency.idempotent(
-                    session,
-                    user_id=user_id_of(actor),
-                    key=key or "",
-                    fingerprint=fingerprint,
-                    operation=once,
-                )
-                session.commit()
+            now = context.clock()
+            outcome = idempotency.idempotent(
+                session,
+                user_id=user_id_of(actor),
+                key=key or "",
+                fingerprint=fingerprint,
+                operation=partial(once, now),
+            )
+            session.commit()
             break
         except (IntegrityError, OperationalError) as exc:
+            session.rollback()
             if not _retryable(exc) or attempt == MAX_ATTEMPTS - 1:
                 raise
             time.sleep(min(0.2, 0.005 * 2**attempt) * (1 + random.random()))  # noqa: S311

@@ -1,4 +1,4 @@
-"""Simulator speed (DESIGN.md §8), as ratios measured in one run on this machine:
+"""Simulator speed, as ratios measured in one run on this machine:
 
 1. agent-steps per second of the full engine, `simulate()`, in its Bass reduction (the `bass`
    scenario's parameter setting) at 100,000 agents, divided by the same model written in

@@ -51,7 +51,7 @@ class EnumText(TypeDecorator[E]):
     """A `StrEnum` stored as its value in a VARCHAR (no database enum type, so adding a member
     needs no migration); rows read back carry the enum member, not a bare string."""
 
-    impl = String(16)
+    impl = String
     cache_ok = True
 
     def __init__(self, enum_type: type[E], length: int = 16) -> None:

@@ -4,7 +4,9 @@
 strictly (or, with `lenient=True`, accepts the harmless real-world quirks and reports them as
 warnings) and returns the value. Every problem has a stable code and a plain reason in
 Vietnamese and English. Lengths count characters after NFC; the CRC covers the UTF-8 bytes.
-See ../shared/reference/vietqr.md for the rules and their sources.
+Rules: EMVCo QR Code Specification for Payment Systems, Merchant-Presented Mode (tags, lengths,
+CRC-16/CCITT-FALSE), and NAPAS, "Tài liệu quy định về định dạng mã VietQR trong dịch vụ chuyển
+nhanh NAPAS247" v1.0 (2021) for tag 38, its service codes and the Vietnamese fields.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ have shapes fixed by the parameters, never by the state, so scenarios run on the
 their random numbers (common random numbers), and switching a mechanism off leaves the others'
 numbers untouched.
 
-Mechanisms (../shared/reference/simulator.md §3.2):
+Mechanisms (README "Adoption simulator" gives each one's published source):
 - readiness: Bass innovation `p_s`, word of mouth within the village `q_s` (or a threshold of
   ready contacts) and the community teams' training capacity (carried fractions, a yearly
   school-summer boost, an optional blitz), market-goers trained first;

@@ -1,4 +1,4 @@
-"""The access matrix: every route × every role → allowed, 401, 403 or 404, as DESIGN.md §7 says.
+"""The access matrix: every route × every role → allowed, 401, 403 or 404, as README "Roles" says.
 A route missing from the matrix fails the test, so new routes must state their rules."""
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ USERNAMES = {
 @dataclass(frozen=True)
 class Rule:
     method: str
-    path: str  # with {a} market A, {za} zone, {sa} stall A, {va} vendor A, {aa} account A, {u} user
+    path: (
+        str  # with {a} market A, {za} zone, {sa} stall A, {va} vendor A, {aa} account A, {u} user,
+    )
+    # {ref} a fresh per-sale code of stall A
     allowed: frozenset[str]
     body: Callable[[str], dict[str, Any]] | None = None
     files: bool = False
@@ -126,7 +129,7 @@ RULES = [
     R("GET", "/stalls/{sa}/board.png", READ_A),
     R("GET", "/stalls/{sa}/code.svg", READ_A),
     R("POST", "/stalls/{sa}/sale-code", READ_A, lambda w: {"amount": 150000}),
-    R("GET", "/stalls/{sa}/sale-code.png?amount=20000", READ_A),
+    R("GET", "/stalls/{sa}/sale-code.png?amount=20000&reference={ref}", READ_A),
     R("GET", "/markets/{a}/sheet.pdf", MANAGE_A),
     R("POST", "/qr/decode", SIGNED_IN, lambda w: {"payload": "000201"}),
     R(
@@ -223,6 +226,12 @@ def _call(client: TestClient, world: World, rule: Rule, who: str) -> Any:
         "pa": world.payment_a,
         "job": world.job,
     }
+    if "{ref}" in rule.path:  # a per-sale code issued by the vendor
+        ids["ref"] = client.post(
+            f"/stalls/{world.stall_a}/sale-code",
+            headers=world.headers("vendor"),
+            json={"amount": 20000},
+        ).json()["reference"]
     path = rule.path.format(**ids)
     headers = {} if who == "anonymous" else world.headers(who)
     if rule.path == "/auth/token":

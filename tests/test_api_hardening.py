@@ -437,7 +437,16 @@ INVALID_BODIES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("PATCH", "/payout-accounts/{aa}", {"kind": "?"}, {"vendor", "planner", "shopper"}),
     ("POST", "/users", {"role": "boss"}, {"manager", "vendor", "planner", "shopper"}),
     ("PATCH", "/users/{u}", {"password": "1"}, {"manager", "vendor", "planner", "shopper"}),
+    # money routes: the caller's role is checked before the amount is read
+    ("POST", "/wallets/me/top-ups", {"amount": -1}, {"manager", "vendor", "planner"}),
+    ("POST", "/wallets/me/withdrawals", {"amount": "x"}, {"manager", "vendor", "planner"}),
+    ("POST", "/wallets/me/transfers", {"amount": 0}, {"manager", "vendor", "planner"}),
+    ("POST", "/wallets/me/payments", {"payload": 5}, {"manager", "vendor", "planner"}),
+    ("POST", "/payout-accounts/{aa}/withdrawals", {"amount": 0}, {"planner", "shopper"}),
+    ("POST", "/payments/{pa}/refunds", {"amount": 1.5}, {"manager", "planner", "shopper"}),
 ]
+# the routes on the caller's own wallet: an admin has none, so it is the shopper who is allowed
+OWN_WALLET = ("/wallets/me/",)
 
 
 @pytest.mark.parametrize(
@@ -461,6 +470,7 @@ def test_a_forbidden_caller_is_refused_before_its_body_is_read(
         "va": world.vendor_a,
         "aa": world.account_a,
         "u": world.user_ids["shopper"],
+        "pa": world.payment_a,
     }
     url = path.format(**ids)
     anonymous = client.request(method, url, json=body)
@@ -469,7 +479,9 @@ def test_a_forbidden_caller_is_refused_before_its_body_is_read(
         response = client.request(method, url, json=body, headers=world.headers(who))
         assert response.status_code == 403, (who, response.text)
         assert response.json()["code"] == "forbidden"
-    allowed = client.request(method, url, json=body, headers=world.headers("admin"))
+    allowed_caller = "shopper" if url.startswith(OWN_WALLET) else "admin"
+    headers = world.headers(allowed_caller) | {"Idempotency-Key": "hardening-1"}
+    allowed = client.request(method, url, json=body, headers=headers)
     assert allowed.status_code == 422, allowed.text
 
 

@@ -1,4 +1,4 @@
-"""The import arrows of DESIGN.md §2: api/web → market → qr; inside market, money → registry →
+"""The import arrows (README "Architecture"): api/web → market → qr; in market, money → registry →
 plumbing (db, clock, errors, text, settings, types, pagination, jobs), never back; qr imports
 neither market nor api nor a database; simulator imports neither api nor market; and no module
 of ours is part of an import circle, counting imports made inside functions."""

@@ -20,6 +20,9 @@ from sqlalchemy.engine import make_url
 
 from market.db import make_engine
 
+# whole command-line journeys against a real server: the slow loop
+pytestmark = pytest.mark.slow
+
 CHO = [sys.executable, "-m", "api"]
 
 

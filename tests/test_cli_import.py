@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from market.registry.spreadsheet import COLUMNS
@@ -27,6 +28,7 @@ def _import(db_url: str, path: Path, *extra: str) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.slow
 def test_cli_import_refuses_junk_codes_and_lists_new_zones(
     world: World, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:

@@ -18,6 +18,9 @@ import pytest
 
 from tests.live import Seeded, Server, seed
 
+# real servers under concurrent load and kill -9: the slow loop
+pytestmark = pytest.mark.slow
+
 CLIENTS = 16
 
 

@@ -251,6 +251,7 @@ def streaming_server(
     server.stop()
 
 
+@pytest.mark.slow
 def test_live_stream_delivers_a_payment_within_seconds(
     streaming_server: tuple[Server, Any],
 ) -> None:
@@ -312,6 +313,7 @@ class Listener:
         self.ended.set()
 
 
+@pytest.mark.slow
 def test_an_open_stream_ends_once_its_token_is_revoked_or_its_user_deactivated(
     streaming_server: tuple[Server, Any],
 ) -> None:

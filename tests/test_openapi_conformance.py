@@ -17,6 +17,9 @@ from schemathesis.schemas import BaseSchema
 
 from tests.conftest import World
 
+# schemathesis walks every operation: the slow loop
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def api_schema(client: TestClient, world: World) -> BaseSchema:

@@ -26,7 +26,7 @@ from qr.vietqr import (
     encode,
 )
 
-# A copy of ../shared/vietqr/vectors.json (public payloads, good and bad).
+# Real VietQR payloads published by banks, wallets and open-source codecs, good and bad.
 VECTORS_FILE = Path(__file__).resolve().parent / "data" / "vietqr_vectors.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["vectors"]
 # The reason each rejected vector must be rejected for (from its notes in vectors.json).

@@ -113,6 +113,24 @@ def test_the_card_of_an_issued_code_draws_that_code(client: TestClient, world: W
     assert wrong.status_code == 404
 
 
+def test_drawing_a_card_issues_no_code(client: TestClient, world: World, engine: Engine) -> None:
+    """A GET changes nothing: without a reference it is refused, and nothing is issued."""
+    before = snapshot_database(engine)
+    for params in [{"amount": 20_000}, {"amount": 20_000, "reference": ""}]:
+        card = client.get(
+            f"/stalls/{world.stall_a}/sale-code.png", headers=world.headers("vendor"), params=params
+        )
+        assert card.status_code == 422, card.text
+        assert [e["field"] for e in card.json()["errors"]] == ["reference"]
+    unknown = client.get(
+        f"/stalls/{world.stall_a}/sale-code.png",
+        headers=world.headers("vendor"),
+        params={"amount": 20_000, "reference": "HD000000000000"},
+    )
+    assert unknown.status_code in (404, 422), unknown.text
+    assert snapshot_database(engine) == before
+
+
 def test_concurrent_payments_of_one_code_pay_it_once(
     client: TestClient, world: World, engine: Engine
 ) -> None:

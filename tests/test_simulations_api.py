@@ -7,6 +7,7 @@ import io
 import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import World
@@ -82,6 +83,7 @@ def test_bad_simulation_requests_are_refused(client: TestClient, world: World) -
     assert client.post("/simulations", headers=world.headers("manager"), json={}).status_code == 403
 
 
+@pytest.mark.slow
 def test_drive_mode_fills_a_running_service(
     live_url: str, tmp_path: Any, password_hash: str
 ) -> None:

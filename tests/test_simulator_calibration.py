@@ -47,6 +47,7 @@ def recovered(case: int, particles: int) -> tuple[bool, Fit]:
     return all(fit.contains(name, value) for name, value in truth.items()), fit
 
 
+@pytest.mark.slow
 def test_a_known_truth_is_inside_the_accepted_set_which_is_narrower_than_the_prior() -> None:
     inside, fit = recovered(case=1, particles=30)
     assert inside
@@ -108,6 +109,7 @@ def test_read_observed_refuses_unknown_metrics_and_zero_noise(tmp_path: Path) ->
         read_observed(path)
 
 
+@pytest.mark.slow
 def test_calibrate_command_writes_the_fit_and_a_forecast(tmp_path: Path) -> None:
     observed = tmp_path / "observed.csv"
     observed.write_text(

@@ -1,4 +1,4 @@
-"""The fourteen validation checks of ../shared/reference/simulator.md §4, every one run through
+"""The fourteen validation checks of the model (README "Adoption simulator"), every one run through
 the one engine, `simulate()` (the Bass reduction is a parameter setting, `BASS`)."""
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def ready_mean(params: Params, runs: int, days: int, seed: int) -> np.ndarray:
     return run(params, runs=runs, days=days, seed=seed)[:, :, col("shoppers_ready_share")].mean(0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("p", "q"), [(0.03, 0.38), (0.005, 0.15)])
 def test_1_bass_reduction_within_0005_of_the_recursion(p: float, q: float) -> None:
     days = 60
@@ -74,12 +75,14 @@ def test_3_nothing_from_nothing() -> None:
     assert data[:, 1:, col("tx")].sum() > 0  # the market still trades, in cash
 
 
+@pytest.mark.slow
 def test_4_pure_innovation() -> None:
     p, days = 0.02, 80
     mean = ready_mean(bass(p, 0.0, 100_000), runs=20, days=days, seed=3)
     assert np.max(np.abs(mean - (1 - (1 - p) ** np.arange(days + 1)))) < 0.005
 
 
+@pytest.mark.slow
 def test_5_seeded_logistic() -> None:
     days, f0, q = 60, 0.02, 0.2
     mean = ready_mean(bass(0.0, q, 100_000, seed_share=f0), runs=20, days=days, seed=5)
@@ -101,6 +104,7 @@ def test_7_common_random_numbers_give_zero_difference() -> None:
     assert np.array_equal(run(base, runs=3, days=90, seed=2), run(same, runs=3, days=90, seed=2))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "metric"),
     [
@@ -134,6 +138,7 @@ def test_8_monotone_responses(change: dict[str, float], metric: str) -> None:
     assert late.mean() > 2 * late.std(ddof=1) / np.sqrt(len(late))
 
 
+@pytest.mark.slow
 def test_8_a_fee_lowers_acceptance() -> None:
     base = scenario_params("baseline", SMALL | {"receipt_benefit": 500.0})
     free = run(base, runs=20, days=180, seed=4)[:, :, col("vendors_accepting_share")]
@@ -170,6 +175,7 @@ def test_10_accounting() -> None:
         assert trainings[:, start : start + 7].sum(axis=1).max() <= np.ceil(weekly)
 
 
+@pytest.mark.slow
 def test_11_summer_window_only_acts_inside_it_every_year() -> None:
     # one training a day, two in the school summer; nobody becomes ready otherwise
     quiet = {"p_s": 0.0, "q_s": 0.0, "members": 7, "trainees_per_member_week": 1.0}
@@ -197,6 +203,7 @@ def test_12_outages() -> None:
     assert never[:, :, col("qr_tx")].sum() > 0
 
 
+@pytest.mark.slow
 def test_13_a_temporary_blitz_persists_only_with_complementarities() -> None:
     common = SMALL | {
         "members": 0,

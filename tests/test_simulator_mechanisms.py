@@ -209,6 +209,7 @@ def test_habit_is_lost_after_failed_attempts() -> None:
     assert lost[:, -60:, share].mean() < 0.8 * kept[:, -60:, share].mean()
 
 
+@pytest.mark.slow
 def test_paired_differences_are_tighter_than_unpaired_with_different_parameters() -> None:
     base = scenario_params("baseline", SMALL)
     more = base.with_changes(members=200)

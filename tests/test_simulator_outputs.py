@@ -67,6 +67,7 @@ def test_paired_difference_is_zero_for_the_same_scenario_and_signed_otherwise() 
     assert paired_difference(worse, base)["qr_tx_share"]["points_6m"]["p95"] < 0
 
 
+@pytest.mark.slow
 def test_overrides_win_over_the_scenario(tmp_path: Path) -> None:
     # issue 9, defect 17: this crashed with a TypeError (members given twice)
     assert scenario_params("double_teams", {"members": 300}).members == 300
@@ -80,6 +81,7 @@ def test_overrides_win_over_the_scenario(tmp_path: Path) -> None:
     assert summary["scenarios"]["double_teams"]["parameters"]["members"] == 300
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("item", "field"),
     [
@@ -101,6 +103,7 @@ def test_out_of_range_overrides_are_refused_in_one_line(
     assert not (tmp_path / "never").exists()
 
 
+@pytest.mark.slow
 def test_compare_writes_csv_summary_differences_charts_and_the_pdf(tmp_path: Path) -> None:
     out = tmp_path / "sim"
     result = cho(

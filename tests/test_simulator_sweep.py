@@ -52,6 +52,7 @@ def swept(executor: Executor | None) -> np.ndarray:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_sweeps_are_byte_identical_whatever_runs_them(tmp_path: Path) -> None:
     here = swept(None)
     assert here.shape == (2, 4, 2, 21, here.shape[-1])
@@ -84,6 +85,7 @@ def test_grid_points_are_the_product_and_cells_share_seeds() -> None:
     assert np.array_equal(data[0, :, :, :, 0], data[1, :, :, :, 0])
 
 
+@pytest.mark.slow
 def test_sweep_command_writes_parquet_and_the_band_table(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
@@ -118,6 +120,7 @@ def test_morris_screening_separates_a_lever_from_a_dummy() -> None:
     assert indices["blitz_members"]["mu_star"] == 0  # no blitz window: no effect at all
 
 
+@pytest.mark.slow
 def test_sensitivity_command_writes_indices_and_a_tornado(tmp_path: Path) -> None:
     result = subprocess.run(
         [

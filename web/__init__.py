@@ -1,4 +1,4 @@
-"""Pages for people (DESIGN.md §10): server-rendered Jinja2 templates made interactive with a
+"""Pages for people: server-rendered Jinja2 templates made interactive with a
 vendored htmx 2, over the same `market/` services as the JSON API. `mount(app, ...)` adds them to
 the FastAPI app; none of their routes are in the OpenAPI document."""
 

@@ -236,24 +236,19 @@ def sale_card(
     session: SessionDep,
     stall_id: Id,
     amount: Annotated[WholeNumber, Query(gt=0, le=MAX_AMOUNT)],
-    memo: Annotated[str | None, Query(max_length=25)] = None,
     reference: Annotated[
-        str | None, Query(max_length=25, description="draw this unpaid code again")
-    ] = None,
+        str, Query(min_length=1, max_length=25, description="the code's reference, from POST")
+    ],
+    memo: Annotated[str | None, Query(max_length=25)] = None,
 ) -> Response:
-    """The per-sale card: the code, the amount in digits and in words. With `reference`, the
-    card of a code issued earlier (for the same amount); without, a new code."""
+    """The card of a per-sale code issued by `POST /stalls/{id}/sale-code`: the code, the
+    amount in digits and in words. Drawing it changes nothing (a GET issues no code)."""
     code = stall_codes.stall_code(session, actor=actor, stall_id=stall_id)
-    if reference is None:
-        payload, _reference = _memo_checked(
-            lambda: stall_codes.sale_payload(session, code, amount=amount, memo=memo)
-        )
-    else:
-        payload, issued = _memo_checked(
-            lambda: stall_codes.issued_sale_payload(session, code, reference=reference, memo=memo)
-        )
-        if issued != amount:
-            raise NotFoundError("Không có mã theo số tiền này (no such code for this amount).")
+    payload, issued = _memo_checked(
+        lambda: stall_codes.issued_sale_payload(session, code, reference=reference, memo=memo)
+    )
+    if issued != amount:
+        raise NotFoundError("Không có mã theo số tiền này (no such code for this amount).")
     content = stall_codes.board_content(code, amount=amount, payload=payload)
     return Response(
         board_render.board_png(content), media_type=PNG, headers={"Cache-Control": "no-store"}

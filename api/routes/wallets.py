@@ -14,9 +14,12 @@ from sqlmodel import Session
 from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
 from api.money import (
     IdempotencyKey,
-    MoneyToken,
     PayeePublic,
+    PayoutReader,
+    Refunder,
+    Reverser,
     TransferPublic,
+    WalletOwner,
     payee_public,
     run_money,
 )
@@ -26,7 +29,7 @@ from market.db import require_id
 from market.errors import InvalidCredentialsError
 from market.inputs import Id, IsoDate, WholeNumber
 from market.money import days, ledger, statements, wallets
-from market.money.models import LedgerAccount, TransferKind
+from market.money.models import LedgerAccount, LedgerAccountKind, TransferKind
 from market.money.requests import PayByQR, Refund, Reversal, SendToPhone, TopUp, Withdrawal
 from market.pagination import decode_cursor, encode_cursor
 from market.registry.access import Actor, require_role
@@ -137,7 +140,7 @@ class Violation(BaseModel):
 
 
 def _wallet_public(wallet: LedgerAccount, now: datetime) -> WalletPublic:
-    capped = wallet.kind == "shopper_wallet"
+    capped = wallet.kind == LedgerAccountKind.SHOPPER_WALLET
     return WalletPublic(
         id=require_id(wallet),
         kind=wallet.kind,
@@ -188,20 +191,20 @@ def my_wallet(actor: CurrentUser, session: SessionDep, clock: ClockDep) -> Walle
 
 @router.post("/wallets/me/top-ups", status_code=201, response_model=TransferPublic, responses=MONEY)
 def top_up(
-    context: ContextDep, token: MoneyToken, data: AmountBody, key: IdempotencyKey = None
+    context: ContextDep, call: WalletOwner, data: AmountBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Nạp tiền into the caller's wallet."""
-    return run_money(context, token=token, key=key, request=TopUp(data.amount))
+    return run_money(context, call, key=key, request=TopUp(data.amount))
 
 
 @router.post(
     "/wallets/me/withdrawals", status_code=201, response_model=TransferPublic, responses=MONEY
 )
 def withdraw(
-    context: ContextDep, token: MoneyToken, data: AmountBody, key: IdempotencyKey = None
+    context: ContextDep, call: WalletOwner, data: AmountBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Rút tiền from the caller's wallet."""
-    return run_money(context, token=token, key=key, request=Withdrawal(data.amount))
+    return run_money(context, call, key=key, request=Withdrawal(data.amount))
 
 
 @router.get("/wallets/lookup", response_model=RecipientPublic)
@@ -218,12 +221,12 @@ def lookup(
     "/wallets/me/transfers", status_code=201, response_model=TransferPublic, responses=MONEY
 )
 def transfer(
-    context: ContextDep, token: MoneyToken, data: TransferBody, key: IdempotencyKey = None
+    context: ContextDep, call: WalletOwner, data: TransferBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Chuyển tiền to another wallet by phone number."""
     return run_money(
         context,
-        token=token,
+        call,
         key=key,
         request=SendToPhone(data.to_phone, data.amount, data.memo),
     )
@@ -233,10 +236,10 @@ def transfer(
     "/wallets/me/payments", status_code=201, response_model=TransferPublic, responses=MONEY
 )
 def pay(
-    context: ContextDep, token: MoneyToken, data: PayBody, key: IdempotencyKey = None
+    context: ContextDep, call: WalletOwner, data: PayBody, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Pay a stall by its scanned VietQR (a static code needs `amount`; a dynamic code fixes it)."""
-    return run_money(context, token=token, key=key, request=PayByQR(data.payload, data.amount))
+    return run_money(context, call, key=key, request=PayByQR(data.payload, data.amount))
 
 
 def _statement(
@@ -250,7 +253,7 @@ def _statement(
         StatementLine(
             entry_id=require_id(row.entry),
             transfer_id=require_id(row.transfer),
-            kind=TransferKind(row.transfer.kind),
+            kind=row.transfer.kind,
             amount=row.entry.amount,
             balance_after=row.entry.balance_after,
             memo=row.transfer.memo,
@@ -302,13 +305,13 @@ def vendor_statement(
 )
 def vendor_withdraw(
     context: ContextDep,
-    token: MoneyToken,
+    call: PayoutReader,
     account_id: Id,
     data: AmountBody,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Rút tiền from a vendor wallet."""
-    return run_money(context, token=token, key=key, request=Withdrawal(data.amount, account_id))
+    return run_money(context, call, key=key, request=Withdrawal(data.amount, account_id))
 
 
 @router.post(
@@ -319,13 +322,13 @@ def vendor_withdraw(
 )
 def refund(
     context: ContextDep,
-    token: MoneyToken,
+    call: Refunder,
     payment_id: Id,
     data: AmountBody,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """The vendor refunds part or all of a payment (never more than the payment in total)."""
-    return run_money(context, token=token, key=key, request=Refund(payment_id, data.amount))
+    return run_money(context, call, key=key, request=Refund(payment_id, data.amount))
 
 
 @router.post(
@@ -335,10 +338,10 @@ def refund(
     responses=MONEY,
 )
 def reversal(
-    context: ContextDep, token: MoneyToken, payment_id: Id, key: IdempotencyKey = None
+    context: ContextDep, call: Reverser, payment_id: Id, key: IdempotencyKey = None
 ) -> JSONResponse:
     """An admin reverses a payment that has not been refunded."""
-    return run_money(context, token=token, key=key, request=Reversal(payment_id))
+    return run_money(context, call, key=key, request=Reversal(payment_id))
 
 
 @router.get("/vendors/{vendor_id}/slip", response_model=DailySlip)

@@ -22,6 +22,7 @@ from sqlalchemy import func
 from sqlalchemy import select as wide_select  # more columns than sqlmodel's overloads take
 from sqlmodel import Session, col, select
 
+from market.db import require_id
 from market.errors import NotFoundError
 from market.money.models import (
     DayClose,
@@ -144,7 +145,7 @@ def coverage(session: Session, *, actor: Actor, market_id: int, today: date) -> 
         )
         if stall.status != StallStatus.OCCUPIED:
             continue
-        days = paid.get(stall.id or 0, {})
+        days = paid.get(require_id(stall), {})
         for share in (total, zone_share, category_share):
             share.occupied += 1
             if days:
@@ -222,8 +223,8 @@ def follow_up(
     revoked: list[FollowUp] = []
     idle: dict[int, FollowUp] = {}
     for stall in stalls:
-        vendor = current.get(stall.id or 0)
-        latest = last_board.get(stall.id or 0)
+        vendor = current.get(require_id(stall))
+        latest = last_board.get(require_id(stall))
         if stall.status == StallStatus.OCCUPIED and stall.id not in live and vendor is not None:
             if latest is not None and latest.status == BoardStatus.REVOKED:
                 revoked.append(
@@ -243,9 +244,9 @@ def follow_up(
                     FollowUp("no-code", stall.id, stall.code, vendor.id, vendor.full_name)
                 )
         if stall.id in live and vendor is not None and vendor.id not in idle:
-            last = last_paid.get(vendor.id or 0)
+            last = last_paid.get(require_id(vendor))
             if last is None or (today - last).days >= idle_days:
-                idle[vendor.id or 0] = FollowUp(
+                idle[require_id(vendor)] = FollowUp(
                     "idle", stall.id, stall.code, vendor.id, vendor.full_name, vendor.phone, last
                 )
     return no_code + list(idle.values()) + revoked

@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel
 
 from market.clock import utc_now
 from market.errors import DomainError, IdempotencyMismatchError
-from market.money.models import IdempotencyRecord
+from market.money.models import IdempotencyOutcome, IdempotencyRecord
 
 KEYS = SQLModel.metadata.tables[str(IdempotencyRecord.__tablename__)]
 _CLAIM = {
@@ -90,7 +90,7 @@ def _claim(session: Session, *, user_id: int, key: str, fingerprint: str) -> int
             "user_id": user_id,
             "key": key,
             "request_hash": fingerprint,
-            "outcome": "pending",
+            "outcome": IdempotencyOutcome.PENDING,
             "response": {},
             "created_at": utc_now(),
         },
@@ -102,7 +102,7 @@ def _claim(session: Session, *, user_id: int, key: str, fingerprint: str) -> int
         raise IdempotencyMismatchError(
             "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác (key reused with another body)."
         )
-    return Outcome(stored.outcome == "ok", stored.response, replayed=True)
+    return Outcome(stored.outcome == IdempotencyOutcome.OK, stored.response, replayed=True)
 
 
 def _settle(session: Session, record_id: int, outcome: Outcome, transfer_id: int | None) -> Outcome:
@@ -110,7 +110,7 @@ def _settle(session: Session, record_id: int, outcome: Outcome, transfer_id: int
         _SETTLE,
         {
             "record_id": record_id,
-            "outcome": "ok" if outcome.ok else "error",
+            "outcome": IdempotencyOutcome.OK if outcome.ok else IdempotencyOutcome.ERROR,
             "response": outcome.response,
             "transfer_id": transfer_id,
         },

@@ -19,7 +19,9 @@ Design, stated up front:
 - Each transfer belongs to the business day (Asia/Ho_Chi_Minh) of its instant; a closed day's
   per-vendor totals are frozen with a content hash.
 
-`audit()` checks invariants I1–I12 of ../shared/reference/ledger.md §2 and returns violations.
+`audit()` checks the invariants I1–I12 (conservation, balanced transfers, balances equal to
+the journal, …; listed in README "Mock wallets on a real ledger", after TigerBeetle's published
+account and transfer rules) and returns the violations.
 """
 
 from __future__ import annotations

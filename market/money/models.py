@@ -12,7 +12,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueC
 from sqlmodel import Field, SQLModel
 
 from market.registry.models import Status
-from market.types import UTCDateTime, created_at_field
+from market.types import EnumText, UTCDateTime, created_at_field, status_field
 
 # ---------------------------------------------------------------------------------------------
 # Ledger: accounts, transfers and their entries (written only by market/money/ledger.py)
@@ -24,6 +24,18 @@ class LedgerAccountKind(enum.StrEnum):
     CASH_IN = "cash_in"  # system: money entering the mock world (top-ups)
     CASH_OUT = "cash_out"  # system: money leaving it (withdrawals)
     FEES = "fees"  # system: fees charged to vendors
+
+
+class IdempotencyOutcome(enum.StrEnum):
+    PENDING = "pending"  # claimed by a request still running (or rolled back with it)
+    OK = "ok"
+    ERROR = "error"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 class LedgerAccount(SQLModel, table=True):
@@ -42,7 +54,7 @@ class LedgerAccount(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16, index=True)
+    kind: LedgerAccountKind = Field(sa_type=EnumText(LedgerAccountKind), nullable=False, index=True)
     owner_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     payout_account_id: int | None = Field(default=None, foreign_key="payout_account.id")
     balance: int = Field(default=0, sa_type=BigInteger)
@@ -75,7 +87,7 @@ class Transfer(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16, index=True)
+    kind: TransferKind = Field(sa_type=EnumText(TransferKind), nullable=False, index=True)
     amount: int = Field(sa_type=BigInteger)
     fee: int = Field(default=0, sa_type=BigInteger)
     debit_account_id: int = Field(foreign_key="ledger_account.id", index=True)
@@ -113,7 +125,9 @@ class IdempotencyRecord(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id")
     key: str = Field(max_length=255)
     request_hash: str = Field(max_length=64)
-    outcome: str = Field(max_length=8, description="ok or error")
+    outcome: IdempotencyOutcome = Field(
+        sa_type=EnumText(IdempotencyOutcome, length=8), nullable=False
+    )
     response: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     transfer_id: int | None = Field(default=None, foreign_key="transfer.id")
     created_at: datetime = created_at_field()
@@ -158,7 +172,7 @@ class WebhookEndpoint(SQLModel, table=True):
     vendor_id: int = Field(foreign_key="vendor.id", index=True)
     url: str = Field(max_length=500)
     secret: str = Field(max_length=64)
-    status: str = Field(default=Status.ACTIVE, max_length=16)
+    status: Status = status_field(Status.ACTIVE)
     created_at: datetime = created_at_field()
 
 
@@ -168,7 +182,12 @@ class WebhookDelivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="outbox_event.id", index=True)
     endpoint_id: int = Field(foreign_key="webhook_endpoint.id", index=True)
-    status: str = Field(default="pending", max_length=16, index=True)
+    status: DeliveryStatus = Field(
+        default=DeliveryStatus.PENDING,
+        sa_type=EnumText(DeliveryStatus),
+        nullable=False,
+        index=True,
+    )
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     last_status: int | None = None

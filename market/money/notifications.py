@@ -23,7 +23,13 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
 from market.money import wakeups, webhook_targets
-from market.money.models import OutboxEvent, Transfer, WebhookDelivery, WebhookEndpoint
+from market.money.models import (
+    DeliveryStatus,
+    OutboxEvent,
+    Transfer,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from market.registry import vendors
 from market.registry.access import Actor
 from market.registry.models import Status
@@ -53,7 +59,7 @@ _FAN_OUT = insert(DELIVERIES).from_select(
     core_select(
         bindparam("event_id"),
         ENDPOINTS.c.id,
-        literal("pending"),
+        literal(DeliveryStatus.PENDING.value),
         literal(0),
         bindparam("next_attempt_at", type_=UTCDateTime()),
     ).where(ENDPOINTS.c.vendor_id == bindparam("vendor_id"), ENDPOINTS.c.status == Status.ACTIVE),
@@ -187,7 +193,10 @@ def deliver_due(
     with Session(engine, expire_on_commit=False) as session:
         query = (
             select(WebhookDelivery)
-            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+            )
             .order_by(col(WebhookDelivery.id))
             .limit(limit)
         )
@@ -232,9 +241,9 @@ def deliver_due(
             delivery.last_status = status
             delivery.last_error = error
             if status is not None and 200 <= status < 300:
-                delivery.status = "delivered"
+                delivery.status = DeliveryStatus.DELIVERED
             elif delivery.attempts >= MAX_ATTEMPTS:
-                delivery.status = "failed"
+                delivery.status = DeliveryStatus.FAILED
             else:
                 delivery.next_attempt_at = now + _backoff(delivery.attempts)
             session.add(delivery)

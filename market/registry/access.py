@@ -1,4 +1,4 @@
-"""Who may do what: the authenticated actor and the role rules of DESIGN.md §7.
+"""Who may do what: the authenticated actor and the role rules (README "Roles").
 
 admin: everything. manager: the markets they manage, and everything in them. vendor: their own
 vendor record, stalls and payout accounts, read-only. planner: market directory and aggregates.

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from market.db import require_id
 from market.inputs import Boolean, Id, IsoDate, Number, WholeNumber
 from market.text import (
     InvalidPhoneError,
@@ -348,7 +349,7 @@ class VendorPublic(SQLModel):
     @classmethod
     def from_row(cls, vendor: Vendor, **extra: Any) -> VendorPublic:
         return cls(
-            id=vendor.id or 0,
+            id=require_id(vendor),
             market_id=vendor.market_id,
             full_name=vendor.full_name,
             phone=vendor.phone,
@@ -479,7 +480,7 @@ class PayoutAccountPublic(SQLModel):
     def from_row(cls, account: PayoutAccount) -> PayoutAccountPublic:
         bank = bank_by_bin(account.bin)
         return cls(
-            id=account.id or 0,
+            id=require_id(account),
             vendor_id=account.vendor_id,
             bin=account.bin,
             bank_short_name=bank.short_name if bank else account.bin,

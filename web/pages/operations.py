@@ -175,17 +175,7 @@ async def import_check(
         refusal = {"code": "payload-too-large", "detail": message, "fields": {"file": message}}
         return _import_page(request, session, actor, market_id, refusal=refusal, status=413)
     filename = upload.filename or ""
-    report, refusal = attempt(
-        session,
-        lambda: spreadsheet.import_table(
-            session,
-            actor=actor,
-            market_id=market_id,
-            content=content,
-            filename=filename,
-            dry_run=True,
-        ),
-    )
+    report, refusal = _import(session, actor, market_id, content, filename, dry_run=True)
     if report is None:
         return _import_page(request, session, actor, market_id, refusal=refusal, status=422)
     digest = hashlib.sha256(content).hexdigest()
@@ -201,6 +191,23 @@ async def import_check(
         bad_rows=_bad_rows(content, filename, report.errors),
         upload=digest,
         filename=filename,
+    )
+
+
+def _import(
+    session: Session, actor: Actor, market_id: Id, content: bytes, filename: str, *, dry_run: bool
+) -> tuple[spreadsheet.ImportReport | None, dict[str, Any] | None]:
+    """The file through the registry's importer: its report, or the refusal to show."""
+    return attempt(
+        session,
+        lambda: spreadsheet.import_table(
+            session,
+            actor=actor,
+            market_id=market_id,
+            content=content,
+            filename=filename,
+            dry_run=dry_run,
+        ),
     )
 
 
@@ -222,17 +229,7 @@ def import_apply(
         }
         return _import_page(request, session, actor, market_id, refusal=refusal, status=409)
     content = kept.with_suffix(".bin").read_bytes()
-    report, refusal = attempt(
-        session,
-        lambda: spreadsheet.import_table(
-            session,
-            actor=actor,
-            market_id=market_id,
-            content=content,
-            filename=filename,
-            dry_run=False,
-        ),
-    )
+    report, refusal = _import(session, actor, market_id, content, filename, dry_run=False)
     if report is None:
         return _import_page(request, session, actor, market_id, refusal=refusal, status=422)
     kept.with_suffix(".bin").unlink(missing_ok=True)
