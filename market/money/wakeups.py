@@ -128,13 +128,14 @@ class Hub:
 
 class Listener:
     """A daemon thread holding one PostgreSQL connection in LISTEN; reconnects after a failure
-    (the feeds' polling covers what it missed meanwhile)."""
+    and then wakes every feed once, so what committed meanwhile is read at once."""
 
     def __init__(self, hub: Hub, url: str) -> None:
         self.hub = hub
         parsed = make_url(url).set(drivername="postgresql")
         self.dsn = parsed.render_as_string(hide_password=False)
         self.connected = threading.Event()
+        self.reconnecting = False  # True once it has been connected
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="cho-listen", daemon=True)
 
@@ -149,7 +150,7 @@ class Listener:
         while not self.stopping.is_set():
             try:
                 self._listen()
-            except psycopg.Error:
+            except Exception:  # whatever broke, the thread lives on and reconnects
                 log.warning("event listener lost its connection; reconnecting", exc_info=True)
             self.connected.clear()
             self.stopping.wait(RECONNECT_SECONDS)
@@ -157,7 +158,10 @@ class Listener:
     def _listen(self) -> None:
         with psycopg.connect(self.dsn, autocommit=True) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
+            if self.reconnecting:  # what committed while it was away woke nobody: read now
+                self.hub.wake(EVERYONE)
             self.connected.set()
+            self.reconnecting = True
             while not self.stopping.is_set():
                 for notice in connection.notifies(timeout=1.0):
                     self._wake(notice.payload)
