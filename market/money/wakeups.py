@@ -58,12 +58,16 @@ class Waiter:
             self.close()
 
     async def wait(self, timeout: float) -> bool:
+        """True once woken (the wake-up is then used up), False after `timeout`. A wake-up that
+        lands as the timeout fires stays pending, so the next wait returns at once: clearing
+        it there would lose it until the next poll."""
         try:
             await asyncio.wait_for(self.event.wait(), timeout)
         except TimeoutError:
             return False
-        finally:
-            self.event.clear()
+        # cleared before the feed reads: a wake-up arriving after this point stays pending, so
+        # its event is in that read or in the one after the next (immediate) wait
+        self.event.clear()
         return True
 
     def close(self) -> None:
