@@ -1,0 +1,207 @@
+// The soundbox ("loa báo tiền"): payments arrive over Server-Sent Events (the session cookie
+// signs the feed in), each is shown large and read aloud by playing the clips the server chose
+// (chime, "đã nhận", the amount, "đồng") back to back with Web Audio. Never twice for one
+// payment (ids kept in localStorage); after a lost connection one summary of what came in
+// meanwhile; connection state always shown; the screen kept on with a Wake Lock.
+(() => {
+  "use strict";
+  const root = document.getElementById("soundbox");
+  if (!root) return;
+  const T = JSON.parse(root.dataset.texts);
+  const $ = (id) => document.getElementById(id);
+  const seenKey = "cho.soundbox.seen." + root.dataset.vendor;
+  const MAX_SEEN = 200;
+  let seen = [];
+  try { seen = JSON.parse(localStorage.getItem(seenKey) || "[]"); } catch (e) { seen = []; }
+  let lastId = Number(root.dataset.after) || 0;
+  let source = null;
+  let reconnecting = false; // a connection after a loss: its backlog becomes one summary
+  let held = [];
+  let audio = null;
+  let wakeLock = null;
+  const buffers = new Map();
+  let queue = Promise.resolve();
+
+  function remember(id) {
+    seen.push(id);
+    if (seen.length > MAX_SEEN) seen = seen.slice(-MAX_SEEN);
+    try { localStorage.setItem(seenKey, JSON.stringify(seen)); } catch (e) { /* private mode */ }
+  }
+
+  function state(name) {
+    const conn = $("conn");
+    conn.dataset.state = name;
+    conn.textContent = T[name];
+  }
+
+  // ---- audio
+  function clip(key) {
+    if (!buffers.has(key)) {
+      buffers.set(key, fetch("/static/clips/" + key + ".ogg")
+        .then((r) => r.arrayBuffer())
+        .then((data) => audio.decodeAudioData(data)));
+    }
+    return buffers.get(key);
+  }
+
+  function say(clips, words) {
+    const line = document.createElement("li");
+    line.dataset.clips = clips.join(" ");
+    line.textContent = words;
+    $("spoken").append(line);
+    root.dataset.lastClips = line.dataset.clips;
+    queue = queue.then(async () => {
+      if (!audio) { line.dataset.played = "muted"; return; }
+      const parts = await Promise.all(clips.map(clip));
+      let at = audio.currentTime + 0.05;
+      for (const buffer of parts) {
+        const node = audio.createBufferSource();
+        node.buffer = buffer;
+        node.connect(audio.destination);
+        node.start(at);
+        at += buffer.duration;
+      }
+      await new Promise((done) => setTimeout(done, (at - audio.currentTime) * 1000));
+      line.dataset.played = "yes";
+    }).catch(() => { line.dataset.played = "failed"; });
+  }
+
+  async function unlock() {
+    audio = audio || new AudioContext();
+    await audio.resume();
+    $("sound-state").textContent = T.sound_on;
+    $("unlock").setAttribute("aria-pressed", "true");
+    root.dataset.audio = "on";
+    keepAwake();
+  }
+
+  async function keepAwake() {
+    if (!("wakeLock" in navigator)) { $("wake-state").textContent = T.not_awake; return; }
+    try {
+      wakeLock = await navigator.wakeLock.request("screen");
+      $("wake-state").textContent = T.awake;
+    } catch (e) {
+      $("wake-state").textContent = T.not_awake;
+    }
+  }
+
+  // ---- the feed
+  function show(event, note) {
+    const item = document.createElement("li");
+    item.dataset.id = event.id;
+    item.dataset.type = event.type;
+    const amount = document.createElement("strong");
+    amount.textContent = event.data.amount_text;
+    const time = new Date(event.created_at).toLocaleTimeString("vi-VN", {hour: "2-digit", minute: "2-digit"});
+    item.append(amount, " · " + time + " · " + (event.data.memo || ""));
+    if (note) {
+      const warn = document.createElement("p");
+      warn.className = event.tiny ? "warn" : "muted";
+      warn.textContent = note;
+      item.append(warn);
+    }
+    if (event.tiny) item.classList.add("tiny");
+    $("feed").prepend(item);
+  }
+
+  function showLast(text, words, tiny) {
+    const box = $("last");
+    box.replaceChildren();
+    const big = document.createElement("p");
+    big.className = "big-amount";
+    big.textContent = text;
+    const said = document.createElement("p");
+    said.textContent = words;
+    box.append(big, said);
+    if (tiny) {
+      const warn = document.createElement("p");
+      warn.className = "warn";
+      warn.textContent = T.tiny;
+      box.append(warn);
+    }
+  }
+
+  function addToToday(event) {
+    if (event.data.business_day !== root.dataset.today) return;
+    const total = $("today-total");
+    const count = $("today-count");
+    total.dataset.total = Number(total.dataset.total) + event.data.amount;
+    count.dataset.count = Number(count.dataset.count) + 1;
+    total.textContent = Number(total.dataset.total).toLocaleString("vi-VN") + "\u00a0₫";
+    count.textContent = count.dataset.count;
+  }
+
+  function announce(event) {
+    show(event, event.tiny ? T.tiny : "");
+    showLast(T.received + " " + event.data.amount_text, event.words, event.tiny);
+    say(event.clips, event.words);
+    remember(event.id);
+  }
+
+  function onPayment(message) {
+    const event = JSON.parse(message.data);
+    lastId = Math.max(lastId, Number(message.lastEventId) || 0);
+    if (seen.includes(event.id)) return;
+    addToToday(event);
+    if (reconnecting) { held.push(event); return; }
+    announce(event);
+  }
+
+  function onRefund(message) {
+    const event = JSON.parse(message.data);
+    lastId = Math.max(lastId, Number(message.lastEventId) || 0);
+    if (seen.includes(event.id)) return;
+    remember(event.id);
+    show(event, T.refunded);
+  }
+
+  function onCaughtUp(message) {
+    const summary = JSON.parse(message.data).summary;
+    const missed = held;
+    held = [];
+    const wasReconnecting = reconnecting;
+    reconnecting = false;
+    if (!missed.length) return;
+    if (!wasReconnecting || !summary || summary.count !== missed.length) {
+      missed.forEach(announce); // a partial backlog: each one, none twice
+      return;
+    }
+    missed.forEach((event) => { show(event, event.tiny ? T.tiny : ""); remember(event.id); });
+    const text = T.summary.replace("{count}", summary.count).replace("{total}", summary.total_text);
+    showLast(text, summary.words, false);
+    say(summary.clips, summary.words);
+  }
+
+  function connect() {
+    if (source) source.close();
+    state(reconnecting ? "lost" : "connecting");
+    source = new EventSource("/v/events?after=" + lastId);
+    source.onopen = () => state("live");
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) { state("ended"); return; }
+      reconnecting = true;
+      state("lost");
+    };
+    source.addEventListener("payment.received", onPayment);
+    source.addEventListener("payment.refunded", onRefund);
+    source.addEventListener("payment.reversed", onRefund);
+    source.addEventListener("caught-up", onCaughtUp);
+  }
+
+  $("unlock").addEventListener("click", unlock);
+  $("test-sound").addEventListener("click", async () => {
+    if (!audio) await unlock();
+    const clips = root.dataset.testClips.split(" ");
+    say(clips, T.received + " 150.000 ₫");
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && audio) keepAwake();
+  });
+  // Android freezes a tab in a pocket: close the feed, and on resume reconnect and summarise.
+  document.addEventListener("freeze", () => { if (source) source.close(); source = null; });
+  document.addEventListener("resume", () => { reconnecting = true; connect(); });
+  window.addEventListener("online", () => {
+    if (!source || source.readyState === EventSource.CLOSED) { reconnecting = true; connect(); }
+  });
+  connect();
+})();
