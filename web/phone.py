@@ -102,7 +102,7 @@ def run_money(
 def in_words(refusal: dict[str, Any]) -> dict[str, Any]:
     """A refusal whose messages by the fields are its Vietnamese detail (the services' field
     messages are short English codes for API clients)."""
-    fields = {name: refusal["detail"] for name in refusal.get("fields", {})}
+    fields = dict.fromkeys(refusal.get("fields", {}), refusal["detail"])
     return {**refusal, "fields": fields}
 
 

@@ -90,7 +90,8 @@ def test_a_vendor_lands_on_the_soundbox_with_todays_total(client: TestClient, wo
     page = client.get("/v")
     assert page.status_code == 200
     assert "Loa báo tiền" in page.text
-    assert "Bật âm thanh" in page.text and "Thử âm thanh" in page.text
+    assert "Bật âm thanh" in page.text
+    assert "Thử âm thanh" in page.text
     assert 'id="today-total" data-total="100000"' in page.text  # the world's payment today
     assert 'role="status" data-state="connecting"' in page.text
     assert 'rel="manifest" href="/static/phone/vendor.webmanifest"' in page.text
@@ -144,8 +145,10 @@ def test_my_code_full_screen_and_a_confirmed_reprint(
     with Session(engine) as session:
         new = boards.live_board(session, world.stall_a)
         replaced = session.get(Board, old.id)
-        assert new is not None and replaced is not None
-        assert new.serial != old.serial and replaced.status == BoardStatus.REPLACED
+        assert new is not None
+        assert replaced is not None
+        assert new.serial != old.serial
+        assert replaced.status == BoardStatus.REPLACED
     assert new.serial in done.text
     board = client.get(f"/v/code/board.png?stall={world.stall_a}")
     assert board.content[:8] == b"\x89PNG\r\n\x1a\n"
@@ -186,7 +189,8 @@ def test_a_per_sale_code_turns_paid(client: TestClient, world: World, engine: En
     assert reference
     state_url = f"/v/sell/{reference.group(1)}?stall={reference.group(2)}"
     waiting = client.get(state_url, headers={"HX-Request": "true"})
-    assert 'data-paid="no"' in waiting.text and "<html" not in waiting.text
+    assert 'data-paid="no"' in waiting.text
+    assert "<html" not in waiting.text
     with Session(engine) as session:
         sale = session.exec(select(SaleCode).where(SaleCode.reference == reference.group(1))).one()
         board = session.get(Board, sale.board_id)
@@ -289,7 +293,8 @@ def test_open_top_up_and_a_wrong_pin(client: TestClient, world: World, engine: E
         "/w/open",
         data={"csrf": csrf, "full_name": "Lò Văn An", "phone": "0911 222 333", "pin": "246810"},
     )
-    assert opened.status_code == 200 and "Ví của tôi" in opened.text
+    assert opened.status_code == 200
+    assert "Ví của tôi" in opened.text
     assert 'id="balance">0\u00a0₫<' in opened.text
     key = key_of(opened.text)
     bad = client.post("/w/topup", data={"csrf": csrf_of(opened.text), "key": key, "amount": "-5"})
@@ -315,7 +320,8 @@ def test_scan_shows_the_masked_recipient_then_pays(
 ) -> None:
     wallet_sign_in(client)
     scan = client.get("/w/scan")
-    assert scan.status_code == 200 and "/static/vendor/jsqr-1.4.0/jsQR.js" in scan.text
+    assert scan.status_code == 200
+    assert "/static/vendor/jsqr-1.4.0/jsQR.js" in scan.text
     csrf = csrf_of(scan.text)
     garbage = client.post("/w/pay/check", data={"csrf": csrf, "payload": "hello"})
     assert garbage.status_code == 422
@@ -325,9 +331,11 @@ def test_scan_shows_the_masked_recipient_then_pays(
     payload = live_payload(engine, world.stall_a)
     check = client.post("/w/pay/check", data={"csrf": csrf, "payload": payload})
     assert check.status_code == 200
-    assert "Chợ Mậu A" in check.text and "B-12" in check.text
+    assert "Chợ Mậu A" in check.text
+    assert "B-12" in check.text
     holder = re.search(r'<dd id="holder">([^<]+)</dd>', check.text)
-    assert holder and "*" in holder.group(1)  # masked, never the full name
+    assert holder
+    assert "*" in holder.group(1)
     assert "Nguyễn Thị Hường" not in check.text
     form = {"csrf": csrf, "payload": payload, "key": key_of(check.text)}
     before = snapshot_database(engine)
@@ -340,7 +348,8 @@ def test_scan_shows_the_masked_recipient_then_pays(
     }
     paid = client.post("/w/pay", data=form | {"key": key_of(poor.text), "amount": "35.000"})
     assert paid.status_code == 200
-    assert "Thành công" in paid.text and "35.000\u00a0₫" in paid.text
+    assert "Thành công" in paid.text
+    assert "35.000\u00a0₫" in paid.text
     assert 'id="balance">865.000\u00a0₫<' in paid.text  # 1.000.000 − 100.000 − 35.000
 
 
@@ -402,9 +411,11 @@ def test_send_to_a_phone_after_confirming_the_masked_name(
     sent = client.post(
         "/w/send", data=form | {"to_phone": "0933444555", "amount": "10000", "confirm": "yes"}
     )
-    assert sent.status_code == 200 and "Thành công" in sent.text
+    assert sent.status_code == 200
+    assert "Thành công" in sent.text
     statement = client.get("/w/statement")
-    assert "Chuyển tiền" in statement.text and "-10.000\u00a0₫" in statement.text
+    assert "Chuyển tiền" in statement.text
+    assert "-10.000\u00a0₫" in statement.text
     assert "ki-ốt B-12" in statement.text  # the earlier payment, with its stall
 
 
@@ -426,10 +437,12 @@ def test_the_app_shell_is_installable(client: TestClient) -> None:
     worker = client.get("/sw.js")
     assert worker.status_code == 200
     assert worker.headers["service-worker-allowed"] == "/"
-    assert "/static/clips/da_nhan.ogg" in worker.text and "__CLIPS__" not in worker.text
+    assert "/static/clips/da_nhan.ogg" in worker.text
+    assert "__CLIPS__" not in worker.text
     for app, start in (("vendor", "/v"), ("wallet", "/w")):
         manifest = json.loads(client.get(f"/static/phone/{app}.webmanifest").text)
-        assert manifest["start_url"] == start and manifest["display"] == "standalone"
+        assert manifest["start_url"] == start
+        assert manifest["display"] == "standalone"
         sizes = {icon["sizes"] for icon in manifest["icons"]}
         assert sizes == {"192x192", "512x512"}
         for icon in manifest["icons"]:
