@@ -50,7 +50,7 @@ from web.phone import AmountError, amount_refusal, new_key, parse_amount, run_mo
 router = page_router()
 HISTORY_SHOWN = 30  # lines of today's history on the page
 POLL_SECONDS = 1.0  # how often an open feed looks for new events
-KEEP_ALIVE_SECONDS = 15.0
+KEEP_ALIVE_SECONDS = 15.0  # the page reconnects after 40 s without a word
 FEED_PAGE = 100  # events read per poll; a shorter page means the backlog is over
 
 
@@ -197,7 +197,7 @@ async def soundbox_events(
             idle = 0.0 if batch else idle + POLL_SECONDS
             if idle >= KEEP_ALIVE_SECONDS:
                 idle = 0.0
-                yield ": keep-alive\n\n"
+                yield "event: ping\ndata: {}\n\n"  # an event, so the page can tell silence
             try:
                 batch = await run_in_threadpool(fetch, cursor)
             except (UnauthenticatedError, DomainError):

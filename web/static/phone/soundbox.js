@@ -13,7 +13,7 @@
   const MAX_SEEN = 200;
   let seen = [];
   try { seen = JSON.parse(localStorage.getItem(seenKey) || "[]"); } catch (e) { seen = []; }
-  let lastId = Number(root.dataset.after) || 0;
+  let done = Number(root.dataset.after) || 0;
   let source = null;
   let reconnecting = false; // a connection after a loss: its backlog becomes one summary
   let held = [];
@@ -21,6 +21,9 @@
   let wakeLock = null;
   const buffers = new Map();
   let queue = Promise.resolve();
+  let lastHeard = Date.now();
+  const SILENCE_MS = 40000;
+  const RETRY_MS = 2000;
 
   function remember(id) {
     seen.push(id);
@@ -131,56 +134,81 @@
     count.textContent = count.dataset.count;
   }
 
-  function announce(event) {
+  // Every payment is handled once: shown, counted in today's total, and said alone or in one
+  // summary. `done` is the feed position up to which everything was handled; a reconnection
+  // starts there, so what arrived but was not yet handled comes again and joins the summary.
+  function handled(event) {
+    remember(event.id);
+    done = Math.max(done, event.seq);
+    addToToday(event);
     show(event, event.tiny ? T.tiny : "");
+  }
+
+  function announce(event) {
+    handled(event);
     showLast(T.received + " " + event.data.amount_text, event.words, event.tiny);
     say(event.clips, event.words);
-    remember(event.id);
+  }
+
+  function parse(message) {
+    lastHeard = Date.now();
+    const event = JSON.parse(message.data);
+    event.seq = Number(message.lastEventId) || 0;
+    return event;
   }
 
   function onPayment(message) {
-    const event = JSON.parse(message.data);
-    lastId = Math.max(lastId, Number(message.lastEventId) || 0);
-    if (seen.includes(event.id)) return;
-    addToToday(event);
+    const event = parse(message);
+    if (seen.includes(event.id)) { done = Math.max(done, event.seq); return; }
     if (reconnecting) { held.push(event); return; }
     announce(event);
   }
 
   function onRefund(message) {
-    const event = JSON.parse(message.data);
-    lastId = Math.max(lastId, Number(message.lastEventId) || 0);
+    const event = parse(message);
+    done = Math.max(done, event.seq);
     if (seen.includes(event.id)) return;
     remember(event.id);
     show(event, T.refunded);
   }
 
   function onCaughtUp(message) {
+    lastHeard = Date.now();
     const summary = JSON.parse(message.data).summary;
     const missed = held;
-    held = [];
     const wasReconnecting = reconnecting;
+    held = [];
     reconnecting = false;
     if (!missed.length) return;
     if (!wasReconnecting || !summary || summary.count !== missed.length) {
-      missed.forEach(announce); // a partial backlog: each one, none twice
+      missed.forEach(announce); // some were handled before: each of the others, none twice
       return;
     }
-    missed.forEach((event) => { show(event, event.tiny ? T.tiny : ""); remember(event.id); });
+    missed.forEach(handled);
     const text = T.summary.replace("{count}", summary.count).replace("{total}", summary.total_text);
     showLast(text, summary.words, false);
     say(summary.clips, summary.words);
   }
 
+  function lose() {
+    if (source) source.close();
+    source = null;
+    held = [];
+    reconnecting = true;
+    state("lost");
+  }
+
   function connect() {
     if (source) source.close();
     state(reconnecting ? "lost" : "connecting");
-    source = new EventSource("/v/events?after=" + lastId);
-    source.onopen = () => state("live");
+    lastHeard = Date.now();
+    source = new EventSource("/v/events?after=" + done);
+    source.onopen = () => { lastHeard = Date.now(); state("live"); };
+    source.addEventListener("ping", () => { lastHeard = Date.now(); });
     source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED) { state("ended"); return; }
-      reconnecting = true;
-      state("lost");
+      if (source.readyState === EventSource.CLOSED) { source = null; state("ended"); return; }
+      lose(); // reconnect ourselves, from what was handled
+      setTimeout(() => { if (!source && navigator.onLine) connect(); }, RETRY_MS);
     };
     source.addEventListener("payment.received", onPayment);
     source.addEventListener("payment.refunded", onRefund);
@@ -198,10 +226,14 @@
     if (document.visibilityState === "visible" && audio) keepAwake();
   });
   // Android freezes a tab in a pocket: close the feed, and on resume reconnect and summarise.
-  document.addEventListener("freeze", () => { if (source) source.close(); source = null; });
+  document.addEventListener("freeze", lose);
   document.addEventListener("resume", () => { reconnecting = true; connect(); });
-  window.addEventListener("online", () => {
-    if (!source || source.readyState === EventSource.CLOSED) { reconnecting = true; connect(); }
-  });
+  // The phone lost its network: an open stream may hang silently, so drop it and say so.
+  window.addEventListener("offline", () => { lose(); });
+  window.addEventListener("online", () => { if (!source) { reconnecting = true; connect(); } });
+  // A stream that fell silent (no ping for 40 s) is dead even if the socket looks open.
+  setInterval(() => {
+    if (source && Date.now() - lastHeard > SILENCE_MS) { lose(); reconnecting = true; connect(); }
+  }, 5000);
   connect();
 })();
