@@ -10,6 +10,7 @@ axe with no serious or critical violation and calls no other host."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,6 +180,11 @@ def test_scan_pay_and_the_soundbox_announces(site: Site, phones: Phones) -> None
     vendor.get_by_role("button", name="Bật âm thanh").click()
     expect(vendor.locator("#conn")).to_have_attribute("data-state", "live")
     expect(vendor.locator("#soundbox")).to_have_attribute("data-audio", "on")
+    expect(vendor.locator("#sound-state")).to_have_text("Âm thanh đã bật")
+    # the Wake Lock was asked for: the page says whether the screen stays on
+    expect(vendor.locator("#wake-state")).to_have_text(
+        re.compile("^(Màn hình luôn sáng|Không giữ được màn hình sáng.*)$")
+    )
     check_page(vendor, "soundbox", site.backend)
 
     shopper = phones.open(permissions=["camera"])
