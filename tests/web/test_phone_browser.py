@@ -185,6 +185,7 @@ def test_scan_pay_and_the_soundbox_announces(site: Site, phones: Phones) -> None
     expect(vendor.locator("#wake-state")).to_have_text(
         re.compile("^(Màn hình luôn sáng|Không giữ được màn hình sáng.*)$")
     )
+    expect(vendor.locator("#voice-box")).to_be_hidden()  # headless chromium has no vi voice
     check_page(vendor, "soundbox", site.backend)
 
     shopper = phones.open(permissions=["camera"])
@@ -332,3 +333,28 @@ def test_a_per_sale_code_turns_paid(site: Site, phones: Phones, tmp_path: Path) 
         vendor.get_by_role("link", name="Tải phiếu").click()
     assert f"Tỉ lệ không tiền mặt: {share} %" in Path(download.value.path()).read_text("utf-8")
     check_page(vendor, "today", site.backend)
+
+
+VIETNAMESE_VOICE = """
+window.__spoken = [];
+const voices = [{lang: "en-US", name: "English"}, {lang: "vi-VN", name: "Tiếng Việt"}];
+Object.defineProperty(window, "speechSynthesis", {value: {
+  getVoices: () => voices,
+  speak: (utterance) => window.__spoken.push([utterance.lang, utterance.text]),
+  addEventListener: () => {},
+}});
+window.SpeechSynthesisUtterance = function (text) { this.text = text; };
+"""
+
+
+def test_the_phones_vietnamese_voice_is_an_optional_second_voice(
+    site: Site, phones: Phones
+) -> None:
+    vendor = phones.open()
+    vendor.add_init_script(VIETNAMESE_VOICE)  # a phone with a Vietnamese voice installed
+    sign_in_vendor(vendor)
+    vendor.get_by_role("button", name="Bật âm thanh").click()
+    vendor.get_by_label("Đọc thêm bằng giọng tiếng Việt của điện thoại").check()
+    vendor.get_by_role("button", name="Thử âm thanh").click()
+    expect(vendor.locator("#spoken li").last).to_have_attribute("data-played", "yes")
+    assert vendor.evaluate("window.__spoken") == [["vi-VN", "đã nhận một trăm năm mươi nghìn đồng"]]

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Header, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -113,6 +114,7 @@ def soundbox(request: Request, session: Db, actor: ActorDep) -> Response:
         today=today.isoformat(),
         tiny=voice.TINY_CREDIT,
         test_clips=voice.announcement(150_000),
+        test_words=voice.spoken(voice.announcement(150_000)),
     )
     return render(request, "phone/soundbox.html", page)
 
@@ -303,7 +305,11 @@ def sell_submit(request: Request, session: Db, actor: ActorDep, form: FormDep) -
 
 @router.get("/v/sell/{reference}")
 def sale_state(
-    request: Request, session: Db, actor: ActorDep, reference: str, stall: Id
+    request: Request,
+    session: Db,
+    actor: ActorDep,
+    reference: Annotated[str, PathParam(max_length=25)],
+    stall: Id,
 ) -> Response:
     """Whether the one-sale code is paid yet (the page asks every two seconds until it is)."""
     page = vendor_page(session, actor, "sell", stall)
@@ -429,6 +435,9 @@ def refund(request: Request, session: Db, actor: ActorDep, form: FormDep) -> Res
         amount = parse_amount(field(form, "amount"))
     except AmountError as exc:
         refusal = amount_refusal(exc)
+    if refusal is None and payment_id is None:
+        message = "Không rõ khoản cần hoàn; hãy mở lại trang (which payment? reload the page)."
+        refusal = {"code": "validation-error", "detail": message, "fields": {}}
     if refusal is None and payment_id is not None:
         done = run_money(
             session,

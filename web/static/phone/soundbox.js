@@ -66,8 +66,27 @@
       }
       await new Promise((done) => setTimeout(done, (at - audio.currentTime) * 1000));
       line.dataset.played = "yes";
+      speakAlso(words);
     }).catch(() => { line.dataset.played = "failed"; });
   }
+
+  // An optional second voice: the phone's own Vietnamese voice, offered only when it has one
+  // (Android may otherwise read the words with an English voice).
+  const speech = window.speechSynthesis;
+  function vietnameseVoice() {
+    return speech ? speech.getVoices().find((v) => /^vi([-_]|$)/i.test(v.lang)) : undefined;
+  }
+  function offerVoice() { if (vietnameseVoice()) $("voice-box").hidden = false; }
+  function speakAlso(words) {
+    const voice = vietnameseVoice();
+    if (!voice || !$("second-voice").checked) return;
+    const utterance = new SpeechSynthesisUtterance(words);
+    utterance.lang = voice.lang;
+    utterance.voice = voice;
+    speech.speak(utterance);
+  }
+  if (speech && speech.addEventListener) speech.addEventListener("voiceschanged", offerVoice);
+  offerVoice();
 
   async function unlock() {
     audio = audio || new AudioContext();
@@ -219,8 +238,7 @@
   $("unlock").addEventListener("click", unlock);
   $("test-sound").addEventListener("click", async () => {
     if (!audio) await unlock();
-    const clips = root.dataset.testClips.split(" ");
-    say(clips, T.received + " 150.000 ₫");
+    say(root.dataset.testClips.split(" "), root.dataset.testWords);
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && audio) keepAwake();
