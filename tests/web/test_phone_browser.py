@@ -169,9 +169,16 @@ def expect_spoken(page: Page, count: int) -> None:
 def check_page(page: Page, name: str, backend: str) -> None:
     assert axe_violations(page) == [], name
     screenshots(page, f"phone-{name}", backend)
+    page.set_viewport_size({"width": 360, "height": 760})
     if backend == "sqlite":
-        DOCS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS / f"{name}.png"))
+        doc_shot(page, name)
+
+
+def doc_shot(page: Page, name: str) -> None:
+    """A 360 px picture for README (docs/phone/)."""
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 360, "height": 760})
+    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
 
 
 def test_scan_pay_and_the_soundbox_announces(site: Site, phones: Phones) -> None:
@@ -231,6 +238,8 @@ def test_scan_pay_and_the_soundbox_announces(site: Site, phones: Phones) -> None
         "đã nhận một triệu hai trăm năm mươi nghìn đồng"
     )
     expect(vendor.locator("#today-count")).to_have_text(str(len(AMOUNTS)))
+    if site.backend == "sqlite":
+        doc_shot(vendor, "soundbox")
     # the shopper's statement and a transfer to a phone after confirming the masked name
     shopper.goto("/w/statement")
     expect(shopper.locator("#statement")).to_contain_text("ki-ốt B-12")

@@ -114,7 +114,7 @@
     item.dataset.type = event.type;
     const amount = document.createElement("strong");
     amount.textContent = event.data.amount_text;
-    const time = new Date(event.created_at).toLocaleTimeString("vi-VN", {hour: "2-digit", minute: "2-digit"});
+    const time = new Date(event.created_at).toLocaleTimeString("vi-VN", {hour: "2-digit", minute: "2-digit", timeZone: "Asia/Ho_Chi_Minh"});
     item.append(amount, " · " + time + " · " + (event.data.memo || ""));
     if (note) {
       const warn = document.createElement("p");
