@@ -81,7 +81,9 @@ def vendor_page(
     }
 
 
-def _code_or_none(session: Session, actor: Actor, stall: Stall | None) -> Any:
+def _code_or_none(
+    session: Session, actor: Actor, stall: Stall | None
+) -> stall_codes.StallCode | None:
     if stall is None:
         return None
     code, _refusal = attempt(
@@ -324,7 +326,9 @@ def sale_state(
 # Today: the slip, the history, refunds
 
 
-def _history(session: Session, actor: Actor, code: Any) -> list[statements.StatementRow]:
+def _history(
+    session: Session, actor: Actor, code: stall_codes.StallCode | None
+) -> list[statements.StatementRow]:
     if code is None:
         return []
     wallet = wallets.vendor_wallet_for(session, actor, require_id(code.account))
