@@ -293,6 +293,40 @@ def test_a_lost_connection_gives_one_summary_and_no_repeats(site: Site, phones: 
     vendor.get_by_role("button", name="Thử âm thanh").click()
     expect_spoken(vendor, 1)
     assert spoken(vendor) == [" ".join(voice.announcement(150_000))]
+    # signing out (here in another tab) ends the feed, and the page says so
+    other = vendor.context.new_page()
+    other.goto("/v/today")
+    other.get_by_role("button", name="Đăng xuất").click()
+    expect(vendor.locator("#conn")).to_have_attribute("data-state", "ended", timeout=20_000)
+    pay_at_b12(site, 30_000, "0966000222")
+    vendor.wait_for_timeout(2500)
+    expect_spoken(vendor, 1)  # nothing is announced to a signed-out page
+
+
+def test_the_shell_is_installed_and_works_offline(site: Site, phones: Phones) -> None:
+    vendor = phones.open()
+    sign_in_vendor(vendor)
+    cached = vendor.evaluate(
+        """async () => {
+            await navigator.serviceWorker.ready;
+            const names = await caches.keys();
+            const cache = await caches.open(names[0]);
+            return (await cache.keys()).map(r => new URL(r.url).pathname);
+        }"""
+    )
+    assert "/static/phone/soundbox.js" in cached
+    assert {f"/static/clips/{key}.ogg" for key in voice.WORDS} <= set(cached)
+    vendor.reload()  # now controlled by the service worker
+    vendor.context.set_offline(True)
+    served = vendor.evaluate(
+        """async () => {
+            const response = await fetch('/static/clips/da_nhan.ogg');
+            return [response.status, (await response.arrayBuffer()).byteLength];
+        }"""
+    )
+    assert served[0] == 200
+    assert served[1] > 1000
+    vendor.context.set_offline(False)
 
 
 def test_a_per_sale_code_turns_paid(site: Site, phones: Phones, tmp_path: Path) -> None:
