@@ -13,6 +13,7 @@ import io
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,29 @@ def test_a_lost_connection_gives_one_summary_and_no_repeats(site: Site, phones: 
     pay_at_b12(site, 30_000, "0966000222")
     vendor.wait_for_timeout(2500)
     expect_spoken(vendor, 1)  # nothing is announced to a signed-out page
+
+
+def test_a_page_asleep_in_a_pocket_catches_up_with_one_summary(site: Site, phones: Phones) -> None:
+    """The page's script is suspended (as Android does to a tab in a pocket) while payments
+    arrive; when it wakes, what the stream buffered meanwhile is said as one summary."""
+    vendor = phones.open()
+    sign_in_vendor(vendor)
+    vendor.get_by_role("button", name="Bật âm thanh").click()
+    expect(vendor.locator("#conn")).to_have_attribute("data-state", "live")
+    debugger = vendor.context.new_cdp_session(vendor)
+    debugger.send("Debugger.enable")
+    debugger.send("Debugger.pause")  # the script stops at its next tick
+    pay_at_b12(site, 50_000, "0966000333")
+    pay_at_b12(site, 70_000, "0966000333")
+    pay_at_b12(site, 5_000, "0966000333")
+    time.sleep(6)  # asleep longer than the page's 5 s tick gap
+    debugger.send("Debugger.resume")
+    debugger.send("Debugger.disable")
+    expect_spoken(vendor, 1)
+    assert spoken(vendor) == [" ".join(voice.summary(3, 125_000))]
+    expect(vendor.locator("#feed li")).to_have_count(3)
+    vendor.wait_for_timeout(2500)
+    expect_spoken(vendor, 1)
 
 
 def test_the_shell_is_installed_and_works_offline(site: Site, phones: Phones) -> None:

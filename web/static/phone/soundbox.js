@@ -24,6 +24,8 @@
   let lastHeard = Date.now();
   const SILENCE_MS = 40000;
   const RETRY_MS = 2000;
+  const GAP_MS = 5000; // the clock ticks every second; a longer gap means the script slept
+  let lastTick = Date.now();
 
   function remember(id) {
     seen.push(id);
@@ -169,7 +171,20 @@
     say(event.clips, event.words);
   }
 
+  // A page whose script was suspended (a tab frozen in a pocket, a phone asleep) may be handed
+  // what the stream buffered meanwhile all at once: drop it and reconnect, so it comes again
+  // as a backlog and is said as one summary.
+  function woke() {
+    const gap = Date.now() - lastTick;
+    lastTick = Date.now();
+    if (gap <= GAP_MS || !source) return false;
+    lose();
+    connect();
+    return true;
+  }
+
   function parse(message) {
+    if (woke()) return null;
     lastHeard = Date.now();
     const event = JSON.parse(message.data);
     event.seq = Number(message.lastEventId) || 0;
@@ -178,6 +193,7 @@
 
   function onPayment(message) {
     const event = parse(message);
+    if (!event) return;
     if (seen.includes(event.id)) { done = Math.max(done, event.seq); return; }
     if (reconnecting) { held.push(event); return; }
     announce(event);
@@ -185,6 +201,7 @@
 
   function onRefund(message) {
     const event = parse(message);
+    if (!event) return;
     done = Math.max(done, event.seq);
     if (seen.includes(event.id)) return;
     remember(event.id);
@@ -199,7 +216,7 @@
     held = [];
     reconnecting = false;
     if (!missed.length) return;
-    if (!wasReconnecting || !summary || summary.count !== missed.length) {
+    if (!wasReconnecting || !summary || summary.count !== missed.length || missed.length === 1) {
       missed.forEach(announce); // some were handled before: each of the others, none twice
       return;
     }
@@ -219,6 +236,7 @@
 
   function connect() {
     if (source) source.close();
+    held = [];
     state(reconnecting ? "lost" : "connecting");
     lastHeard = Date.now();
     source = new EventSource("/v/events?after=" + done);
@@ -251,7 +269,8 @@
   window.addEventListener("online", () => { if (!source) { reconnecting = true; connect(); } });
   // A stream that fell silent (no ping for 40 s) is dead even if the socket looks open.
   setInterval(() => {
-    if (source && Date.now() - lastHeard > SILENCE_MS) { lose(); reconnecting = true; connect(); }
+    if (source && Date.now() - lastHeard > SILENCE_MS) { lose(); connect(); }
   }, 5000);
+  setInterval(woke, 1000);
   connect();
 })();
