@@ -83,7 +83,14 @@ def pay_as_world_shopper(engine: Engine, world: World, payload: str, amount: int
 # Vendor
 
 
-def test_a_vendor_lands_on_the_soundbox_with_todays_total(client: TestClient, world: World) -> None:
+def test_a_vendor_lands_on_the_soundbox_with_todays_total(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    from market.money.models import OutboxEvent
+
+    with Session(engine) as session:
+        events = session.exec(select(OutboxEvent).where(OutboxEvent.vendor_id == world.vendor_a))
+        last = max(e.id or 0 for e in events)
     sign_in(client, "vendor.a")
     home = client.get("/", follow_redirects=False)
     assert home.headers["location"] == "/v"
@@ -94,6 +101,7 @@ def test_a_vendor_lands_on_the_soundbox_with_todays_total(client: TestClient, wo
     assert "Thử âm thanh" in page.text
     assert 'id="today-total" data-total="100000"' in page.text  # the world's payment today
     assert 'role="status" data-state="connecting"' in page.text
+    assert f'data-after="{last}"' in page.text  # the feed brings only what comes from now on
     assert 'rel="manifest" href="/static/phone/vendor.webmanifest"' in page.text
 
 

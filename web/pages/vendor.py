@@ -14,8 +14,7 @@ from typing import Annotated, Any
 from fastapi import Header, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from market.clock import business_day
@@ -96,14 +95,6 @@ def _code_or_none(
 # Loa báo tiền
 
 
-def latest_event_id(session: Session, vendor_id: int) -> int:
-    """Where the live feed starts when the page opens: after the events already there."""
-    last = session.exec(
-        select(func.max(OutboxEvent.id)).where(OutboxEvent.vendor_id == vendor_id)
-    ).one()
-    return int(last or 0)
-
-
 @router.get("/v")
 def soundbox(request: Request, session: Db, actor: ActorDep) -> Response:
     page = vendor_page(session, actor, "soundbox")
@@ -112,7 +103,7 @@ def soundbox(request: Request, session: Db, actor: ActorDep) -> Response:
     slip = days.daily_slip(session, actor=actor, vendor_id=vendor_id, day=today, cash=None)
     page.update(
         slip=slip,
-        after=latest_event_id(session, vendor_id),
+        after=notifications.last_event_id(session, actor=actor, vendor_id=vendor_id),
         today=today.isoformat(),
         tiny=voice.TINY_CREDIT,
         test_clips=voice.announcement(150_000),
