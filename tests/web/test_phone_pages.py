@@ -214,7 +214,9 @@ def test_a_per_sale_code_turns_paid(client: TestClient, world: World, engine: En
     assert 'data-paid="yes"' in paid.text
     assert "Đã nhận 150.000\u00a0₫" in paid.text
     assert "hx-trigger" not in paid.text  # the page stops asking
-    assert client.get("/v/sell/HD000000000000?stall=" + reference.group(2)).status_code == 404
+    missing = "/v/sell/HD000000000000?stall=" + reference.group(2)
+    assert client.get(missing, headers={"HX-Request": "true"}).status_code == 404
+    assert client.get(state_url, follow_redirects=False).status_code == 303  # not a page
 
 
 def test_todays_slip_cash_share_download_and_refunds(

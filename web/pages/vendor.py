@@ -304,7 +304,10 @@ def sale_state(
     reference: Annotated[str, PathParam(max_length=25)],
     stall: Id,
 ) -> Response:
-    """Whether the one-sale code is paid yet (the page asks every two seconds until it is)."""
+    """Whether the one-sale code is paid yet (the page asks every two seconds until it is); a
+    browser opening it as a page goes back to the keypad."""
+    if request.headers.get("hx-request") != "true":
+        return redirect(request, f"/v/sell?stall={stall}")
     page = vendor_page(session, actor, "sell", stall)
     issued = stall_codes.sale_code_state(session, actor=actor, stall_id=stall, reference=reference)
     page.update(
