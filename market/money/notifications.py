@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, bindparam, insert, literal
+from sqlalchemy import Engine, bindparam, func, insert, literal
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -129,6 +129,16 @@ def events_after(
             .limit(limit)
         )
     )
+
+
+def last_event_id(session: Session, *, actor: Actor, vendor_id: int) -> int:
+    """The vendor's latest event sequence number (0 when none): where a feed opened now starts,
+    so it brings only what arrives from then on."""
+    vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
+    last = session.exec(
+        select(func.max(OutboxEvent.id)).where(OutboxEvent.vendor_id == vendor_id)
+    ).one()
+    return int(last or 0)
 
 
 # ---------------------------------------------------------------------------------------------

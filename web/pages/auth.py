@@ -34,6 +34,7 @@ from web.core import (
 )
 
 router = page_router()
+PHONE_HOME = {Role.VENDOR: "/v", Role.SHOPPER: "/w"}  # where vendors and shoppers land
 
 
 def safe_next(target: str | None) -> str:
@@ -126,6 +127,8 @@ def manageable(session: Session, actor: Actor) -> list[Market]:
 
 @router.get("/")
 def start(request: Request, session: Db, actor: ActorDep) -> Response:
+    if actor.role in PHONE_HOME:
+        return redirect(request, PHONE_HOME[actor.role])
     markets = manageable(session, actor)
     if len(markets) == 1:
         return finish(request, redirect(request, f"/m/{markets[0].id}"))
