@@ -1,0 +1,181 @@
+"""`cho worker`: a process that claims planner jobs from the database and runs them, one at a
+time. While a job runs, a heartbeat thread renews the job's lease and writes its progress; when
+the planner cancels, or another worker took the job over (this one was presumed dead), the run
+stops at the next finished replication. A job's files are written from scratch on every attempt,
+so a job taken over after a crash gives the same bytes as one that never crashed. Sweeps run on
+the Dask cluster when `CHO_DASK_SCHEDULER` names one."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from market.clock import Clock, utc_now
+from market.jobs import CANCELLED, DONE, FAILED, SimulationJob, claim, finish, renew
+from market.settings import Settings
+from planner.requests import JobRequest, points_of, scenarios_of
+from planner.service import folder
+
+log = logging.getLogger("cho.worker")
+
+
+class StopRun(Exception):  # noqa: N818 (a signal, not an error)
+    """The job was cancelled or taken over: stop at once."""
+
+
+class Heartbeat:
+    """Renews the job's lease and writes its progress every `period` seconds on its own thread;
+    `stopped` is set when the job must stop."""
+
+    def __init__(self, worker: Worker, job_id: int) -> None:
+        self.worker, self.job_id = worker, job_id
+        self.done = 0
+        self.stopped = threading.Event()
+        self._end = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._end.set()
+        self._thread.join()
+
+    def progress(self, finished: int) -> None:
+        self.done += finished
+        if self.stopped.is_set():
+            raise StopRun
+
+    def _beat(self) -> None:
+        while not self._end.wait(self.worker.period):
+            if not self.worker.renew(self.job_id, self.done):
+                self.stopped.set()
+
+
+def _run_files(out: Path, request: JobRequest, progress: Callable[[int], None]) -> None:
+    # numpy, matplotlib and the PDF load with the first job, not with the worker
+    from simulator.outputs import write_outputs, write_planner_files
+    from simulator.params import scenario_params
+    from simulator.runs import run
+
+    names = scenarios_of(request)
+    params = {name: scenario_params(name, request.params) for name in names}
+    results = {
+        name: run(
+            params[name], runs=request.runs, days=request.days, seed=request.seed, progress=progress
+        )
+        for name in names
+    }
+    write_outputs(
+        out, scenarios=params, results=results, seed=request.seed, runs=request.runs,
+        days=request.days,
+    )  # fmt: skip
+    write_planner_files(out, results)
+
+
+def _sweep_files(
+    out: Path, request: JobRequest, progress: Callable[[int], None], executor: Executor | None
+) -> None:
+    import json
+
+    from simulator.sweep import cells, sweep, write_parquet, write_table
+
+    names = scenarios_of(request)
+    grid = {name: [float(v) for v in values] for name, values in request.grid.items()}
+    data = sweep(
+        names, grid, runs=request.runs, days=request.days, seed=request.seed,
+        executor=executor, overrides=request.params, progress=progress,
+    )  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet(out / "sweep.parquet", names, grid, data)
+    write_table(out / "sweep.csv", names, grid, data)
+    body = {"grid": grid, "points": points_of(request), "cells": cells(names, grid, data)}
+    (out / "sweep.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+
+
+def produce(
+    out: Path,
+    request: JobRequest,
+    progress: Callable[[int], None],
+    *,
+    scheduler: str | None = None,
+) -> None:
+    """Write every file of the job into `out` (emptied first), the manifest last."""
+    from simulator.executors import open_executor
+    from simulator.outputs import write_manifest
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    if request.kind == "sweep":
+        with open_executor(scheduler=scheduler) as executor:
+            _sweep_files(out, request, progress, executor)
+    else:
+        _run_files(out, request, progress)
+    write_manifest(out, request=request.model_dump(), seed=request.seed)
+
+
+class Worker:
+    """One worker process's loop over the job table."""
+
+    def __init__(self, engine: Engine, settings: Settings, *, clock: Clock = utc_now) -> None:
+        self.engine, self.settings, self.clock = engine, settings, clock
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:80]
+        self.lease = timedelta(seconds=settings.worker_lease_seconds)
+        self.period = min(1.0, settings.worker_lease_seconds / 3)
+
+    def renew(self, job_id: int, done: int) -> bool:
+        return renew(
+            self.engine, job_id, worker=self.name, now=self.clock(), lease=self.lease,
+            runs_done=done,
+        )  # fmt: skip
+
+    def run_one(self) -> SimulationJob | None:
+        """Claim and run one job; the job as claimed, or None when the queue was empty."""
+        job = claim(self.engine, worker=self.name, now=self.clock(), lease=self.lease)
+        if job is None:
+            return None
+        log.info("job %s claimed by %s (attempt %s)", job.id, self.name, job.attempts)
+        job_id = job.id or 0
+        status, error = DONE, None
+        try:
+            request = JobRequest.model_validate(job.request | {"kind": job.kind})
+            with Heartbeat(self, job_id) as beat:
+                produce(
+                    folder(self.settings.data_dir, job_id), request, beat.progress,
+                    scheduler=self.settings.dask_scheduler,
+                )  # fmt: skip
+        except StopRun:
+            status = CANCELLED
+        except Exception as exc:  # the job records its failure; the worker goes on
+            log.exception("job %s failed", job_id)
+            status, error = FAILED, f"{type(exc).__name__}: {exc}"
+        kept = finish(
+            self.engine, job_id, worker=self.name, status=status, now=self.clock(), error=error
+        )
+        if not kept:
+            log.warning("job %s was taken over by another worker; its result is theirs", job_id)
+        return job
+
+    def run_forever(self, stop: threading.Event, *, once: bool = False) -> int:
+        """Run jobs until `stop` is set (or, with `once`, until the queue is empty); returns
+        how many jobs this worker ran."""
+        count = 0
+        while not stop.is_set():
+            job = self.run_one()
+            if job is not None:
+                count += 1
+                continue
+            if once:
+                break
+            stop.wait(self.settings.worker_poll_seconds)
+        return count
