@@ -20,6 +20,7 @@ TUNABLE = {name for name, f in PARAMETERS.items() if f.type in ("int", "float")}
 MAX_WORK = 5e9  # runs × days × agents × cells: a couple of minutes on these machines
 MAX_POINTS = 24
 BASELINE = "baseline"
+SCENARIO_NAMES = tuple(SCENARIOS)
 
 
 class JobRequest(BaseModel):

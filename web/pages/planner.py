@@ -1,0 +1,239 @@
+"""The planner's workbench, its forms: a new run (scenario presets, the parameter form grouped by
+topic with unit, default, range and source), a comparison of scenarios against the baseline, and
+a sweep over one or two parameters. Each form queues a durable job through the same service as
+`POST /simulations` (planner/service.py) and goes to the job's page; a refusal comes back next to
+its field, nothing queued."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import Request, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from market.errors import FieldError, InvalidInputError
+from market.registry.access import Actor, require_role
+from market.registry.models import Role
+from planner import service
+from planner.requests import PARAMETERS, SCENARIO_NAMES, TUNABLE, JobRequest, described
+from web.core import N_, ActorDep, Db, FormDep, attempt, context_of, field, page_router, redirect
+from web.core import render as render_page
+
+router = page_router()
+
+SCENARIO_NOTES = {
+    "baseline": N_("Cơ sở: Mậu A như hiện nay, tổ công nghệ số cộng đồng 120 người."),
+    "no_teams": N_("Không có tổ công nghệ số cộng đồng và học sinh hướng dẫn."),
+    "double_teams": N_("Gấp đôi tổ công nghệ số cộng đồng (240 người)."),
+    "no_student_summer": N_("Không có học sinh hướng dẫn người thân trong hè."),
+    "no_vendor_campaign": N_("Không có đợt vận động tiểu thương mở mã QR."),
+    "soundbox": N_("Tiểu thương có loa báo tiền: quen dùng QR nhanh hơn."),
+    "fee_1pct": N_("Ngân hàng thu phí 1 %% mỗi giao dịch QR của tiểu thương."),
+    "frequent_outages": N_("Mạng chập chờn: 15 %% số ngày không thanh toán QR được."),
+    "bass": N_("Mô hình Bass thuần (kiểm tra mô hình, không dùng để ra quyết định)."),
+}
+TOPICS = (
+    (
+        "shoppers",
+        N_("Người mua"),
+        (
+            "n_shoppers", "n_villages", "smartphone_share", "account_share", "town_share",
+            "visit_town", "visit_village", "purchases_per_visit", "ticket_mean", "ticket_sigma",
+            "p_s", "q_s", "threshold", "contacts", "habit_start", "cash_pref_mean",
+            "qr_half_ticket", "habit_gain", "habit_loss", "lapse_days", "lapse_prob", "seed_share",
+        ),
+    ),
+    (
+        "vendors",
+        N_("Tiểu thương"),
+        (
+            "n_vendors", "vendor_popularity_sigma", "vendor_phone_share", "vendor_account_share",
+            "p_v", "q_v", "r_v", "ask_propensity", "vendor_campaign_per_day",
+            "vendor_campaign_days", "campaign_efficacy", "receipt_benefit", "active_days",
+            "inactive_days", "inactive_drop",
+        ),
+    ),
+    (
+        "teams",
+        N_("Tổ công nghệ số và học sinh"),
+        (
+            "members", "trainees_per_member_week", "training_efficacy", "student_boost",
+            "summer_start_day_of_year", "summer_end_day_of_year", "blitz_start_day",
+            "blitz_end_day", "blitz_members",
+        ),
+    ),
+    ("network", N_("Mạng"), ("outage_prob",)),
+    ("fees", N_("Phí"), ("fee_rate", "fee_drop")),
+    (
+        "calendar",
+        N_("Lịch và mô hình"),
+        (
+            "start_day_of_year", "tet_start_day_of_year", "tet_days", "tet_visit_boost",
+            "tet_ticket_boost", "substeps",
+        ),
+    ),
+)  # fmt: skip
+SETTINGS = ("runs", "days", "seed")
+NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE]-?\d+)?$")
+
+
+def planner_page(actor: Actor, section: str) -> dict[str, Any]:
+    require_role(actor, Role.PLANNER)
+    return {"actor": actor, "market": None, "section": section}
+
+
+def _topics() -> list[dict[str, Any]]:
+    by_name = {p["name"]: p for p in described()}
+    return [
+        {"key": key, "label": label, "params": [by_name[n] for n in names if n in by_name]}
+        for key, label, names in TOPICS
+    ]
+
+
+def _number(name: str, raw: str, errors: list[FieldError], where: str) -> float | int | None:
+    text = raw.replace(" ", "")
+    if not NUMBER.match(text):
+        errors.append(
+            FieldError(
+                where, "not-a-number", "cần một số, dấu chấm thập phân (a number, decimal point)"
+            )
+        )
+        return None
+    kind = PARAMETERS[name].type if name in PARAMETERS else "int"
+    value = float(text)
+    return int(value) if kind == "int" and value.is_integer() else value
+
+
+def _settings(values: dict[str, str], errors: list[FieldError]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in SETTINGS:
+        if values.get(name):
+            found[name] = _number(name, values[name], errors, name)
+    return found
+
+
+def _overrides(form: FormData, errors: list[FieldError]) -> tuple[dict[str, Any], dict[str, str]]:
+    params: dict[str, Any] = {}
+    typed: dict[str, str] = {}
+    for name in TUNABLE:
+        raw = field(form, f"p_{name}")
+        if raw:
+            typed[f"p_{name}"] = raw
+            params[name] = _number(name, raw, errors, name)
+    return params, typed
+
+
+def _grid(form: FormData, errors: list[FieldError], values: dict[str, str]) -> dict[str, Any]:
+    grid: dict[str, list[float | int | None]] = {}
+    for axis in ("1", "2"):
+        name, raw = field(form, f"grid{axis}"), field(form, f"values{axis}")
+        values[f"grid{axis}"], values[f"values{axis}"] = name, raw
+        if not name:
+            continue
+        if name not in TUNABLE:
+            errors.append(
+                FieldError(
+                    f"grid{axis}",
+                    "unknown-parameter",
+                    "chọn một tham số trong danh sách (choose a listed parameter)",
+                )
+            )
+            continue
+        items = [v for v in re.split(r"[;,\s]+", raw) if v]
+        grid[name] = [_number(name, v, errors, f"values{axis}") for v in items]
+        if not items:
+            errors.append(
+                FieldError(f"values{axis}", "empty", "cần ít nhất một giá trị (at least one value)")
+            )
+    return grid
+
+
+def request_from_form(kind: str, form: FormData, values: dict[str, str]) -> dict[str, Any]:
+    """The job request a form describes (`values` gets what to show again); InvalidInputError
+    when a box holds something that is not a number."""
+    values.update({name: field(form, name) for name in (*SETTINGS, "scenario")})
+    errors: list[FieldError] = []
+    params, typed = _overrides(form, errors)
+    values.update(typed)
+    body: dict[str, Any] = {"kind": kind, "params": params, **_settings(values, errors)}
+    if kind == "compare":
+        body["compare"] = [s for s in form.getlist("compare") if isinstance(s, str)]
+        values["compare"] = ",".join(body["compare"])
+    else:
+        body["scenario"] = values["scenario"] or "baseline"
+    if kind == "sweep":
+        body["grid"] = _grid(form, errors, values)
+    if errors:
+        raise InvalidInputError("Có ô không phải là số (a box is not a number).", errors=errors)
+    return body
+
+
+def form_page(
+    request: Request,
+    actor: Actor,
+    kind: str,
+    *,
+    refusal: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    sections = {"run": "plan-new", "compare": "plan-compare", "sweep": "plan-sweep"}
+    page = planner_page(actor, sections[kind])
+    defaults = JobRequest()
+    page.update(
+        kind=kind,
+        scenarios=list(SCENARIO_NAMES),
+        notes=SCENARIO_NOTES,
+        topics=_topics(),
+        tunable=sorted(TUNABLE),
+        refusal=refusal,
+        values=values or {},
+        defaults={"runs": defaults.runs, "days": defaults.days, "seed": defaults.seed},
+        quota=context_of(request).settings.planner_job_quota,
+    )
+    return render_page(request, "plan_form.html", page, status=status)
+
+
+@router.get("/plan")
+def new_run(request: Request, actor: ActorDep) -> Response:
+    return form_page(request, actor, "run")
+
+
+@router.get("/plan/compare")
+def new_comparison(request: Request, actor: ActorDep) -> Response:
+    return form_page(request, actor, "compare")
+
+
+@router.get("/plan/sweep")
+def new_sweep(request: Request, actor: ActorDep) -> Response:
+    return form_page(request, actor, "sweep")
+
+
+def _submit(session: Session, request: Request, actor: Actor, body: dict[str, Any]) -> Any:
+    context = context_of(request)
+    return service.submit(
+        session,
+        actor=actor,
+        request=JobRequest.model_validate(body),
+        now=context.clock(),
+        quota=context.settings.planner_job_quota,
+    )
+
+
+@router.post("/plan/jobs")
+def start_job(request: Request, session: Db, actor: ActorDep, form: FormDep) -> Response:
+    planner_page(actor, "plan-jobs")
+    kind = field(form, "kind")
+    if kind not in ("run", "compare", "sweep"):
+        kind = "run"
+    values: dict[str, str] = {}
+
+    def queue() -> Any:
+        return _submit(session, request, actor, request_from_form(kind, form, values))
+
+    job, refusal = attempt(session, queue)
+    if job is None:
+        return form_page(request, actor, kind, refusal=refusal, values=values, status=422)
+    return redirect(request, f"/plan/jobs/{job.id}")
