@@ -236,3 +236,28 @@ def test_a_failing_job_records_why_and_the_worker_goes_on(
     assert failed["error"]
     assert _job(client, world, good["id"])["status"] == "done"
     assert json.loads(json.dumps(failed))["finished_at"]
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_dask_cluster_gives_the_same_bytes(
+    backend: str, client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("where the replications run does not depend on the database")
+    from distributed import LocalCluster
+
+    h = world.headers("planner")
+    body = {"kind": "sweep", "grid": {"members": [0, 240]}, **SMALL}
+    local, remote = (_start(client, world, body)["id"] for _ in range(2))
+    worker = Worker(engine, settings)
+    assert worker.run_one() is not None  # the first, in this process
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        on_dask = settings.model_copy(update={"dask_scheduler": cluster.scheduler_address})
+        assert Worker(engine, on_dask).run_one() is not None  # the second, on the cluster
+        assert "replicate" in cluster.scheduler.task_prefixes
+    ours = client.get(f"/simulations/{local}/files/manifest.json", headers=h).json()
+    theirs = client.get(f"/simulations/{remote}/files/manifest.json", headers=h).json()
+    for name in ("sweep.csv", "sweep.parquet", "sweep.json"):
+        assert ours["files"][name] == theirs["files"][name], name
