@@ -23,7 +23,6 @@ from market.types import UTCDateTime, created_at_field
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (DONE, FAILED, CANCELLED)
-KINDS = ("run", "compare", "sweep", "sensitivity")
 MAX_ATTEMPTS = 3
 
 

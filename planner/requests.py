@@ -1,6 +1,7 @@
 """What a planner's job may ask: a run of one scenario, a comparison of scenarios against the
-baseline, or a sweep over one or two parameters; every refusal names its field, Vietnamese first
-then English in brackets. The one set of rules for the API and the pages."""
+baseline, a sweep over one or two parameters, or a global sensitivity analysis (Morris or
+Sobol) over a few parameters' ranges; every refusal names its field, Vietnamese first then
+English in brackets. The one set of rules for the API and the pages."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from market.errors import FieldError, InvalidInputError
 from market.inputs import WholeNumber
 from simulator.params import SCENARIOS, Params
 
-Kind = Literal["run", "compare", "sweep"]
+Kind = Literal["run", "compare", "sweep", "sensitivity"]
+Method = Literal["morris", "sobol"]
+SHARE_METRICS = (
+    "qr_tx_share",
+    "qr_value_share",
+    "vendors_accepting_share",
+    "vendors_active_share",
+    "shoppers_ready_share",
+)
 PARAMETERS = {f.name: f for f in fields(Params)}
 TUNABLE = {name for name, f in PARAMETERS.items() if f.type in ("int", "float")}
 MAX_WORK = 5e9  # runs × days × agents × cells: a couple of minutes on these machines
@@ -24,7 +33,7 @@ SCENARIO_NAMES = tuple(SCENARIOS)
 
 
 class JobRequest(BaseModel):
-    kind: Kind = Field(default="run", description="run, compare or sweep")
+    kind: Kind = Field(default="run", description="run, compare, sweep or sensitivity")
     scenario: str = Field(default=BASELINE, description=f"one of {', '.join(SCENARIOS)}")
     compare: list[str] = Field(
         default_factory=list,
@@ -36,6 +45,19 @@ class JobRequest(BaseModel):
         max_length=2,
         description="sweep: one or two parameters and the values each takes",
     )
+    ranges: dict[str, tuple[StrictFloat | StrictInt, StrictFloat | StrictInt]] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="sensitivity: two to eight parameters, each [low, high]",
+    )
+    method: Method = Field(default="morris", description="sensitivity: morris or sobol")
+    samples: WholeNumber = Field(
+        default=8,
+        ge=2,
+        le=256,
+        description="sensitivity: Morris trajectories, or Sobol's base sample (a power of 2)",
+    )
+    metric: str = Field(default="qr_tx_share", description="sensitivity: the share analysed")
     params: dict[str, StrictFloat | StrictInt | StrictBool] = Field(
         default_factory=dict, max_length=40
     )
@@ -57,8 +79,16 @@ def points_of(request: JobRequest) -> list[dict[str, float]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
 
 
+def design_rows(request: JobRequest) -> int:
+    """How many parameter sets a sensitivity analysis runs."""
+    extra = 1 if request.method == "morris" else 2
+    return request.samples * (len(request.ranges) + extra)
+
+
 def replications(request: JobRequest) -> int:
     """How many replications the job runs (its progress counts these)."""
+    if request.kind == "sensitivity":
+        return request.runs * design_rows(request)
     points = len(points_of(request)) if request.kind == "sweep" else 1
     return request.runs * len(scenarios_of(request)) * points
 
@@ -128,6 +158,48 @@ def _grid_errors(request: JobRequest) -> list[FieldError]:
     return errors
 
 
+def _range_errors(request: JobRequest) -> list[FieldError]:
+    if request.kind != "sensitivity":
+        return []
+    errors = []
+    if not 2 <= len(request.ranges) <= 8:
+        errors.append(
+            FieldError(
+                "ranges", "ranges-size", "chọn từ 2 đến 8 tham số (choose 2 to 8 parameters)"
+            )
+        )
+    for name, (low, high) in request.ranges.items():
+        if name not in TUNABLE:
+            errors.append(
+                FieldError(
+                    f"ranges.{name}",
+                    "unknown-parameter",
+                    "không phải tham số số của mô hình (not a numeric model parameter)",
+                )
+            )
+        elif not low < high:
+            errors.append(
+                FieldError(
+                    f"ranges.{name}", "empty-range", "cận dưới phải nhỏ hơn cận trên (low < high)"
+                )
+            )
+    if request.metric not in SHARE_METRICS:
+        errors.append(
+            FieldError(
+                "metric", "unknown-metric", f"chọn một trong (one of): {', '.join(SHARE_METRICS)}"
+            )
+        )
+    if request.method == "sobol" and request.samples & (request.samples - 1):
+        errors.append(
+            FieldError(
+                "samples",
+                "not-a-power-of-two",
+                "Sobol cần một luỹ thừa của 2: 4, 8, 16… (Sobol needs a power of 2)",
+            )
+        )
+    return errors
+
+
 def _cell_params(request: JobRequest) -> list[Params]:
     cells = []
     for scenario in scenarios_of(request):
@@ -137,7 +209,25 @@ def _cell_params(request: JobRequest) -> list[Params]:
                 k: round(v) if isinstance(getattr(default, k), int) else v for k, v in point.items()
             }
             cells.append(Params().with_changes(**(SCENARIOS[scenario] | request.params | typed)))
+    if request.kind == "sensitivity":  # both ends of every range must be allowed values
+        base = cells[0]
+        cells += [base.with_changes(**_typed(base, request.ranges, end)) for end in (0, 1)]
     return cells
+
+
+def _work(request: JobRequest, cells: list[Params]) -> float:
+    """runs × days × agents summed over every parameter set the job runs."""
+    agents = [p.n_shoppers + p.n_vendors for p in cells]
+    if request.kind == "sensitivity":
+        return float(request.runs * request.days * design_rows(request) * max(agents))
+    return float(request.runs * request.days * sum(agents))
+
+
+def _typed(base: Params, ranges: dict[str, tuple[float, float]], end: int) -> dict[str, Any]:
+    return {
+        name: round(bounds[end]) if isinstance(getattr(base, name), int) else bounds[end]
+        for name, bounds in ranges.items()
+    }
 
 
 def _value_errors(request: JobRequest) -> list[FieldError]:
@@ -154,10 +244,16 @@ def _value_errors(request: JobRequest) -> list[FieldError]:
     cells = _cell_params(request)
     for params in cells:
         for name, message in params.problems():
-            where = f"grid.{name}" if name in request.grid else f"params.{name}"
+            where = (
+                f"grid.{name}"
+                if name in request.grid
+                else f"ranges.{name}"
+                if name in request.ranges
+                else f"params.{name}"
+            )
             seen.setdefault(where, FieldError(where, "out-of-range", message))
     errors = list(seen.values())
-    work = request.runs * request.days * sum(p.n_shoppers + p.n_vendors for p in cells)
+    work = _work(request, cells)
     if work > MAX_WORK:
         errors.append(
             FieldError(
@@ -172,7 +268,7 @@ def _value_errors(request: JobRequest) -> list[FieldError]:
 
 def check(request: JobRequest) -> JobRequest:
     """The request if every part makes sense; otherwise InvalidInputError naming each field."""
-    errors = _scenario_errors(request) + _grid_errors(request)
+    errors = _scenario_errors(request) + _grid_errors(request) + _range_errors(request)
     if not errors:
         errors = _value_errors(request)
     if errors:

@@ -37,7 +37,13 @@ SWEEP_FILES = {
     "sweep.json": "application/json",
     "manifest.json": "application/json",
 }
-FILES = RUN_FILES | SWEEP_FILES
+SENSITIVITY_FILES = {
+    "sensitivity.json": "application/json",
+    "sensitivity.csv": "text/csv",
+    "tornado.png": "image/png",
+    "manifest.json": "application/json",
+}
+FILES = RUN_FILES | SWEEP_FILES | SENSITIVITY_FILES
 
 
 class QuotaError(ConflictError):

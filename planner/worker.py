@@ -3,7 +3,7 @@ time. While a job runs, a heartbeat thread renews the job's lease and writes its
 the planner cancels, or another worker took the job over (this one was presumed dead), the run
 stops at the next finished replication. A job's files are written from scratch on every attempt,
 so a job taken over after a crash gives the same bytes as one that never crashed. Sweeps run on
-the Dask cluster when `CHO_DASK_SCHEDULER` names one."""
+the Dask cluster when `CHO_DASK_SCHEDULER` names one, and so do sensitivity analyses."""
 
 from __future__ import annotations
 
@@ -103,6 +103,41 @@ def _sweep_files(
     (out / "sweep.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
 
 
+def _sensitivity_files(
+    out: Path, request: JobRequest, progress: Callable[[int], None], executor: Executor | None
+) -> None:
+    import csv
+    import json
+
+    from simulator.params import scenario_params
+    from simulator.sensitivity import analyse, evaluate, sample, write_tornado
+
+    ranges = {name: (float(low), float(high)) for name, (low, high) in request.ranges.items()}
+    names = list(ranges)
+    design = sample(request.method, ranges, request.samples, request.seed)
+    output = evaluate(
+        scenario_params(request.scenario, request.params), names, design,
+        metric=request.metric, day=request.days, runs=request.runs, seed=request.seed,
+        executor=executor, progress=progress,
+    )  # fmt: skip
+    indices = analyse(request.method, ranges, design, output, request.seed)
+    body = {
+        "method": request.method,
+        "metric": request.metric,
+        "day": request.days,
+        "ranges": ranges,
+        "indices": indices,
+    }
+    (out / "sensitivity.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    with (out / "sensitivity.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*names, request.metric])
+        for row, value in zip(design, output, strict=True):
+            writer.writerow([*(f"{v:.6g}" for v in row), f"{value:.6g}"])
+    title = f"{request.metric}, ngày {request.days}"
+    write_tornado(out / "tornado.png", request.method, indices, title)
+
+
 def produce(
     out: Path,
     request: JobRequest,
@@ -116,9 +151,10 @@ def produce(
 
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    if request.kind == "sweep":
+    if request.kind in ("sweep", "sensitivity"):
+        make = _sweep_files if request.kind == "sweep" else _sensitivity_files
         with open_executor(scheduler=scheduler) as executor:
-            _sweep_files(out, request, progress, executor)
+            make(out, request, progress, executor)
     else:
         _run_files(out, request, progress)
     write_manifest(out, request=request.model_dump(), seed=request.seed)

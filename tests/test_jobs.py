@@ -251,7 +251,7 @@ def test_a_sweep_on_a_dask_cluster_gives_the_same_bytes(
     local, remote = (_start(client, world, body)["id"] for _ in range(2))
     worker = Worker(engine, settings)
     assert worker.run_one() is not None  # the first, in this process
-    with LocalCluster(
+    with LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         on_dask = settings.model_copy(update={"dask_scheduler": cluster.scheduler_address})
@@ -261,3 +261,52 @@ def test_a_sweep_on_a_dask_cluster_gives_the_same_bytes(
     theirs = client.get(f"/simulations/{remote}/files/manifest.json", headers=h).json()
     for name in ("sweep.csv", "sweep.parquet", "sweep.json"):
         assert ours["files"][name] == theirs["files"][name], name
+
+
+def test_a_sensitivity_analysis_ranks_the_parameters(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    h = world.headers("planner")
+    body = {
+        "kind": "sensitivity",
+        "ranges": {"members": [0, 240], "fee_rate": [0, 0.03], "smartphone_share": [0.5, 0.8]},
+        "method": "morris",
+        "samples": 4,
+        **SMALL,
+        "runs": 1,
+    }
+    job = _start(client, world, body)
+    assert job["runs_total"] == 16  # 4 trajectories × (3 parameters + 1), one run each
+    _work(engine, settings)
+    assert _job(client, world, job["id"])["status"] == "done"
+    found = client.get(f"/simulations/{job['id']}/files/sensitivity.json", headers=h).json()
+    assert set(found["indices"]) == {"members", "fee_rate", "smartphone_share"}
+    assert all(v["mu_star"] >= 0 for v in found["indices"].values())
+    tornado = client.get(f"/simulations/{job['id']}/files/tornado.png", headers=h)
+    assert tornado.content.startswith(b"\x89PNG")
+    design = client.get(f"/simulations/{job['id']}/files/sensitivity.csv", headers=h).text
+    assert len(design.strip().splitlines()) == 17
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"ranges": {"members": [0, 240]}}, "ranges"),
+        ({"ranges": {"members": [240, 0], "fee_rate": [0, 0.1]}}, "ranges.members"),
+        ({"ranges": {"colour": [0, 1], "fee_rate": [0, 0.1]}}, "ranges.colour"),
+        ({"ranges": {"members": [0, 9], "smartphone_share": [0.5, 2]}}, "ranges.smartphone_share"),
+        (
+            {"ranges": {"members": [0, 9], "fee_rate": [0, 0.1]}, "method": "sobol", "samples": 6},
+            "samples",
+        ),
+        ({"ranges": {"members": [0, 9], "fee_rate": [0, 0.1]}, "metric": "mood"}, "metric"),
+    ],
+)
+def test_bad_sensitivity_requests_are_refused(
+    client: TestClient, world: World, body: dict[str, Any], field: str
+) -> None:
+    response = client.post(
+        "/simulations", headers=world.headers("planner"), json={"kind": "sensitivity", **body}
+    )
+    assert response.status_code == 422, response.text
+    assert field in {e["field"] for e in response.json()["errors"]}

@@ -48,7 +48,7 @@ def _public(job: Any) -> SimulationPublic:
 def start_simulation(
     actor: CurrentUser, session: SessionDep, context: ContextDep, clock: ClockDep, data: JobRequest
 ) -> SimulationPublic:
-    """Queue a run, a comparison or a sweep for a `cho worker`; follow it at
+    """Queue a run, a comparison, a sweep or a sensitivity analysis for a `cho worker`; follow it at
     GET /simulations/{id}. A planner has at most `CHO_PLANNER_JOB_QUOTA` jobs queued or running
     (409 beyond that)."""
     job = service.submit(
@@ -141,6 +141,9 @@ OutputName = Literal[
     "sweep.csv",
     "sweep.parquet",
     "sweep.json",
+    "sensitivity.json",
+    "sensitivity.csv",
+    "tornado.png",
 ]
 
 
@@ -158,7 +161,8 @@ def simulation_file(
     actor: CurrentUser, session: SessionDep, context: ContextDep, job_id: Id, name: OutputName
 ) -> FileResponse:
     """A finished job's file: runs.csv/.parquet, summary.json, bands.json, the PDF report, a
-    chart (PNG/SVG), sweep.csv/.parquet/.json, and manifest.json with the sha256 of every
+    chart (PNG/SVG), sweep.csv/.parquet/.json, sensitivity.json/.csv and tornado.png, and
+    manifest.json with the sha256 of every
     other file."""
     job = service.readable(session, actor=actor, job_id=job_id)
     path, media = service.output(context.settings.data_dir, job, name)

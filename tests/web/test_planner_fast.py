@@ -143,3 +143,32 @@ def test_only_planners_and_the_admin_get_in(client: TestClient, world: World) ->
     assert client.get(f"/plan/jobs/{world.job}").status_code == 403
     client.cookies.clear()
     assert client.get("/plan/jobs", follow_redirects=False).status_code == 303  # to sign in
+
+
+def test_a_sensitivity_analysis_from_the_form_to_its_tornado(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    sign_in(client, "planner")
+    refused = _post(
+        client,
+        "/plan/sensitivity",
+        {"kind": "sensitivity", "range1": "members", "low1": "240", "high1": "0", **SMALL},
+    )
+    assert refused.status_code == 422
+    assert 'id="e-ranges"' in refused.text  # fewer than two parameters
+    assert 'id="e-range1"' in refused.text  # and low above high, next to that row
+    ranges = {"range1": "members", "low1": "0", "high1": "240", "range2": "fee_rate",
+              "low2": "0", "high2": "0.03"}  # fmt: skip
+    started = _post(
+        client,
+        "/plan/sensitivity",
+        {"kind": "sensitivity", "method": "morris", "samples": "4", **ranges, **SMALL,
+         "runs": "1"},
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    Worker(engine, settings).run_forever(threading.Event(), once=True)
+    page = client.get(started.headers["location"])
+    assert "Độ nhạy: biểu đồ lốc xoáy" in page.text
+    assert page.text.index(">members<") > 0
+    assert page.text.count('class="bar"') == 2
+    assert client.get(started.headers["location"] + "/files/tornado.png").content[:4] == b"\x89PNG"

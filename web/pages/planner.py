@@ -1,6 +1,7 @@
 """The planner's workbench, its forms: a new run (scenario presets, the parameter form grouped by
-topic with unit, default, range and source), a comparison of scenarios against the baseline, and
-a sweep over one or two parameters. Each form queues a durable job through the same service as
+topic with unit, default, range and source), a comparison of scenarios against the baseline, a
+sweep over one or two parameters, and a sensitivity analysis (Morris or Sobol) over a few
+parameters' ranges. Each form queues a durable job through the same service as
 `POST /simulations` (planner/service.py) and goes to the job's page; a refusal comes back next to
 its field, nothing queued."""
 
@@ -17,7 +18,14 @@ from market.errors import FieldError, InvalidInputError
 from market.registry.access import Actor, require_role
 from market.registry.models import Role
 from planner import service
-from planner.requests import PARAMETERS, SCENARIO_NAMES, TUNABLE, JobRequest, described
+from planner.requests import (
+    PARAMETERS,
+    SCENARIO_NAMES,
+    SHARE_METRICS,
+    TUNABLE,
+    JobRequest,
+    described,
+)
 from web.core import N_, ActorDep, Db, FormDep, attempt, context_of, field, page_router, redirect
 from web.core import render as render_page
 
@@ -76,6 +84,8 @@ TOPICS = (
     ),
 )  # fmt: skip
 SETTINGS = ("runs", "days", "seed")
+RANGE_ROWS = ("1", "2", "3", "4")
+KINDS = ("run", "compare", "sweep", "sensitivity")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE]-?\d+)?$")
 
 
@@ -150,6 +160,34 @@ def _grid(form: FormData, errors: list[FieldError], values: dict[str, str]) -> d
     return grid
 
 
+def _ranges(form: FormData, errors: list[FieldError], values: dict[str, str]) -> dict[str, Any]:
+    ranges: dict[str, list[float | int | None]] = {}
+    for row in RANGE_ROWS:
+        name = field(form, f"range{row}")
+        low, high = field(form, f"low{row}"), field(form, f"high{row}")
+        values.update({f"range{row}": name, f"low{row}": low, f"high{row}": high})
+        if not name:
+            continue
+        if name not in TUNABLE:
+            errors.append(FieldError(f"range{row}", "unknown-parameter", "chọn một tham số"))
+            continue
+        ranges[name] = [
+            _number(name, low, errors, f"low{row}"),
+            _number(name, high, errors, f"high{row}"),
+        ]
+    return ranges
+
+
+def _analysis(form: FormData, errors: list[FieldError], values: dict[str, str]) -> dict[str, Any]:
+    values.update({k: field(form, k) for k in ("method", "metric", "samples")})
+    body: dict[str, Any] = {"ranges": _ranges(form, errors, values)}
+    body["method"] = values["method"] or "morris"
+    body["metric"] = values["metric"] or "qr_tx_share"
+    if values["samples"]:
+        body["samples"] = _number("samples", values["samples"], errors, "samples")
+    return body
+
+
 def request_from_form(kind: str, form: FormData, values: dict[str, str]) -> dict[str, Any]:
     """The job request a form describes (`values` gets what to show again); InvalidInputError
     when a box holds something that is not a number."""
@@ -165,6 +203,8 @@ def request_from_form(kind: str, form: FormData, values: dict[str, str]) -> dict
         body["scenario"] = values["scenario"] or "baseline"
     if kind == "sweep":
         body["grid"] = _grid(form, errors, values)
+    if kind == "sensitivity":
+        body.update(_analysis(form, errors, values))
     if errors:
         raise InvalidInputError("Có ô không phải là số (a box is not a number).", errors=errors)
     return body
@@ -179,7 +219,12 @@ def form_page(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    sections = {"run": "plan-new", "compare": "plan-compare", "sweep": "plan-sweep"}
+    sections = {
+        "run": "plan-new",
+        "compare": "plan-compare",
+        "sweep": "plan-sweep",
+        "sensitivity": "plan-sensitivity",
+    }
     page = planner_page(actor, sections[kind])
     defaults = JobRequest()
     page.update(
@@ -188,6 +233,8 @@ def form_page(
         notes=SCENARIO_NOTES,
         topics=_topics(),
         tunable=sorted(TUNABLE),
+        metrics=SHARE_METRICS,
+        range_rows=RANGE_ROWS,
         refusal=refusal,
         values=values or {},
         defaults={"runs": defaults.runs, "days": defaults.days, "seed": defaults.seed},
@@ -211,6 +258,11 @@ def new_sweep(request: Request, actor: ActorDep) -> Response:
     return form_page(request, actor, "sweep")
 
 
+@router.get("/plan/sensitivity")
+def new_sensitivity(request: Request, actor: ActorDep) -> Response:
+    return form_page(request, actor, "sensitivity")
+
+
 def _submit(session: Session, request: Request, actor: Actor, body: dict[str, Any]) -> Any:
     context = context_of(request)
     return service.submit(
@@ -226,7 +278,7 @@ def _submit(session: Session, request: Request, actor: Actor, body: dict[str, An
 def start_job(request: Request, session: Db, actor: ActorDep, form: FormDep) -> Response:
     planner_page(actor, "plan-jobs")
     kind = field(form, "kind")
-    if kind not in ("run", "compare", "sweep"):
+    if kind not in KINDS:
         kind = "run"
     values: dict[str, str] = {}
 

@@ -53,7 +53,12 @@ STATUS = {
     "failed": N_("Lỗi"),
     "cancelled": N_("Đã huỷ"),
 }
-KIND = {"run": N_("Chạy một kịch bản"), "compare": N_("So sánh"), "sweep": N_("Quét tham số")}
+KIND = {
+    "run": N_("Chạy một kịch bản"),
+    "compare": N_("So sánh"),
+    "sweep": N_("Quét tham số"),
+    "sensitivity": N_("Độ nhạy"),
+}
 TABLE_STEP = 7  # the data table beneath a chart: one row a week
 ENV.globals.update(METRIC_LABELS=METRICS, STATUS_LABELS=STATUS, KIND_LABELS=KIND)
 
@@ -124,6 +129,9 @@ def _results(
     }
     if found["sweep"]:
         found["heat"] = _heat(found["sweep"])
+    analysis = service.read_json(data_dir, job, "sensitivity.json")
+    if analysis:
+        found["tornado"] = _tornado(analysis)
     bands = service.read_json(data_dir, job, "bands.json")
     if bands:
         found["charts"] = [_chart(m, bands, "scenarios") for m in METRICS]
@@ -134,21 +142,45 @@ def _results(
 
 def _heat(sweep: dict[str, Any]) -> list[dict[str, Any]]:
     """Per share metric a table: rows the first parameter's values, columns the second's (one
-    column without a second), each cell the last day's share, coloured by its median."""
+    column without a second), each cell the last day's share, shaded from the table's lowest
+    median (lightest) to its highest (darkest)."""
     names = list(sweep["grid"])
-    rows = sweep["grid"][names[0]]
-    columns = sweep["grid"][names[1]] if len(names) > 1 else [None]
+    rows = [f"{v:g}" for v in sweep["grid"][names[0]]]
+    columns = [f"{v:g}" for v in sweep["grid"][names[1]]] if len(names) > 1 else [None]
     tables = []
     for metric in METRICS:
+        medians = [cell[metric]["median"] for cell in sweep["cells"]]
+        low, span = min(medians), (max(medians) - min(medians)) or 1.0
         body = []
         for r, value in enumerate(rows):
             cells = []
             for c in range(len(columns)):
                 band = sweep["cells"][r * len(columns) + c][metric]
-                cells.append(band | {"alpha": round(min(band["median"], 100) / 200, 3)})
+                alpha = 0.05 + 0.45 * (band["median"] - low) / span
+                cells.append(band | {"alpha": round(alpha, 3)})
             body.append({"value": value, "cells": cells})
         tables.append({"metric": metric, "rows": body})
     return [{"names": names, "columns": columns, "tables": tables}]
+
+
+def _tornado(analysis: dict[str, Any]) -> dict[str, Any]:
+    """The parameters, largest effect first, with each bar's length relative to the largest:
+    Morris μ* (and σ), or Sobol's total index ST (and S1)."""
+    morris = analysis["method"] == "morris"
+    key, conf = ("mu_star", "mu_star_conf") if morris else ("ST", "ST_conf")
+    ordered = sorted(analysis["indices"].items(), key=lambda item: -item[1][key])
+    largest = max((abs(v[key]) for _, v in ordered), default=0.0) or 1.0
+    bars = [
+        {
+            "name": name,
+            "value": v[key],
+            "conf": v[conf],
+            "width": round(100 * abs(v[key]) / largest),
+            "other": v.get("sigma", v.get("S1")),
+        }
+        for name, v in ordered
+    ]
+    return analysis | {"key": key, "bars": bars}
 
 
 @router.get("/plan/jobs/{job_id}")
