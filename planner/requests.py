@@ -15,7 +15,7 @@ from market.errors import FieldError, InvalidInputError
 from market.inputs import WholeNumber
 from simulator.params import SCENARIOS, Params
 
-Kind = Literal["run", "compare", "sweep", "sensitivity"]
+Kind = Literal["run", "compare", "sweep", "sensitivity", "calibrate"]
 Method = Literal["morris", "sobol"]
 SHARE_METRICS = (
     "qr_tx_share",
@@ -32,8 +32,23 @@ BASELINE = "baseline"
 SCENARIO_NAMES = tuple(SCENARIOS)
 
 
+OBSERVABLE = (*SHARE_METRICS, "vendors_accepting", "vendors_active", "qr_tx", "qr_value",
+              "new_wallets")  # fmt: skip
+
+
+class ObservedPoint(BaseModel):
+    """One observed point a calibration fits: a metric's value on a day of the run (its sd:
+    how far off the model may be; window: days the value sums or averages over)."""
+
+    day: WholeNumber = Field(ge=0, le=1095)
+    metric: str = Field(description=", ".join(OBSERVABLE))
+    value: StrictFloat | StrictInt
+    sd: StrictFloat | StrictInt | None = Field(default=None, gt=0)
+    window: WholeNumber = Field(default=1, ge=1, le=365)
+
+
 class JobRequest(BaseModel):
-    kind: Kind = Field(default="run", description="run, compare, sweep or sensitivity")
+    kind: Kind = Field(default="run", description="run, compare, sweep, sensitivity or calibrate")
     scenario: str = Field(default=BASELINE, description=f"one of {', '.join(SCENARIOS)}")
     compare: list[str] = Field(
         default_factory=list,
@@ -58,6 +73,11 @@ class JobRequest(BaseModel):
         description="sensitivity: Morris trajectories, or Sobol's base sample (a power of 2)",
     )
     metric: str = Field(default="qr_tx_share", description="sensitivity: the share analysed")
+    observed: list[ObservedPoint] = Field(
+        default_factory=list, max_length=2000, description="calibrate: the points to fit"
+    )
+    particles: WholeNumber = Field(default=40, ge=10, le=200, description="calibrate: ABC-SMC")
+    generations: WholeNumber = Field(default=3, ge=0, le=8, description="calibrate: ABC-SMC")
     params: dict[str, StrictFloat | StrictInt | StrictBool] = Field(
         default_factory=dict, max_length=40
     )
@@ -89,6 +109,8 @@ def replications(request: JobRequest) -> int:
     """How many replications the job runs (its progress counts these)."""
     if request.kind == "sensitivity":
         return request.runs * design_rows(request)
+    if request.kind == "calibrate":  # an estimate: ABC-SMC stops when it stops
+        return request.particles * (1 + 2 * request.generations) + request.runs
     points = len(points_of(request)) if request.kind == "sweep" else 1
     return request.runs * len(scenarios_of(request)) * points
 
@@ -159,13 +181,16 @@ def _grid_errors(request: JobRequest) -> list[FieldError]:
 
 
 def _range_errors(request: JobRequest) -> list[FieldError]:
-    if request.kind != "sensitivity":
+    if request.kind not in ("sensitivity", "calibrate"):
         return []
     errors = []
-    if not 2 <= len(request.ranges) <= 8:
+    fewest, most = (2, 8) if request.kind == "sensitivity" else (1, 4)
+    if not fewest <= len(request.ranges) <= most:
         errors.append(
             FieldError(
-                "ranges", "ranges-size", "chọn từ 2 đến 8 tham số (choose 2 to 8 parameters)"
+                "ranges",
+                "ranges-size",
+                f"chọn từ {fewest} đến {most} tham số (choose {fewest} to {most} parameters)",
             )
         )
     for name, (low, high) in request.ranges.items():
@@ -183,6 +208,8 @@ def _range_errors(request: JobRequest) -> list[FieldError]:
                     f"ranges.{name}", "empty-range", "cận dưới phải nhỏ hơn cận trên (low < high)"
                 )
             )
+    if request.kind == "calibrate":
+        return errors + _observed_errors(request)
     if request.metric not in SHARE_METRICS:
         errors.append(
             FieldError(
@@ -200,6 +227,24 @@ def _range_errors(request: JobRequest) -> list[FieldError]:
     return errors
 
 
+def _observed_errors(request: JobRequest) -> list[FieldError]:
+    if not request.observed:
+        return [
+            FieldError(
+                "observed", "no-points", "cần ít nhất một điểm quan sát (at least one point)"
+            )
+        ]
+    return [
+        FieldError(
+            f"observed.{i}.metric",
+            "unknown-metric",
+            f"chỉ số '{p.metric}' không có; chọn một trong (one of): {', '.join(OBSERVABLE)}",
+        )
+        for i, p in enumerate(request.observed)
+        if p.metric not in OBSERVABLE
+    ]
+
+
 def _cell_params(request: JobRequest) -> list[Params]:
     cells = []
     for scenario in scenarios_of(request):
@@ -209,7 +254,7 @@ def _cell_params(request: JobRequest) -> list[Params]:
                 k: round(v) if isinstance(getattr(default, k), int) else v for k, v in point.items()
             }
             cells.append(Params().with_changes(**(SCENARIOS[scenario] | request.params | typed)))
-    if request.kind == "sensitivity":  # both ends of every range must be allowed values
+    if request.kind in ("sensitivity", "calibrate"):  # both ends of every range must be allowed
         base = cells[0]
         cells += [base.with_changes(**_typed(base, request.ranges, end)) for end in (0, 1)]
     return cells
@@ -220,6 +265,10 @@ def _work(request: JobRequest, cells: list[Params]) -> float:
     agents = [p.n_shoppers + p.n_vendors for p in cells]
     if request.kind == "sensitivity":
         return float(request.runs * request.days * design_rows(request) * max(agents))
+    if request.kind == "calibrate":
+        longest = max((p.day for p in request.observed), default=0)
+        fits = request.particles * (1 + 10 * request.generations) * longest
+        return float((fits + request.runs * request.days) * max(agents))
     return float(request.runs * request.days * sum(agents))
 
 

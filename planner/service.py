@@ -5,15 +5,23 @@ services the API routes and the pages both call. A job is a row (market/jobs.py)
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from market.errors import ConflictError, InvalidStateError, NotFoundError
+from market.errors import (
+    ConflictError,
+    FieldError,
+    InvalidInputError,
+    InvalidStateError,
+    NotFoundError,
+)
 from market.jobs import ACTIVE, DONE, SimulationJob, active_jobs, request_cancel
+from market.money.observed import observed_series
 from market.registry.access import Actor, require_role
+from market.registry.markets import get_market
 from market.registry.models import Role
 from planner.requests import JobRequest, check, replications
 
@@ -43,7 +51,7 @@ SENSITIVITY_FILES = {
     "tornado.png": "image/png",
     "manifest.json": "application/json",
 }
-FILES = RUN_FILES | SWEEP_FILES | SENSITIVITY_FILES
+FILES = RUN_FILES | SWEEP_FILES | SENSITIVITY_FILES | {"calibration.json": "application/json"}
 
 
 class QuotaError(ConflictError):
@@ -143,3 +151,60 @@ def downloads(data_dir: str, job: SimulationJob) -> list[str]:
         return []
     here = folder(data_dir, job.id or 0)
     return [name for name in FILES if (here / name).is_file()]
+
+
+def observed_from_market(
+    session: Session, *, actor: Actor, market_id: int, start: date, end: date
+) -> list[dict[str, Any]]:
+    """A market's observed points as this service recorded them, day 0 = `start`: what a
+    calibration fits (vendors accepting and active, new wallets, QR payments and value)."""
+    require_role(actor, Role.PLANNER)
+    if end < start or (end - start).days > 1095:
+        raise InvalidInputError(
+            "Khoảng ngày không hợp lệ (invalid date range).",
+            errors=[
+                FieldError(
+                    "end", "invalid-range", "phải sau ngày bắt đầu, tối đa 3 năm (≤ 3 years)"
+                )
+            ],
+        )
+    get_market(session, market_id)
+    rows = observed_series(session, market_id=market_id, start=start, end=end)
+    return [
+        {"day": r["day"], "metric": r["metric"], "value": r["value"], "window": r["window"]}
+        for r in rows
+    ]
+
+
+def observed_from_csv(text: str) -> list[dict[str, Any]]:
+    """Observed points from an uploaded CSV (day, metric, value[, sd][, window])."""
+    from simulator.calibrate import parse_observed
+
+    try:
+        points = parse_observed(text)
+    except ValueError as exc:
+        raise InvalidInputError(
+            "Tệp điểm quan sát không đọc được (the observed-points file is not valid).",
+            errors=[FieldError("file", "invalid-observed", f"{exc}")],
+        ) from None
+    return [
+        {"day": p.day, "metric": p.metric, "value": p.value, "sd": p.sd, "window": p.window}
+        for p in points
+    ]
+
+
+def default_targets() -> list[dict[str, Any]]:
+    """The analogue markets' targets a calibration fits when the planner brings no points."""
+    from simulator.calibrate import DEFAULT_OBSERVED
+
+    return [
+        {"day": p.day, "metric": p.metric, "value": p.value, "sd": p.sd, "window": p.window}
+        for p in DEFAULT_OBSERVED
+    ]
+
+
+def default_fit() -> dict[str, list[float]]:
+    """The parameters a calibration fits when the planner names none, with their ranges."""
+    from simulator.calibrate import DEFAULT_RANGES
+
+    return {name: list(bounds) for name, bounds in DEFAULT_RANGES.items()}

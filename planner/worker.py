@@ -36,8 +36,8 @@ class Heartbeat:
     """Renews the job's lease and writes its progress every `period` seconds on its own thread;
     `stopped` is set when the job must stop."""
 
-    def __init__(self, worker: Worker, job_id: int) -> None:
-        self.worker, self.job_id = worker, job_id
+    def __init__(self, worker: Worker, job_id: int, total: int) -> None:
+        self.worker, self.job_id, self.total = worker, job_id, total
         self.done = 0
         self.stopped = threading.Event()
         self._end = threading.Event()
@@ -52,7 +52,7 @@ class Heartbeat:
         self._thread.join()
 
     def progress(self, finished: int) -> None:
-        self.done += finished
+        self.done = min(self.done + finished, self.total)  # a calibration's total is a guess
         if self.stopped.is_set():
             raise StopRun
 
@@ -138,6 +138,43 @@ def _sensitivity_files(
     write_tornado(out / "tornado.png", request.method, indices, title)
 
 
+def _calibration_files(out: Path, request: JobRequest, progress: Callable[[int], None]) -> None:
+    import json
+
+    from simulator.calibrate import Observation, calibrate, forecast
+    from simulator.outputs import write_outputs, write_planner_files
+    from simulator.params import scenario_params
+
+    base = scenario_params(request.scenario, request.params)
+    points = [
+        Observation(p.day, p.metric, float(p.value), float(p.sd or default_sd(p.metric, p.value)),
+                    p.window)
+        for p in request.observed
+    ]  # fmt: skip
+    ranges = {name: (float(low), float(high)) for name, (low, high) in request.ranges.items()}
+    fit = calibrate(
+        base, observed=points, ranges=ranges, particles=request.particles,
+        generations=request.generations, seed=request.seed, progress=progress,
+    )  # fmt: skip
+    data = forecast(fit, base, runs=request.runs, days=request.days, seed=request.seed)
+    results = {"forecast": data}
+    write_outputs(
+        out, scenarios={"forecast": base}, results=results, seed=request.seed,
+        runs=request.runs, days=request.days,
+    )  # fmt: skip
+    write_planner_files(out, results)
+    report = fit.as_dict() | {"n_vendors": base.n_vendors}
+    (out / "calibration.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+
+
+def default_sd(metric: str, value: float) -> float:
+    """How far off the model may be when the observer gave no sd: 5 points for a share, 10 %
+    of the value (at least 1) for a count (the rule of `simulator.calibrate.parse_observed`)."""
+    return 0.05 if metric.endswith("_share") else max(0.1 * abs(value), 1.0)
+
+
 def produce(
     out: Path,
     request: JobRequest,
@@ -155,6 +192,8 @@ def produce(
         make = _sweep_files if request.kind == "sweep" else _sensitivity_files
         with open_executor(scheduler=scheduler) as executor:
             make(out, request, progress, executor)
+    elif request.kind == "calibrate":
+        _calibration_files(out, request, progress)
     else:
         _run_files(out, request, progress)
     write_manifest(out, request=request.model_dump(), seed=request.seed)
@@ -185,7 +224,7 @@ class Worker:
         status, error = DONE, None
         try:
             request = JobRequest.model_validate(job.request | {"kind": job.kind})
-            with Heartbeat(self, job_id) as beat:
+            with Heartbeat(self, job_id, job.runs_total) as beat:
                 produce(
                     folder(self.settings.data_dir, job_id), request, beat.progress,
                     scheduler=self.settings.dask_scheduler,

@@ -310,3 +310,58 @@ def test_bad_sensitivity_requests_are_refused(
     )
     assert response.status_code == 422, response.text
     assert field in {e["field"] for e in response.json()["errors"]}
+
+
+CALIBRATION = {
+    "kind": "calibrate",
+    "observed": [
+        {"day": 30, "metric": "vendors_accepting_share", "value": 0.6, "sd": 0.1},
+        {"day": 30, "metric": "vendors_accepting", "value": 18, "window": 7},
+    ],
+    "ranges": {"campaign_efficacy": [0.5, 1.0]},
+    "particles": 10,
+    "generations": 1,
+    **SMALL,
+    "runs": 2,
+}
+
+
+def test_a_calibration_fits_the_observed_points_and_forecasts(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    h = world.headers("planner")
+    job = _start(client, world, CALIBRATION)
+    _work(engine, settings)
+    done = _job(client, world, job["id"])
+    assert done["status"] == "done", done["error"]
+    assert done["runs_done"] == done["runs_total"]
+    fit = client.get(f"/simulations/{job['id']}/files/calibration.json", headers=h).json()
+    low, high = fit["fitted"]["campaign_efficacy"]["interval_90"]
+    assert 0.5 <= low <= high <= 1.0
+    assert [r["metric"] for r in fit["residuals"]] == [
+        "vendors_accepting_share",
+        "vendors_accepting",
+    ]
+    bands = client.get(f"/simulations/{job['id']}/files/bands.json", headers=h).json()
+    assert list(bands["scenarios"]) == ["forecast"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"observed": []}, "observed"),
+        ({"observed": [{"day": 3, "metric": "mood", "value": 1}]}, "observed.0.metric"),
+        ({"observed": [{"day": 3, "metric": "qr_tx", "value": 1, "sd": 0}]}, "observed.0.sd"),
+        ({"ranges": {}}, "ranges"),
+        ({"ranges": {"campaign_efficacy": [0.5, 3]}}, "ranges.campaign_efficacy"),
+        ({"particles": 5}, "particles"),
+    ],
+)
+def test_bad_calibration_requests_are_refused(
+    client: TestClient, world: World, change: dict[str, Any], field: str
+) -> None:
+    response = client.post(
+        "/simulations", headers=world.headers("planner"), json=CALIBRATION | change
+    )
+    assert response.status_code == 422, response.text
+    assert field in {e["field"] for e in response.json()["errors"]}, response.json()

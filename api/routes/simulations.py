@@ -144,6 +144,7 @@ OutputName = Literal[
     "sensitivity.json",
     "sensitivity.csv",
     "tornado.png",
+    "calibration.json",
 ]
 
 

@@ -172,3 +172,44 @@ def test_a_sensitivity_analysis_from_the_form_to_its_tornado(
     assert page.text.index(">members<") > 0
     assert page.text.count('class="bar"') == 2
     assert client.get(started.headers["location"] + "/files/tornado.png").content[:4] == b"\x89PNG"
+
+
+def test_a_calibration_from_an_uploaded_csv_and_from_a_market(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    sign_in(client, "planner")
+    fit = {"kind": "calibrate", "range1": "campaign_efficacy", "low1": "0.5", "high1": "1",
+           "particles": "10", "generations": "1", **SMALL, "runs": "2"}  # fmt: skip
+    csv_text = "day,metric,value,sd\n30,vendors_accepting_share,0.6,0.1\n30,vendors_accepting,18,\n"
+
+    def post(data: dict[str, Any], files: dict[str, Any] | None = None) -> Any:
+        return client.post(
+            "/plan/jobs",
+            data={"csrf": form_csrf(client, "/plan/calibrate"), **data},
+            files=files,
+            follow_redirects=False,
+        )
+
+    bad = post(fit | {"source": "file"}, {"file": ("d.csv", b"day,metric,value\n3,mood,1\n")})
+    assert bad.status_code == 422
+    assert 'id="e-file"' in bad.text
+    assert "mood" in bad.text
+    no_market = post(fit | {"source": "market"})
+    assert no_market.status_code == 422
+    assert 'id="e-market"' in no_market.text
+    assert 'id="e-start"' in no_market.text
+    good = post(fit | {"source": "file"}, {"file": ("d.csv", csv_text.encode())})
+    assert good.status_code == 303, good.text
+    from_market = post(
+        fit | {"source": "market", "market": str(world.market_a), "start": "2026-10-27",
+               "end": "2026-11-26"}
+    )  # fmt: skip
+    assert from_market.status_code == 303, from_market.text
+    market_job = _jobs(engine)[-1]
+    assert {p["metric"] for p in market_job.request["observed"]} >= {"vendors_accepting", "qr_tx"}
+    Worker(engine, settings).run_forever(threading.Event(), once=True)
+    page = client.get(good.headers["location"])
+    assert "Xong" in page.text, page.text[page.text.find('id="status"') :][:600]
+    assert "Tập tham số được chấp nhận" in page.text
+    assert "Phần dư" in page.text
+    assert '"observed": {"30": 60.0}' in page.text  # the share drawn on the forecast's chart

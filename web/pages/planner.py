@@ -8,14 +8,16 @@ its field, nothing queued."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from fastapi import Request, Response
 from sqlmodel import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from market.errors import FieldError, InvalidInputError
 from market.registry.access import Actor, require_role
+from market.registry.markets import list_markets
 from market.registry.models import Role
 from planner import service
 from planner.requests import (
@@ -85,7 +87,9 @@ TOPICS = (
 )  # fmt: skip
 SETTINGS = ("runs", "days", "seed")
 RANGE_ROWS = ("1", "2", "3", "4")
-KINDS = ("run", "compare", "sweep", "sensitivity")
+KINDS = ("run", "compare", "sweep", "sensitivity", "calibrate")
+SOURCES = ("targets", "market", "file")
+MAX_UPLOAD = 1_000_000  # bytes of observed points
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE]-?\d+)?$")
 
 
@@ -205,6 +209,12 @@ def request_from_form(kind: str, form: FormData, values: dict[str, str]) -> dict
         body["grid"] = _grid(form, errors, values)
     if kind == "sensitivity":
         body.update(_analysis(form, errors, values))
+    if kind == "calibrate":
+        body["ranges"] = _ranges(form, errors, values) or service.default_fit()
+        for name in ("particles", "generations"):
+            values[name] = field(form, name)
+            if values[name]:
+                body[name] = _number(name, values[name], errors, name)
     if errors:
         raise InvalidInputError("Có ô không phải là số (a box is not a number).", errors=errors)
     return body
@@ -212,6 +222,7 @@ def request_from_form(kind: str, form: FormData, values: dict[str, str]) -> dict
 
 def form_page(
     request: Request,
+    session: Session,
     actor: Actor,
     kind: str,
     *,
@@ -224,6 +235,7 @@ def form_page(
         "compare": "plan-compare",
         "sweep": "plan-sweep",
         "sensitivity": "plan-sensitivity",
+        "calibrate": "plan-calibrate",
     }
     page = planner_page(actor, sections[kind])
     defaults = JobRequest()
@@ -234,7 +246,9 @@ def form_page(
         topics=_topics(),
         tunable=sorted(TUNABLE),
         metrics=SHARE_METRICS,
-        range_rows=RANGE_ROWS,
+        range_rows=RANGE_ROWS[:2] if kind == "calibrate" else RANGE_ROWS,
+        markets=list_markets(session, limit=200)[0] if kind == "calibrate" else [],
+        default_fit=service.default_fit(),
         refusal=refusal,
         values=values or {},
         defaults={"runs": defaults.runs, "days": defaults.days, "seed": defaults.seed},
@@ -244,23 +258,63 @@ def form_page(
 
 
 @router.get("/plan")
-def new_run(request: Request, actor: ActorDep) -> Response:
-    return form_page(request, actor, "run")
+def new_run(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "run")
 
 
 @router.get("/plan/compare")
-def new_comparison(request: Request, actor: ActorDep) -> Response:
-    return form_page(request, actor, "compare")
+def new_comparison(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "compare")
 
 
 @router.get("/plan/sweep")
-def new_sweep(request: Request, actor: ActorDep) -> Response:
-    return form_page(request, actor, "sweep")
+def new_sweep(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "sweep")
 
 
 @router.get("/plan/sensitivity")
-def new_sensitivity(request: Request, actor: ActorDep) -> Response:
-    return form_page(request, actor, "sensitivity")
+def new_sensitivity(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "sensitivity")
+
+
+@router.get("/plan/calibrate")
+def new_calibration(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "calibrate")
+
+
+def observed_points(
+    session: Session, actor: Actor, form: FormData, values: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The points a calibration fits, from the chosen source: the analogue markets' targets,
+    this service's records of one market, or an uploaded CSV."""
+    values.update({k: field(form, k) for k in ("source", "market", "start", "end")})
+    source = values["source"] if values["source"] in SOURCES else "targets"
+    if source == "targets":
+        return service.default_targets()
+    if source == "file":
+        upload = form.get("file")
+        raw = upload.file.read(MAX_UPLOAD + 1) if isinstance(upload, UploadFile) else b""
+        if not raw or len(raw) > MAX_UPLOAD:
+            raise InvalidInputError(
+                "Cần một tệp CSV điểm quan sát (an observed-points CSV is needed).",
+                errors=[FieldError("file", "no-file", "chọn một tệp CSV dưới 1 MB (a CSV < 1 MB)")],
+            )
+        return service.observed_from_csv(raw.decode("utf-8-sig", errors="replace"))
+    errors = []
+    if not values["market"].isdigit():
+        errors.append(FieldError("market", "no-market", "chọn một chợ (choose a market)"))
+    dates = {}
+    for name in ("start", "end"):
+        try:
+            dates[name] = date.fromisoformat(values[name])
+        except ValueError:
+            errors.append(FieldError(name, "not-a-date", "cần một ngày (a date is needed)"))
+    if errors:
+        raise InvalidInputError("Chưa đủ thông tin về chợ (market details missing).", errors=errors)
+    return service.observed_from_market(
+        session, actor=actor, market_id=int(values["market"]), start=dates["start"],
+        end=dates["end"],
+    )  # fmt: skip
 
 
 def _submit(session: Session, request: Request, actor: Actor, body: dict[str, Any]) -> Any:
@@ -283,9 +337,17 @@ def start_job(request: Request, session: Db, actor: ActorDep, form: FormDep) -> 
     values: dict[str, str] = {}
 
     def queue() -> Any:
-        return _submit(session, request, actor, request_from_form(kind, form, values))
+        body = request_from_form(kind, form, values)
+        if kind == "calibrate":
+            body["observed"] = observed_points(session, actor, form, values)
+        return _submit(session, request, actor, body)
 
-    job, refusal = attempt(session, queue)
+    try:
+        job, refusal = attempt(session, queue)
+    finally:
+        for value in form.values():
+            if isinstance(value, UploadFile):
+                value.file.close()
     if job is None:
-        return form_page(request, actor, kind, refusal=refusal, values=values, status=422)
+        return form_page(request, session, actor, kind, refusal=refusal, values=values, status=422)
     return redirect(request, f"/plan/jobs/{job.id}")

@@ -58,6 +58,7 @@ KIND = {
     "compare": N_("So sánh"),
     "sweep": N_("Quét tham số"),
     "sensitivity": N_("Độ nhạy"),
+    "calibrate": N_("Hiệu chỉnh"),
 }
 TABLE_STEP = 7  # the data table beneath a chart: one row a week
 ENV.globals.update(METRIC_LABELS=METRICS, STATUS_LABELS=STATUS, KIND_LABELS=KIND)
@@ -129,14 +130,18 @@ def _results(
     }
     if found["sweep"]:
         found["heat"] = _heat(found["sweep"])
-    analysis = service.read_json(data_dir, job, "sensitivity.json")
-    if analysis:
-        found["tornado"] = _tornado(analysis)
     bands = service.read_json(data_dir, job, "bands.json")
     if bands:
         found["charts"] = [_chart(m, bands, "scenarios") for m in METRICS]
         if "differences" in bands:
             found["differences"] = [_chart(m, bands, "differences") for m in METRICS]
+    calibration = service.read_json(data_dir, job, "calibration.json")
+    if calibration and found["charts"]:
+        found["calibration"] = calibration
+        _observed_on_charts(found["charts"], calibration)
+    analysis = service.read_json(data_dir, job, "sensitivity.json")
+    if analysis:
+        found["tornado"] = _tornado(analysis)
     return found
 
 
@@ -161,6 +166,23 @@ def _heat(sweep: dict[str, Any]) -> list[dict[str, Any]]:
             body.append({"value": value, "cells": cells})
         tables.append({"metric": metric, "rows": body})
     return [{"names": names, "columns": columns, "tables": tables}]
+
+
+def _observed_on_charts(charts: list[dict[str, Any]], calibration: dict[str, Any]) -> None:
+    """The fitted points on the forecast's charts, in percent: shares as they are, vendor
+    counts as a share of the model's vendors (QR payments and wallets are in the residuals
+    table only)."""
+    n_vendors = calibration.get("n_vendors") or 1
+    by_metric: dict[str, dict[int, float]] = {}
+    for point in calibration["residuals"]:
+        metric, value = point["metric"], point["observed"]
+        if metric in ("vendors_accepting", "vendors_active"):
+            metric, value = f"{metric}_share", value / n_vendors
+        if metric in METRICS:
+            by_metric.setdefault(metric, {})[point["day"]] = round(100 * value, 2)
+    for chart in charts:
+        if chart["metric"] in by_metric:
+            chart["observed"] = by_metric[chart["metric"]]
 
 
 def _tornado(analysis: dict[str, Any]) -> dict[str, Any]:
