@@ -211,3 +211,36 @@ def test_cancel_from_the_job_page(site: Site, console: Page) -> None:
     expect(page).to_have_url(re.compile(r"/plan/jobs/\d+$"))
     page.get_by_role("button", name=re.compile("Huỷ lượt")).click()
     expect(page.locator("#status .status")).to_have_text("Đã huỷ", timeout=WAIT)
+
+
+def test_sensitivity_and_calibration(site: Site, console: Page) -> None:
+    page = console
+    sign_in(page, PLANNER)
+    # Morris over two parameters: a tornado, largest effect on top
+    page.goto("/plan/sensitivity")
+    page.get_by_label("Tham số 1").select_option("members")
+    page.locator("#f-low1").fill("0")
+    page.locator("#f-high1").fill("240")
+    page.get_by_label("Tham số 2").select_option("fee_rate")
+    page.locator("#f-low2").fill("0")
+    page.locator("#f-high2").fill("0.05")
+    page.get_by_label("Số mẫu").fill("4")
+    _settings(page, "1", "120")
+    _check(page, "sensitivity-form", site.backend)
+    page.get_by_role("button", name="Phân tích", exact=True).click()
+    _finished(page)
+    bars = page.locator("table.tornado tbody tr")
+    expect(bars).to_have_count(2)
+    _check(page, "sensitivity", site.backend)
+    # calibration to the analogue markets' targets: the accepted set, residuals, the forecast
+    page.get_by_role("navigation").get_by_role("link", name="Hiệu chỉnh").click()
+    page.get_by_label("Số hạt").fill("10")
+    page.get_by_label("Số thế hệ").fill("0")
+    _settings(page, "4", "200")
+    _check(page, "calibrate-form", site.backend)
+    page.get_by_role("button", name="Hiệu chỉnh", exact=True).click()
+    _finished(page)
+    expect(page.get_by_role("heading", name="Tập tham số được chấp nhận")).to_be_visible()
+    expect(page.locator("#residuals + .table-wrap tbody tr")).to_have_count(2)
+    expect(page.locator('[data-chart="chart-vendors_accepting_share"] canvas')).to_be_visible()
+    _check(page, "calibration", site.backend)
