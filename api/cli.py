@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import signal
 import subprocess
 import sys
@@ -164,7 +165,7 @@ def demo(
     console.print(f"Trang kế hoạch (planner's workbench): {base}/plan  — kehoach.vanyen")
     if serve_after:
         # one `cho worker` beside the server runs the planners' jobs; it stops with the server
-        worker = subprocess.Popen([sys.executable, "-m", "api", "worker"])
+        worker = subprocess.Popen([sys.executable, "-m", "api", "worker", "--with-parent"])
         try:
             _serve(host, port, workers)
         finally:
@@ -178,6 +179,9 @@ def demo(
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="run the queued jobs, then exit")] = False,
+    with_parent: Annotated[
+        bool, typer.Option("--with-parent", hidden=True, help="stop when the parent exits")
+    ] = False,
 ) -> None:
     """Run planners' simulation jobs from the database (start as many as you like on
     PostgreSQL; one on SQLite). SIGTERM or Ctrl-C stops it after the current job."""
@@ -190,6 +194,15 @@ def worker(
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if with_parent:  # `cho demo`'s worker does not outlive the server, even one killed with -9
+        parent = os.getppid()
+
+        def watch() -> None:
+            while not stop.wait(1.0):
+                if os.getppid() != parent:
+                    stop.set()
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
     runner = Worker(engine, get_settings())
     console.print(f"cho worker {runner.name}: đang chờ việc (waiting for jobs)")
     count = runner.run_forever(stop, once=once)
