@@ -44,6 +44,15 @@
     };
     holder.textContent = "";
     holder.chart = new uPlot(options, data, holder);
+    // the band's edges are drawn as the shaded area: the legend names only the medians
+    var rows = holder.querySelectorAll(".u-legend .u-series");
+    var offset = rows.length === series.length ? 0 : 1;  // whether the x series has a row
+    rows.forEach(function (row, i) {
+      var index = i + offset;
+      if (index > 0 && index <= spec.series.length * 3 && index % 3 !== 2) {
+        row.style.display = "none";
+      }
+    });
     holder.dataset.drawn = "true";
   }
 
