@@ -56,8 +56,17 @@ def test_a_run_from_the_form_to_its_results(
     assert "Bảng chính" in page.text
     assert 'data-chart="chart-qr_tx_share"' in page.text
     assert "Bảng số liệu" in page.text  # the data table beneath each chart
+    assert "Số ngày tới 50 %" in page.text
+    assert "%%" not in page.text
     csv_bytes = client.get(f"{url}/files/runs.csv").content
     assert hashlib.sha256(csv_bytes).hexdigest() in page.text  # the manifest lists it
+    client.cookies.set("cho_lang", "en")  # the same page in English
+    english = client.get(url)
+    assert "Headline" in english.text
+    assert "Daily charts" in english.text
+    assert "Days to 50 %" in english.text
+    assert "%%" not in english.text
+    assert "Parameters" in client.get("/plan").text
     job = _jobs(engine)[-1]
     assert job.request["params"] == {"n_shoppers": 300, "n_vendors": 30}
     assert job.request["scenario"] == "double_teams"
