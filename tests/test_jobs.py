@@ -72,6 +72,7 @@ def test_a_job_waits_for_a_worker_then_runs_with_a_manifest(
     )
 
 
+@pytest.mark.slow
 def test_a_comparison_gives_paired_differences_and_a_rerun_the_same_bytes(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
@@ -169,11 +170,10 @@ def test_a_lapsed_lease_hands_the_job_to_another_worker(
     assert "3" in failed["error"]
 
 
-def test_postgresql_workers_skip_a_locked_job(
-    backend: str, client: TestClient, world: World, engine: Engine, clock: FrozenClock
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite runs one worker
+def test_workers_skip_a_job_another_worker_has_locked(
+    client: TestClient, world: World, engine: Engine, clock: FrozenClock
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite runs one worker")
     first, second = (_start(client, world, SMALL)["id"] for _ in range(2))
     with Session(engine) as holder:  # another worker is between its read and its update
         holder.exec(select(SimulationJob).where(SimulationJob.id == first).with_for_update()).one()
@@ -239,11 +239,10 @@ def test_a_failing_job_records_why_and_the_worker_goes_on(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the database plays no part
 def test_a_sweep_on_a_dask_cluster_gives_the_same_bytes(
-    backend: str, client: TestClient, world: World, engine: Engine, settings: Settings
+    client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
-    if backend != "sqlite":
-        pytest.skip("where the replications run does not depend on the database")
     from distributed import LocalCluster
 
     h = world.headers("planner")

@@ -9,6 +9,7 @@ import hashlib
 import threading
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -183,6 +184,7 @@ def test_a_sensitivity_analysis_from_the_form_to_its_tornado(
     assert client.get(started.headers["location"] + "/files/tornado.png").content[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_a_calibration_from_an_uploaded_csv_and_from_a_market(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
