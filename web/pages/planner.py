@@ -173,7 +173,13 @@ def _ranges(form: FormData, errors: list[FieldError], values: dict[str, str]) ->
         if not name:
             continue
         if name not in TUNABLE:
-            errors.append(FieldError(f"range{row}", "unknown-parameter", "chọn một tham số"))
+            errors.append(
+                FieldError(
+                    f"range{row}",
+                    "unknown-parameter",
+                    "chọn một tham số trong danh sách (choose a listed parameter)",
+                )
+            )
             continue
         ranges[name] = [
             _number(name, low, errors, f"low{row}"),

@@ -116,9 +116,8 @@ def _observed(
     }
 
 
-def _results(
-    request: Request, session: Session, actor: Actor, job: SimulationJob
-) -> dict[str, Any]:
+def _results(request: Request, job: SimulationJob) -> dict[str, Any]:
+    """What a finished job's page shows, read from its files."""
     data_dir = context_of(request).settings.data_dir
     found: dict[str, Any] = {
         "summary": service.read_json(data_dir, job, "summary.json"),
@@ -220,7 +219,7 @@ def job_page(
     if request.headers.get("hx-request") == "true" and job.status not in ACTIVE:
         finished = Response(status_code=204, headers={"HX-Refresh": "true"})
         return finish(request, finished)  # the poll saw the end: show the results in full
-    results = _results(request, session, actor, job)
+    results = _results(request, job)
     reality = reality_form(request, session, actor, job, market, start)
     if reality["reality"]:
         for chart in results["charts"]:
