@@ -58,7 +58,12 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while not self._end.wait(self.worker.period):
-            if not self.worker.renew(self.job_id, self.done):
+            try:
+                kept = self.worker.renew(self.job_id, self.done)
+            except Exception:  # a database hiccup: try again next beat, the lease has slack
+                log.exception("heartbeat of job %s failed", self.job_id)
+                continue
+            if not kept:
                 self.stopped.set()
 
 
