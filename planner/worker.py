@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from market.clock import Clock, utc_now
 from market.jobs import CANCELLED, DONE, FAILED, SimulationJob, claim, finish, renew
@@ -251,7 +252,12 @@ class Worker:
         how many jobs this worker ran."""
         count = 0
         while not stop.is_set():
-            job = self.run_one()
+            try:
+                job = self.run_one()
+            except OperationalError:  # the database is away: wait, then look again
+                log.exception("cannot reach the database; retrying")
+                stop.wait(self.settings.worker_poll_seconds)
+                continue
             if job is not None:
                 count += 1
                 continue
