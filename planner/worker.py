@@ -255,6 +255,8 @@ class Worker:
             try:
                 job = self.run_one()
             except OperationalError:  # the database is away: wait, then look again
+                if once:
+                    raise
                 log.exception("cannot reach the database; retrying")
                 stop.wait(self.settings.worker_poll_seconds)
                 continue
