@@ -364,3 +364,16 @@ def test_bad_calibration_requests_are_refused(
     )
     assert response.status_code == 422, response.text
     assert field in {e["field"] for e in response.json()["errors"]}, response.json()
+
+
+def test_a_worker_waits_out_a_database_that_is_away(tmp_path: Any) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    away = create_engine(f"sqlite:///{tmp_path}/no-such-folder/cho.db")
+    settings = Settings(DATABASE_URL="sqlite://", worker_poll_seconds=0.05, data_dir=str(tmp_path))
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    assert Worker(away, settings).run_forever(stop) == 0  # kept looking, did not die
+    with pytest.raises(OperationalError):
+        Worker(away, settings).run_forever(threading.Event(), once=True)
