@@ -44,6 +44,7 @@ def _start(client: TestClient, world: World, body: dict[str, Any]) -> dict[str, 
     return started
 
 
+@pytest.mark.slow  # runs simulations in a worker
 def test_a_job_waits_for_a_worker_then_runs_with_a_manifest(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
@@ -92,6 +93,7 @@ def test_a_comparison_gives_paired_differences_and_a_rerun_the_same_bytes(
     assert first["files"]["runs.csv"] == second["files"]["runs.csv"]
 
 
+@pytest.mark.slow  # runs simulations in a worker
 def test_a_sweep_runs_every_grid_point(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
@@ -186,9 +188,10 @@ def test_workers_skip_a_job_another_worker_has_locked(
     assert taken.id == first
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
+def test_bad_job_requests_change_nothing(client: TestClient, world: World, engine: Engine) -> None:
+    with Session(engine) as session:
+        before = len(session.exec(select(col(SimulationJob.id))).all())
+    for body, field in [
         ({"kind": "compare"}, "compare"),
         ({"kind": "compare", "compare": ["nope"]}, "compare"),
         ({"kind": "sweep"}, "grid"),
@@ -204,21 +207,16 @@ def test_workers_skip_a_job_another_worker_has_locked(
         ({"kind": "sweep", "grid": {"smartphone_share": [0.5, 3]}}, "grid.smartphone_share"),
         ({"kind": "report"}, "kind"),
         ({"scenario": "nope"}, "scenario"),
-    ],
-)
-def test_bad_job_requests_change_nothing(
-    client: TestClient, world: World, engine: Engine, body: dict[str, Any], field: str
-) -> None:
-    with Session(engine) as session:
-        before = len(session.exec(select(col(SimulationJob.id))).all())
-    response = client.post("/simulations", headers=world.headers("planner"), json=body)
-    assert response.status_code == 422, response.text
-    fields = {e["field"]: e["message"] for e in response.json()["errors"]}
-    assert field in fields, fields
+    ]:
+        response = client.post("/simulations", headers=world.headers("planner"), json=body)
+        assert response.status_code == 422, response.text
+        fields = {e["field"]: e["message"] for e in response.json()["errors"]}
+        assert field in fields, (body, fields)
     with Session(engine) as session:
         assert len(session.exec(select(col(SimulationJob.id))).all()) == before
 
 
+@pytest.mark.slow  # runs simulations in a worker
 def test_a_failing_job_records_why_and_the_worker_goes_on(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
@@ -262,6 +260,7 @@ def test_a_sweep_on_a_dask_cluster_gives_the_same_bytes(
         assert ours["files"][name] == theirs["files"][name], name
 
 
+@pytest.mark.slow  # runs simulations in a worker
 def test_a_sensitivity_analysis_ranks_the_parameters(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
@@ -287,9 +286,8 @@ def test_a_sensitivity_analysis_ranks_the_parameters(
     assert len(design.strip().splitlines()) == 17
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
+def test_bad_sensitivity_requests_are_refused(client: TestClient, world: World) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"ranges": {"members": [0, 240]}}, "ranges"),
         ({"ranges": {"members": [240, 0], "fee_rate": [0, 0.1]}}, "ranges.members"),
         ({"ranges": {"colour": [0, 1], "fee_rate": [0, 0.1]}}, "ranges.colour"),
@@ -299,16 +297,13 @@ def test_a_sensitivity_analysis_ranks_the_parameters(
             "samples",
         ),
         ({"ranges": {"members": [0, 9], "fee_rate": [0, 0.1]}, "metric": "mood"}, "metric"),
-    ],
-)
-def test_bad_sensitivity_requests_are_refused(
-    client: TestClient, world: World, body: dict[str, Any], field: str
-) -> None:
-    response = client.post(
-        "/simulations", headers=world.headers("planner"), json={"kind": "sensitivity", **body}
-    )
-    assert response.status_code == 422, response.text
-    assert field in {e["field"] for e in response.json()["errors"]}
+    ]
+    for body, field in cases:
+        response = client.post(
+            "/simulations", headers=world.headers("planner"), json={"kind": "sensitivity", **body}
+        )
+        assert response.status_code == 422, response.text
+        assert field in {e["field"] for e in response.json()["errors"]}, body
 
 
 CALIBRATION = {
@@ -325,6 +320,7 @@ CALIBRATION = {
 }
 
 
+@pytest.mark.slow  # runs simulations in a worker
 def test_a_calibration_fits_the_observed_points_and_forecasts(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
@@ -345,25 +341,21 @@ def test_a_calibration_fits_the_observed_points_and_forecasts(
     assert list(bands["scenarios"]) == ["forecast"]
 
 
-@pytest.mark.parametrize(
-    ("change", "field"),
-    [
+def test_bad_calibration_requests_are_refused(client: TestClient, world: World) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"observed": []}, "observed"),
         ({"observed": [{"day": 3, "metric": "mood", "value": 1}]}, "observed.0.metric"),
         ({"observed": [{"day": 3, "metric": "qr_tx", "value": 1, "sd": 0}]}, "observed.0.sd"),
         ({"ranges": {}}, "ranges"),
         ({"ranges": {"campaign_efficacy": [0.5, 3]}}, "ranges.campaign_efficacy"),
         ({"particles": 5}, "particles"),
-    ],
-)
-def test_bad_calibration_requests_are_refused(
-    client: TestClient, world: World, change: dict[str, Any], field: str
-) -> None:
-    response = client.post(
-        "/simulations", headers=world.headers("planner"), json=CALIBRATION | change
-    )
-    assert response.status_code == 422, response.text
-    assert field in {e["field"] for e in response.json()["errors"]}, response.json()
+    ]
+    for change, field in cases:
+        response = client.post(
+            "/simulations", headers=world.headers("planner"), json={**CALIBRATION, **change}
+        )
+        assert response.status_code == 422, response.text
+        assert field in {e["field"] for e in response.json()["errors"]}, response.json()
 
 
 def test_a_worker_waits_out_a_database_that_is_away(tmp_path: Any) -> None:

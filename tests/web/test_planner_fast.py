@@ -34,6 +34,7 @@ def _post(client: TestClient, path: str, data: dict[str, Any]) -> Any:
     )
 
 
+@pytest.mark.slow  # runs simulations in a worker
 def test_a_run_from_the_form_to_its_results(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
@@ -73,6 +74,7 @@ def test_a_run_from_the_form_to_its_results(
     assert job.request["scenario"] == "double_teams"
 
 
+@pytest.mark.slow  # runs simulations in a worker
 def test_compare_and_sweep_forms_queue_their_jobs(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
@@ -155,6 +157,7 @@ def test_only_planners_and_the_admin_get_in(client: TestClient, world: World) ->
     assert client.get("/plan/jobs", follow_redirects=False).status_code == 303  # to sign in
 
 
+@pytest.mark.slow  # runs simulations in a worker
 def test_a_sensitivity_analysis_from_the_form_to_its_tornado(
     client: TestClient, world: World, engine: Engine, settings: Settings
 ) -> None:
