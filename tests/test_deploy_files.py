@@ -33,7 +33,7 @@ def _known_variables() -> set[str]:
 
 def test_compose_runs_the_service_on_postgresql(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"api", "db"}
+    assert set(services) == {"api", "db", "worker"}
     db, api = services["db"], services["api"]
     assert db["image"].startswith("postgres:")
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
@@ -44,6 +44,10 @@ def test_compose_runs_the_service_on_postgresql(compose: dict[str, Any]) -> None
     assert api["build"] == "."
     assert "127.0.0.1:8000:8000" in api["ports"]
     assert "/health" in " ".join(api["healthcheck"]["test"])
+    worker = services["worker"]  # the planners' jobs run there, on the same database and files
+    assert worker["command"] == ["cho", "worker"]
+    assert worker["environment"]["DATABASE_URL"] == url
+    assert worker["environment"]["CHO_DATA_DIR"] == api["environment"]["CHO_DATA_DIR"]
 
 
 def test_compose_keeps_its_data_in_named_volumes(compose: dict[str, Any]) -> None:
@@ -54,6 +58,7 @@ def test_compose_keeps_its_data_in_named_volumes(compose: dict[str, Any]) -> Non
     }
     assert mounts["db"] == ["pgdata"]
     assert mounts["api"] == ["files"]
+    assert mounts["worker"] == ["files"]
     assert {m for ms in mounts.values() for m in ms} <= declared
 
 
