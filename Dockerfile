@@ -23,6 +23,7 @@ COPY market ./market
 COPY api ./api
 COPY qr ./qr
 COPY simulator ./simulator
+COPY planner ./planner
 COPY web ./web
 RUN pip install .
 

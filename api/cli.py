@@ -1,8 +1,13 @@
-"""The `cho` command: serve, demo, db, users, import and export."""
+"""The `cho` command: serve, demo, worker, db, users, import and export."""
 
 from __future__ import annotations
 
 import getpass
+import os
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -157,8 +162,52 @@ def demo(
     console.print(
         f"Token: curl -s -X POST {base}/auth/token -d 'username=quanly.maua&password=cho40-demo'"
     )
+    console.print(f"Trang kế hoạch (planner's workbench): {base}/plan  — kehoach.vanyen")
     if serve_after:
-        _serve(host, port, workers)
+        # one `cho worker` beside the server runs the planners' jobs; it stops with the server
+        worker = subprocess.Popen([sys.executable, "-m", "api", "worker", "--with-parent"])
+        try:
+            _serve(host, port, workers)
+        finally:
+            worker.terminate()  # it finishes its job; a job cut short is claimed again later
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="run the queued jobs, then exit")] = False,
+    with_parent: Annotated[
+        bool, typer.Option("--with-parent", hidden=True, help="stop when the parent exits")
+    ] = False,
+) -> None:
+    """Run planners' simulation jobs from the database (start as many as you like on
+    PostgreSQL; one on SQLite). SIGTERM or Ctrl-C stops it after the current job."""
+    import logging
+
+    from planner.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    engine = _engine()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    if with_parent:  # `cho demo`'s worker does not outlive the server, even one killed with -9
+        parent = os.getppid()
+
+        def watch() -> None:
+            while not stop.wait(1.0):
+                if os.getppid() != parent:
+                    stop.set()
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    runner = Worker(engine, get_settings())
+    console.print(f"cho worker {runner.name}: đang chờ việc (waiting for jobs)")
+    count = runner.run_forever(stop, once=once)
+    engine.dispose()
+    console.print(f"cho worker {runner.name}: đã chạy {count} lượt (ran {count} jobs)")
 
 
 @db_app.command("upgrade")

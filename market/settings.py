@@ -46,6 +46,22 @@ class Settings(BaseSettings):
         "the PostgreSQL listener reconnects",
     )
     data_dir: str = Field(default="./cho-data", description="simulation outputs and other files")
+    planner_job_quota: int = Field(
+        default=3, ge=1, le=100, description="jobs a planner may have queued or running at once"
+    )
+    worker_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a job whose `cho worker` sends no heartbeat for this long is claimed again",
+    )
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often an idle `cho worker` looks for a job"
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Dask scheduler address (tcp://host:8786): sweeps run on that cluster",
+    )
     worker_healthcheck_timeout: int = Field(
         default=60,
         ge=1,

@@ -15,6 +15,8 @@ receipt in the last 7 days, on that day), `qr_tx`, `qr_value`, `new_wallets` (su
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,22 +61,31 @@ def observable(data: NDArray[np.float64], n_vendors: int, point: Observation) ->
 
 
 def read_observed(path: Path) -> list[Observation]:
-    """Observed points from a CSV with the columns day, metric, value and optionally sd
-    (default: 5 points for a share, 10 % of the value for a count) and window (default 1)."""
-    with path.open(encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+    """Observed points from a CSV file (see `parse_observed`)."""
+    return parse_observed(path.read_text(encoding="utf-8-sig"))
+
+
+def parse_observed(text: str) -> list[Observation]:
+    """Observed points from CSV text with the columns day, metric, value and optionally sd
+    (default: 5 points for a share, 10 % of the value for a count) and window (default 1);
+    ValueError saying what is wrong otherwise."""
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     points = []
     for row in rows:
         metric = row.get("metric") or ""
         if metric not in SHARES | COUNTS:
             known = ", ".join(sorted(SHARES | COUNTS))
             raise ValueError(f"unknown metric {metric!r}; known: {known}")
-        value = float(row["value"])
-        default_sd = 0.05 if metric in SHARES else max(0.1 * abs(value), 1.0)
-        sd = float(row.get("sd") or default_sd)
-        if sd <= 0:
-            raise ValueError(f"day {row['day']}: sd must be positive")
-        points.append(Observation(int(row["day"]), metric, value, sd, int(row.get("window") or 1)))
+        try:
+            value = float(row["value"])
+            default_sd = 0.05 if metric in SHARES else max(0.1 * abs(value), 1.0)
+            sd = float(row.get("sd") or default_sd)
+            day, window = int(row["day"]), int(row.get("window") or 1)
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"row {row}: day, value, sd and window must be numbers") from None
+        if sd <= 0 or day < 0 or window < 1:
+            raise ValueError(f"day {day}: sd must be positive, day ≥ 0 and window ≥ 1")
+        points.append(Observation(day, metric, value, sd, window))
     if not points:
         raise ValueError("no observed points")
     return points
@@ -155,6 +166,7 @@ def calibrate(
     quantile: float = 0.5,
     floor: float = 1.5,
     seed: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> Fit:
     """Fit the parameters in `ranges` to `observed`. The tolerance never goes below `floor`:
     a replication at the true parameters differs from noisy observations by both the
@@ -173,6 +185,8 @@ def calibrate(
     def score(theta: NDArray[np.float64]) -> float:
         nonlocal evaluated
         evaluated += 1
+        if progress:
+            progress(1)
         replication = np.random.SeedSequence((seed, evaluated))
         data = simulate(_apply(base, names, theta), days, np.random.default_rng(replication))
         return distance(data, base.n_vendors, observed)

@@ -6,6 +6,7 @@ submitted to any `concurrent.futures` executor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Literal
@@ -56,9 +57,10 @@ def evaluate(
     runs: int,
     seed: int,
     executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> NDArray[np.float64]:
     """The output for each row of the design: the mean over runs of the metric's 7-day rolling
-    share on `day`."""
+    share on `day`; `progress` is told of each finished replication, in order."""
     cells = []
     for row in design:
         changes = {
@@ -67,11 +69,18 @@ def evaluate(
         }
         cells.append(base.with_changes(**changes))
     tasks = [(params, job) for params in cells for job in seeds(seed, runs)]
+    flat = []
     if executor is None:
-        flat = [replicate(params, day, job) for params, job in tasks]
+        for params, job in tasks:
+            flat.append(replicate(params, day, job))
+            if progress:
+                progress(1)
     else:
         futures = [executor.submit(replicate, params, day, job) for params, job in tasks]
-        flat = [future.result() for future in futures]
+        for future in futures:
+            flat.append(future.result())
+            if progress:
+                progress(1)
     data = np.stack(flat).reshape(len(cells), runs, day + 1, -1)
     return np.array([shares(cell)[metric][:, day].mean() for cell in data])
 

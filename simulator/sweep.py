@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,10 @@ def sweep(
     seed: int,
     executor: Executor | None = None,
     overrides: dict[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> NDArray[np.float64]:
-    """All replications: an array (scenarios, points, runs, days + 1, metrics)."""
+    """All replications: an array (scenarios, points, runs, days + 1, metrics); `progress`
+    is told of each finished replication, in order."""
     points = grid_points(grid) or [{}]
     cells = [
         scenario_params(name, (overrides or {}) | _typed(point, name))
@@ -70,11 +73,18 @@ def sweep(
     ]
     replications = seeds(seed, runs)
     tasks = [(params, job) for params in cells for job in replications]
+    flat = []
     if executor is None:
-        flat = [replicate(params, days, job) for params, job in tasks]
+        for params, job in tasks:
+            flat.append(replicate(params, days, job))
+            if progress:
+                progress(1)
     else:
         futures = [executor.submit(replicate, params, days, job) for params, job in tasks]
-        flat = [future.result() for future in futures]
+        for future in futures:
+            flat.append(future.result())
+            if progress:
+                progress(1)
     return np.stack(flat).reshape(len(scenarios), len(points), runs, days + 1, len(METRICS))
 
 
@@ -125,3 +135,25 @@ def write_table(
                     last = rolled[metric][:, -1] * 100
                     row += [f"{v:.1f}" for v in np.percentile(last, [5, 50, 95])]
                 writer.writerow(row)
+
+
+def cells(
+    scenarios: list[str], grid: dict[str, list[float]], data: NDArray[np.float64]
+) -> list[dict[str, Any]]:
+    """Per scenario and grid point: the point and, per share metric, the p5/median/p95 in
+    percent of its 7-day rolling share on the last day (what `sweep.csv` holds, for pages)."""
+    points = grid_points(grid) or [{}]
+    found = []
+    for s, scenario in enumerate(scenarios):
+        for p, point in enumerate(points):
+            rolled = shares(data[s, p])
+            entry: dict[str, Any] = {"scenario": scenario, "point": point}
+            for metric in SHARE_METRICS:
+                p5, median, p95 = np.percentile(rolled[metric][:, -1] * 100, [5, 50, 95])
+                entry[metric] = {
+                    "p5": round(float(p5), 1),
+                    "median": round(float(median), 1),
+                    "p95": round(float(p95), 1),
+                }
+            found.append(entry)
+    return found

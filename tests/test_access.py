@@ -54,7 +54,8 @@ READ_A = {"admin", "manager", "vendor"}
 SHOPPER = {"shopper"}
 PLAN = {"admin", "planner"}
 # Domain refusals that come after every access check passed (the route was open to the caller).
-STATE_REFUSALS = {"insufficient-funds", "invalid-vietqr", "self-payment"}
+# ("invalid-state": cancelling the seeded simulation, which has finished)
+STATE_REFUSALS = {"insufficient-funds", "invalid-vietqr", "self-payment", "invalid-state"}
 
 RULES = [
     R("GET", "/health", set(WHO)),
@@ -167,6 +168,8 @@ RULES = [
     R("GET", "/simulations/observed?market_id={a}&start=2026-01-01&end=2026-02-28", PLAN),
     R("GET", "/simulations/{job}", PLAN),
     R("GET", "/simulations/{job}/files/summary.json", PLAN),
+    R("POST", "/simulations/{job}/cancel", PLAN),
+    R("POST", "/simulations/{job}/rerun", PLAN),
 ]
 
 

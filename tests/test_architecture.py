@@ -1,6 +1,7 @@
 """The import arrows (README "Architecture"): api/web → market → qr; in market, money → registry →
 plumbing (db, clock, errors, text, settings, types, pagination, jobs), never back; qr imports
-neither market nor api nor a database; simulator imports neither api nor market; and no module
+neither market nor api nor a database; simulator imports neither api nor market; planner (the
+workbench's services) sits over market and simulator, under api and web; and no module
 of ours is part of an import circle, counting imports made inside functions."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("api", "market", "qr", "simulator", "web")
+PACKAGES = ("api", "market", "planner", "qr", "simulator", "web")
 
 FORBIDDEN = {
     "market": {"api", "web", "fastapi", "starlette", "uvicorn", "simulator"},
@@ -19,6 +20,7 @@ FORBIDDEN = {
     "market.plumbing": {"market.money", "market.registry"},
     "qr": {"api", "web", "market", "simulator", "fastapi", "sqlmodel", "sqlalchemy", "alembic"},
     "simulator": {"api", "web", "market"},
+    "planner": {"api", "web", "fastapi", "starlette"},  # the workbench's services, under both
     "web": {"api", "simulator"},  # pages are a sibling of api/ over market/ and qr/
 }
 

@@ -30,6 +30,7 @@ COMMANDS = [
     ["qr", "board", "--market", "mau-a", "--stall", "B-12", "-o", "b.png"],
     ["qr", "sheet", "--market", "mau-a", "-o", "s.pdf"],
     ["serve"],
+    ["worker"],
 ]
 
 

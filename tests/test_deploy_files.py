@@ -33,7 +33,7 @@ def _known_variables() -> set[str]:
 
 def test_compose_runs_the_service_on_postgresql(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"api", "db"}
+    assert set(services) == {"api", "db", "worker"}
     db, api = services["db"], services["api"]
     assert db["image"].startswith("postgres:")
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
@@ -44,6 +44,10 @@ def test_compose_runs_the_service_on_postgresql(compose: dict[str, Any]) -> None
     assert api["build"] == "."
     assert "127.0.0.1:8000:8000" in api["ports"]
     assert "/health" in " ".join(api["healthcheck"]["test"])
+    worker = services["worker"]  # the planners' jobs run there, on the same database and files
+    assert worker["command"] == ["cho", "worker"]
+    assert worker["environment"]["DATABASE_URL"] == url
+    assert worker["environment"]["CHO_DATA_DIR"] == api["environment"]["CHO_DATA_DIR"]
 
 
 def test_compose_keeps_its_data_in_named_volumes(compose: dict[str, Any]) -> None:
@@ -54,6 +58,7 @@ def test_compose_keeps_its_data_in_named_volumes(compose: dict[str, Any]) -> Non
     }
     assert mounts["db"] == ["pgdata"]
     assert mounts["api"] == ["files"]
+    assert mounts["worker"] == ["files"]
     assert {m for ms in mounts.values() for m in ms} <= declared
 
 
@@ -115,7 +120,7 @@ def _nginx() -> str:
 
 def test_scaled_compose_runs_two_replicas_on_one_postgresql(scaled: dict[str, Any]) -> None:
     services = scaled["services"]
-    assert set(services) == {"db", "migrate", "api-1", "api-2", "proxy"}
+    assert set(services) == {"db", "migrate", "api-1", "api-2", "worker", "proxy"}
     replicas = [services["api-1"], services["api-2"]]
     urls = {replica["environment"]["DATABASE_URL"] for replica in replicas}
     assert urls == {services["migrate"]["environment"]["DATABASE_URL"]}  # one database
@@ -132,6 +137,14 @@ def test_scaled_compose_runs_two_replicas_on_one_postgresql(scaled: dict[str, An
         assert set(replica["environment"]) <= _known_variables()
     assert "CHO_ADMIN_PASSWORD" in services["api-1"]["environment"]
     assert "CHO_ADMIN_PASSWORD" not in services["api-2"]["environment"]
+    worker = services["worker"]  # the planners' jobs, on the same database and files
+    assert worker["command"] == ["cho", "worker"]
+    assert worker["environment"]["DATABASE_URL"] in urls
+    assert {r["environment"]["CHO_DATA_DIR"] for r in replicas} == {
+        worker["environment"]["CHO_DATA_DIR"]
+    }
+    assert [v.split(":")[0] for v in worker["volumes"]] == ["files"]
+    assert set(scaled["volumes"]) == {"pgdata", "files"}
     proxy = services["proxy"]
     assert proxy["image"].startswith("nginx:")
     assert proxy["ports"] == ["127.0.0.1:8000:80"]

@@ -1,180 +1,65 @@
-"""Planners run the adoption simulator as background jobs: start one, follow its progress, fetch
-its tidy CSV, summary and charts. Jobs run in a thread of the worker that accepted them; outputs
+"""Planners run the adoption simulator as durable jobs: queue a run, a comparison or a sweep,
+follow its progress, cancel or re-run it, fetch its files. The job is a database row that a
+`cho worker` process claims and runs (planner/worker.py); nothing runs in the web server. Outputs
 are files under `CHO_DATA_DIR/simulations/<id>/`."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
-from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from pydantic import BaseModel, Field
 
 from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep
 from api.problems import problem_responses
-from market.clock import utc_now
-from market.errors import FieldError, InvalidInputError, InvalidStateError, NotFoundError
-from market.inputs import Id, IsoDate, WholeNumber
-from market.jobs import SimulationJob
+from market.errors import FieldError, InvalidInputError
+from market.inputs import Id, IsoDate
 from market.money.observed import observed_series
 from market.registry.access import require_role
 from market.registry.models import Role
-from simulator.params import CHARTED, SCENARIOS, Params, scenario_params
+from planner import service
+from planner.requests import JobRequest
 
 router = APIRouter(tags=["simulations"], responses=problem_responses(401, 403, 404, 409, 422))
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulations")
-PARAMETER_NAMES = set(Params.__dataclass_fields__)
-MAX_WORK = 5e9  # runs × days × agents: a couple of minutes on these machines
-
-
-class SimulationRequest(BaseModel):
-    scenario: str = Field(default="baseline", description=f"one of {', '.join(SCENARIOS)}")
-    params: dict[str, StrictFloat | StrictInt | StrictBool] = Field(
-        default_factory=dict, max_length=40
-    )
-    runs: WholeNumber = Field(default=20, ge=1, le=200)
-    days: WholeNumber = Field(default=365, ge=1, le=1095)
-    seed: WholeNumber = Field(default=1, ge=0, le=2**32 - 1)
 
 
 class SimulationPublic(BaseModel):
     id: int
-    status: str
+    kind: str
+    status: str = Field(description="queued, running, done, failed or cancelled")
     runs_done: int
     runs_total: int
     request: dict[str, Any]
     error: str | None
+    attempts: int = Field(description="how many times a worker claimed it")
+    cancel_requested: bool
     created_at: datetime
+    started_at: datetime | None
     finished_at: datetime | None
 
 
-def _folder(settings_dir: str, job_id: int) -> Path:
-    return Path(settings_dir) / "simulations" / str(job_id)
-
-
-def _execute(engine: Engine, job_id: int, data_dir: str, request: dict[str, Any]) -> None:
-    # numpy and the charts load with the first simulation, not with every worker of the API
-    from simulator.outputs import write_outputs
-    from simulator.runs import run
-
-    params = scenario_params(request["scenario"], request["params"])
-
-    def progress(done: int) -> None:
-        with Session(engine) as session:
-            job = session.get(SimulationJob, job_id)
-            if job is not None:
-                job.runs_done += done
-                job.status = "running"
-                session.add(job)
-                session.commit()
-
-    try:
-        data = run(
-            params,
-            runs=request["runs"],
-            days=request["days"],
-            seed=request["seed"],
-            progress=progress,
-        )
-        write_outputs(
-            _folder(data_dir, job_id),
-            scenarios={request["scenario"]: params},
-            results={request["scenario"]: data},
-            seed=request["seed"],
-            runs=request["runs"],
-            days=request["days"],
-        )
-        status, error = "done", None
-    except Exception as exc:  # the job records its failure instead of vanishing
-        status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-    with Session(engine) as session:
-        job = session.get(SimulationJob, job_id)
-        if job is not None:
-            job.status, job.error, job.finished_at = status, error, utc_now()
-            session.add(job)
-            session.commit()
-
-
-def _readable(session: Session, actor: Any, job_id: int) -> SimulationJob:
-    require_role(actor, Role.PLANNER)
-    job = session.get(SimulationJob, job_id)
-    if job is None or (not actor.is_admin and job.created_by != actor.user_id):
-        raise NotFoundError("Không tìm thấy lượt mô phỏng (simulation not found).")
-    return job
+def _public(job: Any) -> SimulationPublic:
+    return SimulationPublic.model_validate(job, from_attributes=True)
 
 
 @router.post("/simulations", response_model=SimulationPublic, status_code=202)
 def start_simulation(
-    actor: CurrentUser,
-    session: SessionDep,
-    context: ContextDep,
-    clock: ClockDep,
-    data: SimulationRequest,
+    actor: CurrentUser, session: SessionDep, context: ContextDep, clock: ClockDep, data: JobRequest
 ) -> SimulationPublic:
-    """Start a run in the background; follow it at GET /simulations/{id}."""
-    require_role(actor, Role.PLANNER)
-    errors = []
-    if data.scenario not in SCENARIOS:
-        errors.append(
-            FieldError(
-                "scenario",
-                "unknown-scenario",
-                f"kịch bản không có; chọn một trong (one of): {', '.join(SCENARIOS)}",
-            )
-        )
-    errors += [
-        FieldError(
-            f"params.{k}", "unknown-parameter", "không phải tham số của mô hình (not a parameter)"
-        )
-        for k in data.params
-        if k not in PARAMETER_NAMES
-    ]
-    if not errors:
-        params = Params().with_changes(**(SCENARIOS[data.scenario] | data.params))
-        errors += [
-            FieldError(f"params.{name}", "out-of-range", message)
-            for name, message in params.problems()
-        ]
-        work = data.runs * data.days * (params.n_shoppers + params.n_vendors)
-        if work > MAX_WORK:
-            errors.append(
-                FieldError(
-                    "runs",
-                    "too-much-work",
-                    f"quá nhiều tính toán (too much work): runs × days × agents = {work:.2g}"
-                    f" > {MAX_WORK:.0e}",
-                )
-            )
-    if errors:
-        raise InvalidInputError(
-            "Yêu cầu mô phỏng không hợp lệ (invalid simulation request).", errors=errors
-        )
-    job = SimulationJob(
-        created_by=actor.user_id or 0,
-        request=data.model_dump(),
-        runs_total=data.runs,
-        created_at=clock(),
+    """Queue a run, a comparison, a sweep or a sensitivity analysis for a `cho worker`; follow it at
+    GET /simulations/{id}. A planner has at most `CHO_PLANNER_JOB_QUOTA` jobs queued or running
+    (409 beyond that)."""
+    job = service.submit(
+        session, actor=actor, request=data, now=clock(), quota=context.settings.planner_job_quota
     )
-    session.add(job)
-    session.commit()  # the worker thread must see the job
-    _executor.submit(
-        _execute, context.engine, job.id or 0, context.settings.data_dir, data.model_dump()
-    )
-    return SimulationPublic.model_validate(job, from_attributes=True)
+    return _public(job)
 
 
 @router.get("/simulations", response_model=list[SimulationPublic])
 def list_simulations(actor: CurrentUser, session: SessionDep) -> list[SimulationPublic]:
-    require_role(actor, Role.PLANNER)
-    query = select(SimulationJob).order_by(col(SimulationJob.id).desc()).limit(100)
-    if not actor.is_admin:
-        query = query.where(SimulationJob.created_by == actor.user_id)
-    return [SimulationPublic.model_validate(j, from_attributes=True) for j in session.exec(query)]
+    return [_public(job) for job in service.list_jobs(session, actor=actor)]
 
 
 class ObservedPoint(BaseModel):
@@ -215,22 +100,35 @@ def observed_points(
 
 @router.get("/simulations/{job_id}", response_model=SimulationPublic)
 def get_simulation(actor: CurrentUser, session: SessionDep, job_id: Id) -> SimulationPublic:
-    return SimulationPublic.model_validate(_readable(session, actor, job_id), from_attributes=True)
+    return _public(service.readable(session, actor=actor, job_id=job_id))
 
 
-OUTPUTS = {
-    "runs.csv": "text/csv",
-    "summary.json": "application/json",
-    "bao-cao.pdf": "application/pdf",
-    **{
-        f"{chart}.{suffix}": kind
-        for chart in CHARTED
-        for suffix, kind in (("png", "image/png"), ("svg", "image/svg+xml"))
-    },
-}
+@router.post("/simulations/{job_id}/cancel", response_model=SimulationPublic)
+def cancel_simulation(
+    actor: CurrentUser, session: SessionDep, clock: ClockDep, job_id: Id
+) -> SimulationPublic:
+    """A queued job is cancelled at once; a running one stops at its next finished replication
+    (`cancel_requested` is true until its worker stops)."""
+    return _public(service.cancel(session, actor=actor, job_id=job_id, now=clock()))
+
+
+@router.post("/simulations/{job_id}/rerun", response_model=SimulationPublic, status_code=202)
+def rerun_simulation(
+    actor: CurrentUser, session: SessionDep, context: ContextDep, clock: ClockDep, job_id: Id
+) -> SimulationPublic:
+    """Queue a new job with the same request (same seed, so the same numbers)."""
+    job = service.rerun(
+        session, actor=actor, job_id=job_id, now=clock(), quota=context.settings.planner_job_quota
+    )
+    return _public(job)
+
+
 OutputName = Literal[
     "runs.csv",
+    "runs.parquet",
     "summary.json",
+    "bands.json",
+    "manifest.json",
     "bao-cao.pdf",
     "qr_tx_share.png",
     "qr_tx_share.svg",
@@ -240,6 +138,13 @@ OutputName = Literal[
     "vendors_accepting_share.svg",
     "shoppers_ready_share.png",
     "shoppers_ready_share.svg",
+    "sweep.csv",
+    "sweep.parquet",
+    "sweep.json",
+    "sensitivity.json",
+    "sensitivity.csv",
+    "tornado.png",
+    "calibration.json",
 ]
 
 
@@ -248,19 +153,18 @@ OutputName = Literal[
     response_class=FileResponse,
     responses={
         200: {
-            "content": {t: {} for t in set(OUTPUTS.values())},
-            "description": "an output file of a finished run",
+            "content": {t: {} for t in set(service.FILES.values())},
+            "description": "an output file of a finished job",
         }
     },
 )
 def simulation_file(
     actor: CurrentUser, session: SessionDep, context: ContextDep, job_id: Id, name: OutputName
 ) -> FileResponse:
-    """runs.csv, summary.json, the PDF report or a chart (PNG/SVG) of a finished run."""
-    job = _readable(session, actor, job_id)
-    if job.status != "done":
-        raise InvalidStateError(f"Lượt mô phỏng đang ở trạng thái '{job.status}' (not finished).")
-    path = _folder(context.settings.data_dir, job_id) / name
-    if not path.exists():
-        raise NotFoundError("Không có tệp này (no such output).")
-    return FileResponse(path, media_type=OUTPUTS[name], filename=f"mo-phong-{job_id}-{name}")
+    """A finished job's file: runs.csv/.parquet, summary.json, bands.json, the PDF report, a
+    chart (PNG/SVG), sweep.csv/.parquet/.json, sensitivity.json/.csv and tornado.png, and
+    manifest.json with the sha256 of every
+    other file."""
+    job = service.readable(session, actor=actor, job_id=job_id)
+    path, media = service.output(context.settings.data_dir, job, name)
+    return FileResponse(path, media_type=media, filename=f"mo-phong-{job_id}-{name}")

@@ -139,6 +139,16 @@ def events_after(
     )
 
 
+def last_event_id(session: Session, *, actor: Actor, vendor_id: int) -> int:
+    """The vendor's latest event sequence number (0 when none): where a feed opened now starts,
+    so it brings only what arrives from then on."""
+    vendors.readable_vendor(session, actor=actor, vendor_id=vendor_id)
+    last = session.exec(
+        select(func.max(OutboxEvent.id)).where(OutboxEvent.vendor_id == vendor_id)
+    ).one()
+    return int(last or 0)
+
+
 # ---------------------------------------------------------------------------------------------
 # Webhook endpoints
 

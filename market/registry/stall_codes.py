@@ -141,6 +141,20 @@ def issued_sale_payload(
     return _sale_payload(code, amount=issued.amount, memo=memo, reference=reference), issued.amount
 
 
+def sale_code_state(session: Session, *, actor: Actor, stall_id: int, reference: str) -> SaleCode:
+    """A per-sale code issued for one of the stall's boards, paid (`used_at` set) or not: the
+    vendor's phone asks until it turns paid."""
+    stalls.readable_stall(session, actor=actor, stall_id=stall_id)
+    issued = session.exec(
+        select(SaleCode)
+        .join(Board, col(Board.id) == SaleCode.board_id)
+        .where(SaleCode.reference == reference, Board.stall_id == stall_id)
+    ).first()
+    if issued is None:
+        raise NotFoundError("Không có mã theo số tiền này (no such per-sale code).")
+    return issued
+
+
 def _sale_payload(code: StallCode, *, amount: int, memo: str | None, reference: str) -> str:
     return encode(
         VietQR.build(

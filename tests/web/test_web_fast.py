@@ -196,9 +196,16 @@ def test_another_managers_market_is_not_found(client: TestClient, world: World) 
 
 def test_a_vendor_user_has_no_console(client: TestClient, world: World) -> None:
     sign_in(client, "vendor.a")
-    assert "không quản lý chợ nào" in client.get("/").text
+    assert client.get("/", follow_redirects=False).headers["location"] == "/v"  # their phone page
     assert client.get(f"/m/{world.market_a}").status_code == 403  # a role refusal, as in the API
     assert client.get("/admin/users").status_code == 403
+
+
+def test_a_planner_lands_on_the_workbench(client: TestClient, world: World) -> None:
+    sign_in(client, "planner")
+    assert client.get("/", follow_redirects=False).headers["location"] == "/plan"
+    assert client.get("/plan").status_code == 200
+    assert client.get(f"/m/{world.market_a}").status_code == 403
 
 
 def test_refusals_show_the_message_by_the_field_and_change_nothing(

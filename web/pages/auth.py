@@ -34,6 +34,8 @@ from web.core import (
 )
 
 router = page_router()
+# where each role lands: vendors and shoppers on their phone pages, planners on the workbench
+ROLE_HOME = {Role.VENDOR: "/v", Role.SHOPPER: "/w", Role.PLANNER: "/plan"}
 
 
 def safe_next(target: str | None) -> str:
@@ -126,6 +128,8 @@ def manageable(session: Session, actor: Actor) -> list[Market]:
 
 @router.get("/")
 def start(request: Request, session: Db, actor: ActorDep) -> Response:
+    if actor.role in ROLE_HOME:
+        return redirect(request, ROLE_HOME[actor.role])
     markets = manageable(session, actor)
     if len(markets) == 1:
         return finish(request, redirect(request, f"/m/{markets[0].id}"))

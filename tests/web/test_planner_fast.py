@@ -1,0 +1,229 @@
+"""The planner's workbench pages without a browser (the TestClient, SQLite and PostgreSQL):
+every form queues a job through the same rules as the API, a refusal lands next to its field
+and queues nothing, the job's page shows progress, results, downloads and the manifest, and
+only planners (and the admin) get in."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from market.jobs import SimulationJob
+from market.settings import Settings
+from planner.worker import Worker
+from tests.conftest import World
+from tests.web.test_web_fast import form_csrf, sign_in
+
+SMALL = {"runs": "3", "days": "40", "seed": "5", "p_n_shoppers": "300", "p_n_vendors": "30"}
+
+
+def _jobs(engine: Engine) -> list[SimulationJob]:
+    with Session(engine) as session:
+        return list(session.exec(select(SimulationJob).order_by(SimulationJob.id)))  # type: ignore[arg-type]
+
+
+def _post(client: TestClient, path: str, data: dict[str, Any]) -> Any:
+    return client.post(
+        "/plan/jobs", data={"csrf": form_csrf(client, path), **data}, follow_redirects=False
+    )
+
+
+@pytest.mark.slow  # runs simulations in a worker
+def test_a_run_from_the_form_to_its_results(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    sign_in(client, "planner")
+    form = client.get("/plan")
+    assert "double_teams" in form.text
+    assert "Gấp đôi tổ công nghệ số" in form.text
+    assert "nguồn" in form.text
+    assert "vietnamnet.vn" in form.text
+    response = _post(client, "/plan", {"kind": "run", "scenario": "double_teams", **SMALL})
+    assert response.status_code == 303, response.text
+    url = response.headers["location"]
+    waiting = client.get(url)
+    assert "Đang chờ" in waiting.text
+    assert 'hx-trigger="every 1s"' in waiting.text
+    poll = client.get(url, headers={"HX-Request": "true"})
+    assert poll.text.lstrip().startswith('<div id="status"')
+    Worker(engine, settings).run_forever(threading.Event(), once=True)
+    assert client.get(url, headers={"HX-Request": "true"}).headers["HX-Refresh"] == "true"
+    page = client.get(url)
+    assert "Bảng chính" in page.text
+    assert 'data-chart="chart-qr_tx_share"' in page.text
+    assert "Bảng số liệu" in page.text  # the data table beneath each chart
+    assert "Số ngày tới 50 %" in page.text
+    assert "%%" not in page.text
+    csv_bytes = client.get(f"{url}/files/runs.csv").content
+    assert hashlib.sha256(csv_bytes).hexdigest() in page.text  # the manifest lists it
+    client.cookies.set("cho_lang", "en")  # the same page in English
+    english = client.get(url)
+    assert "Headline" in english.text
+    assert "Daily charts" in english.text
+    assert "Days to 50 %" in english.text
+    assert "%%" not in english.text
+    assert "Parameters" in client.get("/plan").text
+    job = _jobs(engine)[-1]
+    assert job.request["params"] == {"n_shoppers": 300, "n_vendors": 30}
+    assert job.request["scenario"] == "double_teams"
+
+
+@pytest.mark.slow  # runs simulations in a worker
+def test_compare_and_sweep_forms_queue_their_jobs(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    sign_in(client, "planner")
+    compared = _post(
+        client, "/plan/compare", {"kind": "compare", "compare": "double_teams", **SMALL}
+    )
+    assert compared.status_code == 303, compared.text
+    swept = _post(
+        client,
+        "/plan/sweep",
+        {"kind": "sweep", "grid1": "members", "values1": "0, 240", "grid2": "fee_rate",
+         "values2": "0;0.02", **SMALL},
+    )  # fmt: skip
+    assert swept.status_code == 303, swept.text
+    Worker(engine, settings).run_forever(threading.Event(), once=True)
+    compare_page = client.get(compared.headers["location"])
+    assert "Chênh lệch so với kịch bản cơ sở" in compare_page.text
+    sweep_page = client.get(swept.headers["location"])
+    assert "Kết quả quét tham số" in sweep_page.text
+    assert sweep_page.text.count("<caption>") >= 5  # one heat table per share metric
+    listing = client.get("/plan/jobs")
+    assert listing.text.count("Xong") >= 2
+
+
+def test_refusals_sit_next_to_their_field_and_queue_nothing(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    sign_in(client, "planner")
+    before = len(_jobs(engine))
+    for path, data, field_id, text in [
+        ("/plan", {"kind": "run", "p_members": "-5"}, "e-p-members", "phải từ"),
+        ("/plan", {"kind": "run", "p_members": "nhiều"}, "e-p-members", "cần một số"),
+        ("/plan", {"kind": "run", "runs": "0"}, "e-runs", "1"),
+        ("/plan/compare", {"kind": "compare"}, "e-compare", "ít nhất một kịch bản"),
+        ("/plan/sweep", {"kind": "sweep"}, "e-grid1", "một hoặc hai tham số"),
+        ("/plan/sweep", {"kind": "sweep", "grid1": "members", "values1": "a,b"}, "e-values1",
+         "cần một số"),
+    ]:  # fmt: skip
+        response = _post(client, path, data)
+        assert response.status_code == 422, (data, response.status_code)
+        assert f'id="{field_id}"' in response.text, data
+        assert text in response.text, data
+    assert len(_jobs(engine)) == before
+
+
+def test_cancel_rerun_and_the_quota_from_the_pages(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    sign_in(client, "planner")
+    for _ in range(settings.planner_job_quota):
+        assert _post(client, "/plan", {"kind": "run", **SMALL}).status_code == 303
+    over = _post(client, "/plan", {"kind": "run", **SMALL})
+    assert over.status_code == 422
+    assert "tối đa 3" in over.text
+    first = _jobs(engine)[-3]
+    cancel = client.post(
+        f"/plan/jobs/{first.id}/cancel",
+        data={"csrf": form_csrf(client, "/plan/jobs"), "back": "list"},
+        follow_redirects=False,
+    )
+    assert cancel.status_code == 303
+    assert "Đã huỷ" in client.get("/plan/jobs").text
+    rerun = client.post(
+        f"/plan/jobs/{first.id}/rerun",
+        data={"csrf": form_csrf(client, "/plan/jobs")},
+        follow_redirects=False,
+    )
+    assert rerun.status_code == 303
+    again = _jobs(engine)[-1]
+    assert again.request == first.request
+    assert again.status == "queued"
+
+
+def test_only_planners_and_the_admin_get_in(client: TestClient, world: World) -> None:
+    sign_in(client, "manager.a")
+    assert client.get("/plan").status_code == 403
+    assert client.get(f"/plan/jobs/{world.job}").status_code == 403
+    client.cookies.clear()
+    assert client.get("/plan/jobs", follow_redirects=False).status_code == 303  # to sign in
+
+
+@pytest.mark.slow  # runs simulations in a worker
+def test_a_sensitivity_analysis_from_the_form_to_its_tornado(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    sign_in(client, "planner")
+    refused = _post(
+        client,
+        "/plan/sensitivity",
+        {"kind": "sensitivity", "range1": "members", "low1": "240", "high1": "0", **SMALL},
+    )
+    assert refused.status_code == 422
+    assert 'id="e-ranges"' in refused.text  # fewer than two parameters
+    assert 'id="e-range1"' in refused.text  # and low above high, next to that row
+    ranges = {"range1": "members", "low1": "0", "high1": "240", "range2": "fee_rate",
+              "low2": "0", "high2": "0.03"}  # fmt: skip
+    started = _post(
+        client,
+        "/plan/sensitivity",
+        {"kind": "sensitivity", "method": "morris", "samples": "4", **ranges, **SMALL,
+         "runs": "1"},
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    Worker(engine, settings).run_forever(threading.Event(), once=True)
+    page = client.get(started.headers["location"])
+    assert "Độ nhạy: biểu đồ lốc xoáy" in page.text
+    assert page.text.index(">members<") > 0
+    assert page.text.count('class="bar"') == 2
+    assert client.get(started.headers["location"] + "/files/tornado.png").content[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_a_calibration_from_an_uploaded_csv_and_from_a_market(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    sign_in(client, "planner")
+    fit = {"kind": "calibrate", "range1": "campaign_efficacy", "low1": "0.5", "high1": "1",
+           "particles": "10", "generations": "1", **SMALL, "runs": "2"}  # fmt: skip
+    csv_text = "day,metric,value,sd\n30,vendors_accepting_share,0.6,0.1\n30,vendors_accepting,18,\n"
+
+    def post(data: dict[str, Any], files: dict[str, Any] | None = None) -> Any:
+        return client.post(
+            "/plan/jobs",
+            data={"csrf": form_csrf(client, "/plan/calibrate"), **data},
+            files=files,
+            follow_redirects=False,
+        )
+
+    bad = post(fit | {"source": "file"}, {"file": ("d.csv", b"day,metric,value\n3,mood,1\n")})
+    assert bad.status_code == 422
+    assert 'id="e-file"' in bad.text
+    assert "mood" in bad.text
+    no_market = post(fit | {"source": "market"})
+    assert no_market.status_code == 422
+    assert 'id="e-market"' in no_market.text
+    assert 'id="e-start"' in no_market.text
+    good = post(fit | {"source": "file"}, {"file": ("d.csv", csv_text.encode())})
+    assert good.status_code == 303, good.text
+    from_market = post(
+        fit | {"source": "market", "market": str(world.market_a), "start": "2026-10-27",
+               "end": "2026-11-26"}
+    )  # fmt: skip
+    assert from_market.status_code == 303, from_market.text
+    market_job = _jobs(engine)[-1]
+    assert {p["metric"] for p in market_job.request["observed"]} >= {"vendors_accepting", "qr_tx"}
+    Worker(engine, settings).run_forever(threading.Event(), once=True)
+    page = client.get(good.headers["location"])
+    assert "Xong" in page.text, page.text[page.text.find('id="status"') :][:600]
+    assert "Tập tham số được chấp nhận" in page.text
+    assert "Phần dư" in page.text
+    assert '"observed": {"30": 60.0}' in page.text  # the share drawn on the forecast's chart

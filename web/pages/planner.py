@@ -1,0 +1,359 @@
+"""The planner's workbench, its forms: a new run (scenario presets, the parameter form grouped by
+topic with unit, default, range and source), a comparison of scenarios against the baseline, a
+sweep over one or two parameters, and a sensitivity analysis (Morris or Sobol) over a few
+parameters' ranges. Each form queues a durable job through the same service as
+`POST /simulations` (planner/service.py) and goes to the job's page; a refusal comes back next to
+its field, nothing queued."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from fastapi import Request, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData, UploadFile
+
+from market.errors import FieldError, InvalidInputError
+from market.registry.access import Actor, require_role
+from market.registry.markets import list_markets
+from market.registry.models import Role
+from planner import service
+from planner.requests import (
+    PARAMETERS,
+    SCENARIO_NAMES,
+    SHARE_METRICS,
+    TUNABLE,
+    JobRequest,
+    described,
+)
+from web.core import N_, ActorDep, Db, FormDep, attempt, context_of, field, page_router, redirect
+from web.core import render as render_page
+
+router = page_router()
+
+SCENARIO_NOTES = {
+    "baseline": N_("Cơ sở: Mậu A như hiện nay, tổ công nghệ số cộng đồng 120 người."),
+    "no_teams": N_("Không có tổ công nghệ số cộng đồng và học sinh hướng dẫn."),
+    "double_teams": N_("Gấp đôi tổ công nghệ số cộng đồng (240 người)."),
+    "no_student_summer": N_("Không có học sinh hướng dẫn người thân trong hè."),
+    "no_vendor_campaign": N_("Không có đợt vận động tiểu thương mở mã QR."),
+    "soundbox": N_("Tiểu thương có loa báo tiền: quen dùng QR nhanh hơn."),
+    "fee_1pct": N_("Ngân hàng thu phí 1 %% mỗi giao dịch QR của tiểu thương."),
+    "frequent_outages": N_("Mạng chập chờn: 15 %% số ngày không thanh toán QR được."),
+    "bass": N_("Mô hình Bass thuần (kiểm tra mô hình, không dùng để ra quyết định)."),
+}
+TOPICS = (
+    (
+        "shoppers",
+        N_("Người mua"),
+        (
+            "n_shoppers", "n_villages", "smartphone_share", "account_share", "town_share",
+            "visit_town", "visit_village", "purchases_per_visit", "ticket_mean", "ticket_sigma",
+            "p_s", "q_s", "threshold", "contacts", "habit_start", "cash_pref_mean",
+            "qr_half_ticket", "habit_gain", "habit_loss", "lapse_days", "lapse_prob", "seed_share",
+        ),
+    ),
+    (
+        "vendors",
+        N_("Tiểu thương"),
+        (
+            "n_vendors", "vendor_popularity_sigma", "vendor_phone_share", "vendor_account_share",
+            "p_v", "q_v", "r_v", "ask_propensity", "vendor_campaign_per_day",
+            "vendor_campaign_days", "campaign_efficacy", "receipt_benefit", "active_days",
+            "inactive_days", "inactive_drop",
+        ),
+    ),
+    (
+        "teams",
+        N_("Tổ công nghệ số và học sinh"),
+        (
+            "members", "trainees_per_member_week", "training_efficacy", "student_boost",
+            "summer_start_day_of_year", "summer_end_day_of_year", "blitz_start_day",
+            "blitz_end_day", "blitz_members",
+        ),
+    ),
+    ("network", N_("Mạng"), ("outage_prob",)),
+    ("fees", N_("Phí"), ("fee_rate", "fee_drop")),
+    (
+        "calendar",
+        N_("Lịch và mô hình"),
+        (
+            "start_day_of_year", "tet_start_day_of_year", "tet_days", "tet_visit_boost",
+            "tet_ticket_boost", "substeps",
+        ),
+    ),
+)  # fmt: skip
+SETTINGS = ("runs", "days", "seed")
+RANGE_ROWS = ("1", "2", "3", "4")
+KINDS = ("run", "compare", "sweep", "sensitivity", "calibrate")
+SOURCES = ("targets", "market", "file")
+MAX_UPLOAD = 1_000_000  # bytes of observed points
+NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE]-?\d+)?$")
+
+
+def planner_page(actor: Actor, section: str) -> dict[str, Any]:
+    require_role(actor, Role.PLANNER)
+    return {"actor": actor, "market": None, "section": section}
+
+
+def _topics() -> list[dict[str, Any]]:
+    by_name = {p["name"]: p for p in described()}
+    return [
+        {"key": key, "label": label, "params": [by_name[n] for n in names if n in by_name]}
+        for key, label, names in TOPICS
+    ]
+
+
+def _number(name: str, raw: str, errors: list[FieldError], where: str) -> float | int | None:
+    text = raw.replace(" ", "")
+    if not NUMBER.match(text):
+        errors.append(
+            FieldError(
+                where, "not-a-number", "cần một số, dấu chấm thập phân (a number, decimal point)"
+            )
+        )
+        return None
+    kind = PARAMETERS[name].type if name in PARAMETERS else "int"
+    value = float(text)
+    return int(value) if kind == "int" and value.is_integer() else value
+
+
+def _settings(values: dict[str, str], errors: list[FieldError]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in SETTINGS:
+        if values.get(name):
+            found[name] = _number(name, values[name], errors, name)
+    return found
+
+
+def _overrides(form: FormData, errors: list[FieldError]) -> tuple[dict[str, Any], dict[str, str]]:
+    params: dict[str, Any] = {}
+    typed: dict[str, str] = {}
+    for name in TUNABLE:
+        raw = field(form, f"p_{name}")
+        if raw:
+            typed[f"p_{name}"] = raw
+            params[name] = _number(name, raw, errors, name)
+    return params, typed
+
+
+def _grid(form: FormData, errors: list[FieldError], values: dict[str, str]) -> dict[str, Any]:
+    grid: dict[str, list[float | int | None]] = {}
+    for axis in ("1", "2"):
+        name, raw = field(form, f"grid{axis}"), field(form, f"values{axis}")
+        values[f"grid{axis}"], values[f"values{axis}"] = name, raw
+        if not name:
+            continue
+        if name not in TUNABLE:
+            errors.append(
+                FieldError(
+                    f"grid{axis}",
+                    "unknown-parameter",
+                    "chọn một tham số trong danh sách (choose a listed parameter)",
+                )
+            )
+            continue
+        items = [v for v in re.split(r"[;,\s]+", raw) if v]
+        grid[name] = [_number(name, v, errors, f"values{axis}") for v in items]
+        if not items:
+            errors.append(
+                FieldError(f"values{axis}", "empty", "cần ít nhất một giá trị (at least one value)")
+            )
+    return grid
+
+
+def _ranges(form: FormData, errors: list[FieldError], values: dict[str, str]) -> dict[str, Any]:
+    ranges: dict[str, list[float | int | None]] = {}
+    for row in RANGE_ROWS:
+        name = field(form, f"range{row}")
+        low, high = field(form, f"low{row}"), field(form, f"high{row}")
+        values.update({f"range{row}": name, f"low{row}": low, f"high{row}": high})
+        if not name:
+            continue
+        if name not in TUNABLE:
+            errors.append(
+                FieldError(
+                    f"range{row}",
+                    "unknown-parameter",
+                    "chọn một tham số trong danh sách (choose a listed parameter)",
+                )
+            )
+            continue
+        ranges[name] = [
+            _number(name, low, errors, f"low{row}"),
+            _number(name, high, errors, f"high{row}"),
+        ]
+    return ranges
+
+
+def _analysis(form: FormData, errors: list[FieldError], values: dict[str, str]) -> dict[str, Any]:
+    values.update({k: field(form, k) for k in ("method", "metric", "samples")})
+    body: dict[str, Any] = {"ranges": _ranges(form, errors, values)}
+    body["method"] = values["method"] or "morris"
+    body["metric"] = values["metric"] or "qr_tx_share"
+    if values["samples"]:
+        body["samples"] = _number("samples", values["samples"], errors, "samples")
+    return body
+
+
+def request_from_form(kind: str, form: FormData, values: dict[str, str]) -> dict[str, Any]:
+    """The job request a form describes (`values` gets what to show again); InvalidInputError
+    when a box holds something that is not a number."""
+    values.update({name: field(form, name) for name in (*SETTINGS, "scenario")})
+    errors: list[FieldError] = []
+    params, typed = _overrides(form, errors)
+    values.update(typed)
+    body: dict[str, Any] = {"kind": kind, "params": params, **_settings(values, errors)}
+    if kind == "compare":
+        body["compare"] = [s for s in form.getlist("compare") if isinstance(s, str)]
+        values["compare"] = ",".join(body["compare"])
+    else:
+        body["scenario"] = values["scenario"] or "baseline"
+    if kind == "sweep":
+        body["grid"] = _grid(form, errors, values)
+    if kind == "sensitivity":
+        body.update(_analysis(form, errors, values))
+    if kind == "calibrate":
+        body["ranges"] = _ranges(form, errors, values) or service.default_fit()
+        for name in ("particles", "generations"):
+            values[name] = field(form, name)
+            if values[name]:
+                body[name] = _number(name, values[name], errors, name)
+    if errors:
+        raise InvalidInputError("Có ô không phải là số (a box is not a number).", errors=errors)
+    return body
+
+
+def form_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    kind: str,
+    *,
+    refusal: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    sections = {
+        "run": "plan-new",
+        "compare": "plan-compare",
+        "sweep": "plan-sweep",
+        "sensitivity": "plan-sensitivity",
+        "calibrate": "plan-calibrate",
+    }
+    page = planner_page(actor, sections[kind])
+    defaults = JobRequest()
+    page.update(
+        kind=kind,
+        scenarios=list(SCENARIO_NAMES),
+        notes=SCENARIO_NOTES,
+        topics=_topics(),
+        tunable=sorted(TUNABLE),
+        metrics=SHARE_METRICS,
+        range_rows=RANGE_ROWS[:2] if kind == "calibrate" else RANGE_ROWS,
+        markets=list_markets(session, limit=200)[0] if kind == "calibrate" else [],
+        default_fit=service.default_fit(),
+        refusal=refusal,
+        values=values or {},
+        defaults={"runs": defaults.runs, "days": defaults.days, "seed": defaults.seed},
+        quota=context_of(request).settings.planner_job_quota,
+    )
+    return render_page(request, "plan_form.html", page, status=status)
+
+
+@router.get("/plan")
+def new_run(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "run")
+
+
+@router.get("/plan/compare")
+def new_comparison(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "compare")
+
+
+@router.get("/plan/sweep")
+def new_sweep(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "sweep")
+
+
+@router.get("/plan/sensitivity")
+def new_sensitivity(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "sensitivity")
+
+
+@router.get("/plan/calibrate")
+def new_calibration(request: Request, session: Db, actor: ActorDep) -> Response:
+    return form_page(request, session, actor, "calibrate")
+
+
+def observed_points(
+    session: Session, actor: Actor, form: FormData, values: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The points a calibration fits, from the chosen source: the analogue markets' targets,
+    this service's records of one market, or an uploaded CSV."""
+    values.update({k: field(form, k) for k in ("source", "market", "start", "end")})
+    source = values["source"] if values["source"] in SOURCES else "targets"
+    if source == "targets":
+        return service.default_targets()
+    if source == "file":
+        upload = form.get("file")
+        raw = upload.file.read(MAX_UPLOAD + 1) if isinstance(upload, UploadFile) else b""
+        if not raw or len(raw) > MAX_UPLOAD:
+            raise InvalidInputError(
+                "Cần một tệp CSV điểm quan sát (an observed-points CSV is needed).",
+                errors=[FieldError("file", "no-file", "chọn một tệp CSV dưới 1 MB (a CSV < 1 MB)")],
+            )
+        return service.observed_from_csv(raw.decode("utf-8-sig", errors="replace"))
+    errors = []
+    if not values["market"].isdigit():
+        errors.append(FieldError("market", "no-market", "chọn một chợ (choose a market)"))
+    dates = {}
+    for name in ("start", "end"):
+        try:
+            dates[name] = date.fromisoformat(values[name])
+        except ValueError:
+            errors.append(FieldError(name, "not-a-date", "cần một ngày (a date is needed)"))
+    if errors:
+        raise InvalidInputError("Chưa đủ thông tin về chợ (market details missing).", errors=errors)
+    return service.observed_from_market(
+        session, actor=actor, market_id=int(values["market"]), start=dates["start"],
+        end=dates["end"],
+    )  # fmt: skip
+
+
+def _submit(session: Session, request: Request, actor: Actor, body: dict[str, Any]) -> Any:
+    context = context_of(request)
+    return service.submit(
+        session,
+        actor=actor,
+        request=JobRequest.model_validate(body),
+        now=context.clock(),
+        quota=context.settings.planner_job_quota,
+    )
+
+
+@router.post("/plan/jobs")
+def start_job(request: Request, session: Db, actor: ActorDep, form: FormDep) -> Response:
+    planner_page(actor, "plan-jobs")
+    kind = field(form, "kind")
+    if kind not in KINDS:
+        kind = "run"
+    values: dict[str, str] = {}
+
+    def queue() -> Any:
+        body = request_from_form(kind, form, values)
+        if kind == "calibrate":
+            body["observed"] = observed_points(session, actor, form, values)
+        return _submit(session, request, actor, body)
+
+    try:
+        job, refusal = attempt(session, queue)
+    finally:
+        for value in form.values():
+            if isinstance(value, UploadFile):
+                value.file.close()
+    if job is None:
+        return form_page(request, session, actor, kind, refusal=refusal, values=values, status=422)
+    return redirect(request, f"/plan/jobs/{job.id}")
