@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from market.db import make_engine
 from tests.live import Seeded, Server, seed
+from web.core import SESSION_COOKIE
 
 pytestmark = pytest.mark.slow
 
@@ -31,23 +32,24 @@ class Feed:
     """A vendor's open event stream, read in a thread: its events in a queue, and whether the
     server ended it."""
 
-    def __init__(self, base: str, vendor_id: int, token: str) -> None:
+    def __init__(self, base: str, vendor_id: int, token: str, *, page: bool = False) -> None:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.opened = threading.Event()
         self.ended = threading.Event()
-        self.url = f"{base}/vendors/{vendor_id}/events"
-        self.token = token
+        if page:  # the vendor's soundbox page, signed in with its session cookie
+            self.url, self.headers = f"{base}/v/events", {"Cookie": f"{SESSION_COOKIE}={token}"}
+        else:
+            self.url = f"{base}/vendors/{vendor_id}/events"
+            self.headers = {"Authorization": f"Bearer {token}"}
         threading.Thread(target=self._read, daemon=True).start()
         assert self.opened.wait(WAIT), "the feed did not open"
 
     def _read(self) -> None:
         try:
-            with httpx.stream(
-                "GET", self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=None
-            ) as stream:
+            with httpx.stream("GET", self.url, headers=self.headers, timeout=None) as stream:
                 self.opened.set()
                 for line in stream.iter_lines():
-                    if line.startswith("data: "):
+                    if line.startswith("data: ") and "transfer_id" in line:
                         self.events.put(json.loads(line[6:]))
         except httpx.HTTPError:
             return  # cut off by the server stopping
@@ -101,6 +103,19 @@ def test_a_committed_payment_wakes_its_vendors_feed_and_a_refused_one_nothing(
     second = _pay(server, world, "second", 3_000)
     assert feed.next()["data"]["transfer_id"] == second.json()["id"]
     assert feed.events.empty()
+
+
+def test_the_soundbox_page_is_woken_by_the_commit_and_says_the_amount(
+    quiet_server: tuple[Server, Seeded],
+) -> None:
+    server, world = quiet_server
+    page = Feed(server.base, _vendor_id(server, world), world.vendor_token, page=True)
+    paid = _pay(server, world, "page-1", 15_000)
+    assert paid.status_code == 201
+    event = page.next()
+    assert event["data"]["transfer_id"] == paid.json()["id"]
+    assert event["words"].lower().endswith("mười lăm nghìn đồng")
+    assert page.events.empty()
 
 
 def test_revoking_a_readers_tokens_ends_their_open_feed_at_once(

@@ -5,8 +5,8 @@ code which turns "Đã nhận" when paid, and today's slip with the history and 
 
 from __future__ import annotations
 
-import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -21,7 +21,7 @@ from market.clock import business_day
 from market.db import read_only, require_id
 from market.errors import DomainError, ForbiddenError, UnauthenticatedError
 from market.inputs import Id, IsoDate, WholeNumber
-from market.money import days, notifications, statements, wallets
+from market.money import days, notifications, statements, wakeups, wallets
 from market.money.models import OutboxEvent, TransferKind
 from market.money.requests import Refund
 from market.registry import stall_codes, stalls, vendors
@@ -37,6 +37,7 @@ from web.core import (
     ActorDep,
     Db,
     FormDep,
+    WebContext,
     attempt,
     context_of,
     field,
@@ -49,7 +50,6 @@ from web.phone import AmountError, amount_refusal, new_key, parse_amount, run_mo
 
 router = page_router()
 HISTORY_SHOWN = 30  # lines of today's history on the page
-POLL_SECONDS = 1.0  # how often an open feed looks for new events
 KEEP_ALIVE_SECONDS = 15.0  # the page reconnects after 40 s without a word
 FEED_PAGE = 100  # events read per poll; a shorter page means the backlog is over
 
@@ -144,6 +144,13 @@ def _frame_caught_up(cursor: int, amounts: list[int]) -> str:
     return f"event: caught-up\ndata: {data}\n\n"
 
 
+def _poll_seconds(context: WebContext) -> float:
+    """How long an open feed waits for a wake-up before it reads anyway."""
+    if wakeups.HUB.listening(context.engine):
+        return context.settings.feed_poll_seconds
+    return context.settings.feed_fallback_poll_seconds
+
+
 @router.get("/v/events")
 async def soundbox_events(
     request: Request,
@@ -170,33 +177,45 @@ async def soundbox_events(
             )
             return [(require_id(e), e.type, feed_event(e)) for e in events]
 
+    def vendor_of_session() -> int:
+        with Session(read_only(context.engine)) as session:
+            actor, _token = authenticate(session, raw_token=raw, now=context.clock())
+            return require_id(own_vendor(session, actor))
+
     start = max(after, last_event_id or 0)
     try:
+        vendor_id = await run_in_threadpool(vendor_of_session)
+        # subscribed before the first read, so a payment committing in between is not missed
+        waiter = wakeups.HUB.subscribe(context.engine, vendor_id)
         first = await run_in_threadpool(fetch, start)
     except (UnauthenticatedError, DomainError):
         return Response("sign in again", status_code=401, media_type="text/plain")
 
     async def stream() -> AsyncIterator[str]:
-        cursor, batch, idle = start, first, 0.0
+        cursor, batch, said = start, first, time.monotonic()
         backlog: list[int] | None = []  # amounts received before `caught-up`; then None
-        while True:
-            for event_id, kind, body in batch:
-                cursor = event_id
-                if backlog is not None and kind == "payment.received":
-                    backlog.append(int(body["data"]["amount"]))
-                yield _frame(event_id, kind, body)
-            if backlog is not None and len(batch) < FEED_PAGE:
-                yield _frame_caught_up(cursor, backlog)
-                backlog = None
-            await asyncio.sleep(POLL_SECONDS)
-            idle = 0.0 if batch else idle + POLL_SECONDS
-            if idle >= KEEP_ALIVE_SECONDS:
-                idle = 0.0
-                yield "event: ping\ndata: {}\n\n"  # an event, so the page can tell silence
-            try:
-                batch = await run_in_threadpool(fetch, cursor)
-            except (UnauthenticatedError, DomainError):
-                return  # signed out, revoked or no longer this vendor's: the stream ends
+        try:
+            while True:
+                for event_id, kind, body in batch:
+                    cursor, said = event_id, time.monotonic()
+                    if backlog is not None and kind == "payment.received":
+                        backlog.append(int(body["data"]["amount"]))
+                    yield _frame(event_id, kind, body)
+                if backlog is not None and len(batch) < FEED_PAGE:
+                    yield _frame_caught_up(cursor, backlog)
+                    backlog = None
+                # woken when a payment (or a change to a session, user or vendor) commits;
+                # the poll is the safety net
+                await waiter.wait(min(_poll_seconds(context), KEEP_ALIVE_SECONDS))
+                if time.monotonic() - said >= KEEP_ALIVE_SECONDS:
+                    said = time.monotonic()
+                    yield "event: ping\ndata: {}\n\n"  # an event, so the page can tell silence
+                try:
+                    batch = await run_in_threadpool(fetch, cursor)
+                except (UnauthenticatedError, DomainError):
+                    return  # signed out, revoked or no longer this vendor's: the stream ends
+        finally:
+            waiter.close()
 
     return StreamingResponse(
         stream(),
