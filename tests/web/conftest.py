@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -110,20 +111,23 @@ def _seed(engine: Engine) -> tuple[int, int]:
         return market.id or 0, other.id or 0
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def site(
+@contextmanager
+def serve_demo(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     database_urls: dict[str, str],
-) -> Iterator[Site]:
+    prefix: str,
+) -> Iterator[tuple[Site, Path, str]]:
+    """The demo market on a fresh database of the requested backend, served by uvicorn in a
+    thread: the site, its folder (data under `data/`) and its database URL; all gone after."""
     backend = str(request.param)
     admin_url = os.environ.get("TEST_DATABASE_URL")
     if backend == "postgresql" and "postgresql" not in database_urls:
         if os.environ.get("CHO_REQUIRE_POSTGRES") == "1":
             pytest.fail("PostgreSQL required")
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    folder = tmp_path_factory.mktemp(f"site-{backend}")
-    name = f"cho_web_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    folder = tmp_path_factory.mktemp(f"{prefix}-{backend}")
+    name = f"cho_{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url = fresh_database(backend, folder, admin_url, name)
     engine = make_engine(url)
     market_id, other_id = _seed(engine)
@@ -142,13 +146,23 @@ def site(
             pytest.fail("the test server did not start")
         time.sleep(0.05)
     try:
-        yield Site(backend, f"http://127.0.0.1:{port}", engine, market_id, other_id)
+        yield Site(backend, f"http://127.0.0.1:{port}", engine, market_id, other_id), folder, url
     finally:
         server.should_exit = True
         thread.join(timeout=15)
         engine.dispose()
         if backend == "postgresql" and admin_url:
             drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    database_urls: dict[str, str],
+) -> Iterator[Site]:
+    with serve_demo(request, tmp_path_factory, database_urls, "web") as (served, _folder, _url):
+        yield served
 
 
 @pytest.fixture

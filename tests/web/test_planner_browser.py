@@ -14,22 +14,14 @@ import re
 import signal
 import subprocess
 import sys
-import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
-from api.app import create_app
 from market.clock import local_today
-from market.db import make_engine
-from market.settings import Settings
-from tests.live import drop_database, free_port, fresh_database
-from tests.web.conftest import Site, _seed, axe_violations, screenshots, sign_in
+from tests.web.conftest import Site, axe_violations, screenshots, serve_demo, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,54 +37,23 @@ def site(
     database_urls: dict[str, str],
 ) -> Iterator[Site]:
     """The demo market served by uvicorn, with one `cho worker` process beside it."""
-    backend = str(request.param)
-    admin_url = os.environ.get("TEST_DATABASE_URL")
-    if backend == "postgresql" and "postgresql" not in database_urls:
-        if os.environ.get("CHO_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL required")
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    folder = tmp_path_factory.mktemp(f"plan-{backend}")
-    name = f"cho_plan_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = fresh_database(backend, folder, admin_url, name)
-    engine = make_engine(url)
-    market_id, other_id = _seed(engine)
-    data_dir = str(folder / "data")
-    settings = Settings(DATABASE_URL=url, webhook_worker=False, data_dir=data_dir)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, engine=engine), host="127.0.0.1", port=free_port(),
-            log_level="warning", ws="none", lifespan="on",
-        )
-    )  # fmt: skip
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{backend}", daemon=True)
-    thread.start()
-    env = {**os.environ, "DATABASE_URL": url, "CHO_DATA_DIR": data_dir}
-    log = (folder / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "api", "worker"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    try:
-        port = server.config.port
-        yield Site(backend, f"http://127.0.0.1:{port}", engine, market_id, other_id)
-    finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-        log.close()
-        server.should_exit = True
-        thread.join(timeout=15)
-        engine.dispose()
-        if backend == "postgresql" and admin_url:
-            drop_database(admin_url, name)
+    with serve_demo(request, tmp_path_factory, database_urls, "plan") as (served, folder, url):
+        env = {**os.environ, "DATABASE_URL": url, "CHO_DATA_DIR": str(folder / "data")}
+        log = (folder / "worker.log").open("wb")
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "api", "worker"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield served
+        finally:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                try:
+                    worker.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
+            log.close()
 
 
 def _check(page: Page, name: str, backend: str) -> None:
