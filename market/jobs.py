@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Engine, and_, or_, update
+from sqlalchemy import JSON, Column, ColumnElement, Engine, and_, or_, update
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from market.types import UTCDateTime, created_at_field
@@ -135,20 +135,21 @@ def renew(
     if runs_done is not None:
         values["runs_done"] = runs_done
     with Session(engine) as session:
-        held = session.execute(
-            update(SimulationJob)
-            .where(
-                col(SimulationJob.id) == job_id,
-                col(SimulationJob.worker) == worker,
-                col(SimulationJob.status) == RUNNING,
-            )
-            .values(**values)
-        )
+        held = session.execute(update(SimulationJob).where(*_held(job_id, worker)).values(**values))
         cancel = session.exec(
             select(SimulationJob.cancel_requested).where(SimulationJob.id == job_id)
         ).first()
         session.commit()
     return bool(held.rowcount) and not cancel  # type: ignore[attr-defined]
+
+
+def _held(job_id: int, worker: str) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a job's row while `worker` runs it."""
+    return (
+        col(SimulationJob.id) == job_id,
+        col(SimulationJob.worker) == worker,
+        col(SimulationJob.status) == RUNNING,
+    )
 
 
 def finish(
@@ -166,15 +167,7 @@ def finish(
     if status == DONE:
         values["runs_done"] = SimulationJob.runs_total
     with Session(engine) as session:
-        done = session.execute(
-            update(SimulationJob)
-            .where(
-                col(SimulationJob.id) == job_id,
-                col(SimulationJob.worker) == worker,
-                col(SimulationJob.status) == RUNNING,
-            )
-            .values(**values)
-        )
+        done = session.execute(update(SimulationJob).where(*_held(job_id, worker)).values(**values))
         session.commit()
     return bool(done.rowcount)  # type: ignore[attr-defined]
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from market.db import require_id
 from market.errors import (
     ConflictError,
     FieldError,
@@ -130,7 +131,7 @@ def output(data_dir: str, job: SimulationJob, name: str) -> tuple[Path, str]:
     """The path and media type of one output file of a finished job."""
     if job.status != DONE:
         raise InvalidStateError(f"Lượt mô phỏng đang ở trạng thái '{job.status}' (not finished).")
-    path = folder(data_dir, job.id or 0) / name
+    path = folder(data_dir, require_id(job)) / name
     if name not in FILES or not path.is_file():
         raise NotFoundError("Không có tệp này (no such output).")
     return path, FILES[name]
@@ -138,7 +139,7 @@ def output(data_dir: str, job: SimulationJob, name: str) -> tuple[Path, str]:
 
 def read_json(data_dir: str, job: SimulationJob, name: str) -> dict[str, Any] | None:
     """A JSON output of a finished job, or None when the job has none by that name."""
-    path = folder(data_dir, job.id or 0) / name
+    path = folder(data_dir, require_id(job)) / name
     if job.status != DONE or not path.is_file():
         return None
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -149,7 +150,7 @@ def downloads(data_dir: str, job: SimulationJob) -> list[str]:
     """The output files a finished job has, in the order pages list them."""
     if job.status != DONE:
         return []
-    here = folder(data_dir, job.id or 0)
+    here = folder(data_dir, require_id(job))
     return [name for name in FILES if (here / name).is_file()]
 
 

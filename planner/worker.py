@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from market.clock import Clock, utc_now
+from market.db import require_id
 from market.jobs import CANCELLED, DONE, FAILED, SimulationJob, claim, finish, renew
 from market.settings import Settings
 from planner.requests import JobRequest, points_of, scenarios_of
@@ -226,7 +227,7 @@ class Worker:
         if job is None:
             return None
         log.info("job %s claimed by %s (attempt %s)", job.id, self.name, job.attempts)
-        job_id = job.id or 0
+        job_id = require_id(job)
         status, error = DONE, None
         try:
             request = JobRequest.model_validate(job.request | {"kind": job.kind})

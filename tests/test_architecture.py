@@ -7,6 +7,7 @@ of ours is part of an import circle, counting imports made inside functions."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,18 @@ def test_a_registry_module_importing_money_is_caught() -> None:
     assert _violations("market.clock", {"market.registry.models"}) == ["market.registry.models"]
     assert _violations("market.money.ledger", {"market.registry.models"}) == []
     assert _violations("web.pages.auth", {"api.deps"}) == ["api.deps"]
+
+
+def test_no_missing_id_stands_in_as_zero() -> None:
+    """A row's id is read with `market.db.require_id`, which raises when it is missing, never
+    as `row.id or 0` (a silent 0 would point at no row, or the wrong one)."""
+    pattern = re.compile(r"\.id or 0\b")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "migrations" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert found == []
