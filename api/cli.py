@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from api.demo import load_demo
-from api.problems import field_message
 from market.db import (
     DatabaseNotReadyError,
     make_engine,
@@ -31,6 +30,7 @@ from market.db import (
     upgrade,
 )
 from market.errors import DomainError, ImportRowsError, NotFoundError
+from market.field_messages import field_message
 from market.registry import spreadsheet, stall_codes
 from market.registry.access import SYSTEM
 from market.registry.markets import find_zone_by_code, get_market_by_code

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import replace
 from html import escape
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from market.errors import CATALOGUE, DomainError, FieldError, register_problem
+from market.field_messages import field_message
 from market.inputs import MAX_ID
 
 log = logging.getLogger("cho.api")
@@ -201,124 +201,6 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.code, exc.detail, errors=exc.errors, extra=exc.extra)
 
 
-# Per-field messages by pydantic error `type`: (Vietnamese, English), formatted with the error's
-# `ctx` (so a limit is the one the schema states). Types not listed fall back to a Vietnamese
-# sentence around pydantic's own English message.
-_NOT_EMPTY = ("không được để trống", "must not be empty")
-_AT_LEAST_CHARS = ("phải có ít nhất {min_length} ký tự", "at least {min_length} characters")
-_AT_MOST_CHARS = ("tối đa {max_length} ký tự", "at most {max_length} characters")
-_AT_LEAST_ITEMS = ("phải có ít nhất {min_length} mục", "at least {min_length} items")
-_AT_MOST_ITEMS = ("tối đa {max_length} mục", "at most {max_length} items")
-_WHOLE_NUMBER = ("phải là số nguyên", "must be a whole number")
-_NUMBER = ("phải là số", "must be a number")
-_BOOLEAN = ("phải là true hoặc false", "must be true or false")
-_DATE = ("phải là ngày dạng YYYY-MM-DD", "must be a date written YYYY-MM-DD")
-_DATETIME = (
-    "phải là thời điểm ISO 8601, ví dụ 2026-11-26T10:00:00+07:00",
-    "must be an ISO 8601 date and time",
-)
-_LIST = ("phải là danh sách", "must be a list")
-_OBJECT = ("phải là đối tượng JSON", "must be a JSON object")
-_URL = ("không phải địa chỉ URL hợp lệ", "not a valid URL")
-_CHOICE = ("phải là một trong: {expected}", "must be one of: {expected}")
-MESSAGES: dict[str, tuple[str, str]] = {
-    "missing": ("bắt buộc phải có", "required"),
-    "extra_forbidden": ("trường này không được nhận", "unexpected field"),
-    "json_invalid": ("JSON không đọc được", "invalid JSON: {error}"),
-    "json_type": ("phải là chuỗi JSON", "must be JSON text"),
-    "string_type": ("phải là chuỗi ký tự", "must be text"),
-    "string_unicode": ("phải là văn bản Unicode", "must be valid Unicode text"),
-    "string_not_ascii": ("chỉ được dùng ký tự ASCII", "ASCII characters only"),
-    "string_pattern_mismatch": ("không đúng định dạng", "does not match the pattern {pattern}"),
-    "int_type": _WHOLE_NUMBER,
-    "int_parsing": _WHOLE_NUMBER,
-    "int_from_float": _WHOLE_NUMBER,
-    "int_parsing_size": ("số quá lớn", "number too large"),
-    "float_type": _NUMBER,
-    "float_parsing": _NUMBER,
-    "finite_number": ("phải là số hữu hạn", "must be a finite number"),
-    "decimal_type": _NUMBER,
-    "decimal_parsing": _NUMBER,
-    "bool_type": _BOOLEAN,
-    "bool_parsing": _BOOLEAN,
-    "greater_than": ("phải lớn hơn {gt}", "must be greater than {gt}"),
-    "greater_than_equal": ("phải từ {ge} trở lên", "must be at least {ge}"),
-    "less_than": ("phải nhỏ hơn {lt}", "must be less than {lt}"),
-    "less_than_equal": ("tối đa là {le}", "must be at most {le}"),
-    "multiple_of": ("phải là bội số của {multiple_of}", "must be a multiple of {multiple_of}"),
-    "enum": _CHOICE,
-    "literal_error": _CHOICE,
-    "date_type": _DATE,
-    "date_parsing": _DATE,
-    "date_from_datetime_parsing": _DATE,
-    "date_from_datetime_inexact": _DATE,
-    "datetime_type": _DATETIME,
-    "datetime_parsing": _DATETIME,
-    "datetime_from_date_parsing": _DATETIME,
-    "datetime_object_invalid": _DATETIME,
-    "timezone_naive": ("cần múi giờ", "a time zone offset is required"),
-    "timezone_aware": ("không được có múi giờ", "no time zone offset allowed"),
-    "list_type": _LIST,
-    "tuple_type": _LIST,
-    "set_type": _LIST,
-    "iterable_type": _LIST,
-    "dict_type": _OBJECT,
-    "model_type": _OBJECT,
-    "model_attributes_type": _OBJECT,
-    "dataclass_type": _OBJECT,
-    "url_type": _URL,
-    "url_parsing": _URL,
-    "url_syntax_violation": _URL,
-    "url_too_long": ("địa chỉ URL quá dài (tối đa {max_length} ký tự)", "URL too long"),
-    "url_scheme": (
-        "địa chỉ URL phải bắt đầu bằng {expected_schemes}",
-        "URL scheme should be {expected_schemes}",
-    ),
-    "uuid_type": ("phải là UUID", "must be a UUID"),
-    "uuid_parsing": ("phải là UUID", "must be a UUID"),
-}
-
-
-def field_message(error: Mapping[str, Any]) -> str:
-    """The message for one pydantic error: Vietnamese first, English second in brackets, with
-    the limits the schema states."""
-    kind = str(error.get("type", ""))
-    ctx: dict[str, Any] = dict(error.get("ctx") or {})
-    if kind in {"value_error", "assertion_error"}:
-        return _own_message(str(ctx.get("error") or error.get("msg", "")))
-    # `too_short`/`too_long` come from a length constraint placed after a validator: on text
-    # (field_type "Value") it counts characters, on a list items.
-    is_text = kind.startswith("string_") or ctx.get("field_type", "Value") == "Value"
-    if kind in {"string_too_short", "too_short"}:
-        vi, en = _AT_LEAST_CHARS if is_text else _AT_LEAST_ITEMS
-        if is_text and ctx.get("min_length") == 1:
-            vi, en = _NOT_EMPTY
-    elif kind in {"string_too_long", "too_long"}:
-        vi, en = _AT_MOST_CHARS if is_text else _AT_MOST_ITEMS
-    elif kind in MESSAGES:
-        vi, en = MESSAGES[kind]
-    else:
-        return f"giá trị không hợp lệ ({error.get('msg', 'invalid value')})"
-    try:
-        return f"{_vi(vi.format(**ctx))} ({en.format(**ctx)})"
-    except (KeyError, IndexError, ValueError):
-        return f"{_vi(vi)} ({error.get('msg', en)})"
-
-
-def _vi(text: str) -> str:
-    return text.replace("' or '", "' hoặc '")
-
-
-def _own_message(text: str) -> str:
-    """A validator's own message, without pydantic's "Value error, " / "Assertion failed, "
-    prefix. Ours are Vietnamese first already; a message in English only is wrapped."""
-    for prefix in ("Value error, ", "Assertion failed, "):
-        text = text.removeprefix(prefix)
-    if text.isascii():
-        return f"giá trị không hợp lệ ({text})"
-    return text
-
-
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
@@ -337,8 +219,11 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and _wants_a_page(_request):  # a person typed an address
+        body = '<p>Địa chỉ này không có trang nào (no such page). <a href="/">Trang đầu</a></p>'
+        return HTMLResponse(_page("Không tìm thấy trang", body), 404)
     code = {404: "not-found", 405: "method-not-allowed", 413: PAYLOAD_TOO_LARGE}.get(
         exc.status_code, BAD_REQUEST
     )
@@ -350,6 +235,12 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
         detail = "Đường dẫn này không nhận phương thức này (method not allowed here)."
         headers["Allow"] = ", ".join(_allowed_methods(_request.app, _request.url.path))
     return problem_response(code, detail, status=exc.status_code, headers=headers)
+
+
+def _wants_a_page(request: Request) -> bool:
+    """A browser asking for a page (it prefers HTML), not a client of the API."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
 
 
 def _allowed_methods(app: FastAPI, path: str) -> list[str]:

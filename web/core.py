@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
@@ -34,6 +35,7 @@ from starlette.datastructures import FormData
 
 from market.clock import Clock
 from market.errors import DomainError, ForbiddenError, NotFoundError, UnauthenticatedError
+from market.field_messages import field_message
 from market.registry.access import Actor
 from market.registry.models import ApiToken
 from market.registry.users import authenticate
@@ -314,13 +316,12 @@ def validation_refusal(exc: Any) -> dict[str, Any]:
     fields: dict[str, str] = {}
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        name = loc[0] if loc else "form"
-        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        fields.setdefault(name, message)
-    names = ", ".join(sorted(fields))
+        fields.setdefault(loc[0] if loc else "form", field_message(err))
+    count = len(fields)
     return {
         "code": "validation-error",
-        "detail": f"Dữ liệu không hợp lệ ở: {names} (invalid input).",
+        "detail": f"Có {count} ô chưa đúng; xem thông báo cạnh từng ô "
+        f"({count} field(s) to correct: see the message by each).",
         "fields": fields,
     }
 
@@ -353,7 +354,8 @@ class PageRoute(APIRoute):
                 return RedirectResponse(url, status_code=303)
             except CsrfError:
                 return render(request, "error.html", {"problem": "csrf"}, status=403, block=PROBLEM)
-            except NotFoundError:
+            except (NotFoundError, RequestValidationError):
+                # a malformed address (`/m/abc`, an id out of range) is a page that is not there
                 missing: dict[str, Any] = {"problem": "not-found"}
                 return render(request, "error.html", missing, status=404, block=PROBLEM)
             except ForbiddenError as exc:

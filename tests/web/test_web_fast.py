@@ -402,3 +402,44 @@ def test_closing_a_day_and_its_report(client: TestClient, world: World, clock: o
     pdf = client.get(f"{days}/2026-11-25/report.pdf")
     assert pdf.content.startswith(b"%PDF")
     assert client.get(f"{days}/2026-11-24").status_code == 404
+
+
+def test_a_form_refusal_speaks_vietnamese_by_each_field(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    sign_in(client, "manager.a")
+    stalls = f"/m/{world.market_a}/stalls"
+    before = snapshot_database(engine)
+    bad = client.post(
+        stalls,
+        data={"csrf": form_csrf(client, stalls), "code": "Q-1", "area_m2": "abc"},
+    )
+    assert bad.status_code == 422
+    assert "phải là số (must be a number)" in bad.text
+    assert "Input should be" not in bad.text
+    assert "area_m2" not in re.sub(r'(name|id|for|aria-describedby)="[^"]*"', "", bad.text)
+    assert snapshot_database(engine) == before
+
+
+@pytest.mark.parametrize(
+    "path", ["/m/abc/vendors", "/m/1/stalls/99999999999999999999", "/m/1/vendors/0"]
+)
+def test_a_malformed_page_address_is_the_not_found_page(
+    client: TestClient, world: World, path: str
+) -> None:
+    sign_in(client, "admin")
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_an_unknown_address_is_a_page_for_a_browser_and_a_problem_for_a_client(
+    client: TestClient,
+) -> None:
+    page = client.get("/nope", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Không tìm thấy trang" in page.text
+    api = client.get("/nope", headers={"Accept": "application/json"})
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
