@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from api.demo import load_demo
+from api.demo import DEMO_PASSWORD, DEMO_SHOPPER_PHONE, DEMO_SHOPPER_PIN, load_demo
 from market.db import (
     DatabaseNotReadyError,
     make_engine,
@@ -158,11 +158,23 @@ def demo(
         table.add_row(login.role.value, login.username, login.password)
     console.print(table)
     base = f"http://{host}:{port}"
-    console.print(f"API docs: {base}/docs")
+    pages = [
+        ("Trang quản lý chợ (manager's console)", f"{base}/login", "quanly.maua"),
+        ("Loa báo tiền của tiểu thương (vendor's phone)", f"{base}/v", "tieuthuong.b12"),
+        (
+            "Ví của người mua (shopper's wallet)",
+            f"{base}/w/login",
+            f"phone 0{DEMO_SHOPPER_PHONE[3:]}, PIN {DEMO_SHOPPER_PIN}",
+        ),
+        ("Trang kế hoạch (planner's workbench)", f"{base}/plan", "kehoach.vanyen"),
+        ("API docs", f"{base}/docs", ""),
+    ]
+    for title, url, who in pages:
+        console.print(f"{title}: {url}  {who}".rstrip(), soft_wrap=True)
     console.print(
-        f"Token: curl -s -X POST {base}/auth/token -d 'username=quanly.maua&password=cho40-demo'"
+        f"curl -s -X POST {base}/auth/token -d 'username=quanly.maua&password={DEMO_PASSWORD}'",
+        soft_wrap=True,
     )
-    console.print(f"Trang kế hoạch (planner's workbench): {base}/plan  — kehoach.vanyen")
     if serve_after:
         # one `cho worker` beside the server runs the planners' jobs; it stops with the server
         worker = subprocess.Popen([sys.executable, "-m", "api", "worker", "--with-parent"])

@@ -38,6 +38,8 @@ from market.text import InvalidPhoneError, normalise_mobile
 MARKET_CODE = "mau-a"
 DEMO_SHOPPER_PHONE = "+84901234567"  # the demo shopper's wallet, topped up with 500.000 ₫
 DEMO_PASSWORD = "cho40-demo"
+# the demo shopper signs in to the wallet with phone + a 6-digit PIN, which is their password
+DEMO_SHOPPER_PIN = "246810"
 
 # (zone code, name, number of stalls, categories sold there)
 ZONES: list[tuple[str, str, int, list[GoodsCategory]]] = [
@@ -201,7 +203,7 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
         DemoLogin(Role.MANAGER, "quanly.maua", DEMO_PASSWORD),
         DemoLogin(Role.VENDOR, "tieuthuong.b12", DEMO_PASSWORD),
         DemoLogin(Role.PLANNER, "kehoach.vanyen", DEMO_PASSWORD),
-        DemoLogin(Role.SHOPPER, "nguoimua", DEMO_PASSWORD),
+        DemoLogin(Role.SHOPPER, "nguoimua", DEMO_SHOPPER_PIN),
     ]
     existing = session.exec(select(Market).where(Market.code == MARKET_CODE)).first()
     if existing is not None:

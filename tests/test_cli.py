@@ -97,6 +97,10 @@ def demo_server(cli_database: str, tmp_path: Path) -> Iterator[str]:
     output = (tmp_path / "demo.log").read_text()
     assert "quanly.maua" in output
     assert "cho40-demo" in output
+    # every user's page, and the wallet's phone and 6-digit PIN, each on a line of its own
+    for printed in ("/login  quanly.maua", "/v  tieuthuong.b12", "/plan  kehoach.vanyen"):
+        assert printed in output
+    assert "/w/login  phone 0901234567, PIN 246810" in output
 
 
 def _token(base: str, username: str) -> dict[str, str]:
@@ -109,6 +113,8 @@ def _token(base: str, username: str) -> dict[str, str]:
 
 def test_demo_manager_journey(demo_server: str) -> None:
     base = demo_server
+    wallet = httpx.post(f"{base}/wallets/token", json={"phone": "0901234567", "pin": "246810"})
+    assert wallet.status_code == 200, wallet.text  # the demo wallet opens with its printed PIN
     manager = _token(base, "quanly.maua")
     market = httpx.get(f"{base}/markets", headers=manager).json()["items"][0]
     assert market["code"] == "mau-a"

@@ -24,7 +24,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, Route, expect
 from sqlmodel import Session, select
 
-from api.demo import DEMO_PASSWORD
+from api.demo import DEMO_PASSWORD, DEMO_SHOPPER_PIN
 from market.clock import utc_now
 from market.db import unit_of_work
 from market.money import ledger, payments, wallets
@@ -373,7 +373,7 @@ def test_a_per_sale_code_turns_paid(site: Site, phones: Phones, tmp_path: Path) 
     shopper = phones.open()
     shopper.goto("/w/login")
     shopper.get_by_label("Số điện thoại", exact=True).fill("0901234567")
-    shopper.get_by_label("Mã PIN (6 số)", exact=True).fill(DEMO_PASSWORD)
+    shopper.get_by_label("Mã PIN (6 số)", exact=True).fill(DEMO_SHOPPER_PIN)
     shopper.get_by_role("button", name="Đăng nhập").click()
     shopper.goto("/w/scan")
     shopper.get_by_label("Nội dung mã QR").fill(found[0].text)
