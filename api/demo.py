@@ -31,7 +31,7 @@ from market.registry.models import (
 )
 from market.registry.payouts import add_account
 from market.registry.stalls import assign_vendor, create_stall
-from market.registry.users import create_user
+from market.registry.users import create_user, hash_password
 from market.registry.vendors import create_vendor
 from market.text import InvalidPhoneError, normalise_mobile
 
@@ -287,7 +287,7 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
             actor=SYSTEM,
             data=UserCreate(
                 username=login.username,
-                password=login.password,
+                password=DEMO_PASSWORD,  # the shopper's is replaced by the PIN below
                 full_name={
                     Role.ADMIN: "Quản trị hệ thống",
                     Role.MANAGER: "Ban quản lý chợ Mậu A",
@@ -302,6 +302,7 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
         )
     shopper = session.exec(select(User).where(User.username == "nguoimua")).one()
     shopper.phone = DEMO_SHOPPER_PHONE
+    shopper.password_hash = hash_password(DEMO_SHOPPER_PIN)  # a wallet's PIN, as open_wallet sets
     session.add(shopper)
     session.flush()
     top_up(
