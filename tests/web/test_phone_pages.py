@@ -191,6 +191,11 @@ def test_a_per_sale_code_turns_paid(client: TestClient, world: World, engine: En
     csrf = form_csrf(client, "/v/sell")
     made = client.post("/v/sell", data={"csrf": csrf, "stall": "", "amount": "150k"})
     assert made.status_code == 200
+    assert [r.status_code for r in made.history] == [303]  # the code has its own address
+    issued = count_rows(engine, SaleCode)
+    again = client.get(str(made.url))  # a reload shows the same code and makes no other
+    assert again.status_code == 200
+    assert count_rows(engine, SaleCode) == issued
     assert "150.000\u00a0₫" in made.text
     assert "Một trăm năm mươi nghìn đồng" in made.text
     reference = re.search(r'hx-get="/v/sell/(HD[0-9A-F]+)\?stall=(\d+)"', made.text)
@@ -214,6 +219,9 @@ def test_a_per_sale_code_turns_paid(client: TestClient, world: World, engine: En
     assert 'data-paid="yes"' in paid.text
     assert "Đã nhận 150.000\u00a0₫" in paid.text
     assert "hx-trigger" not in paid.text  # the page stops asking
+    reopened = client.get(str(made.url))
+    assert "Đã nhận 150.000\u00a0₫" in reopened.text
+    assert 'class="qr-image"' not in reopened.text  # a paid code is not shown to be paid again
     missing = "/v/sell/HD000000000000?stall=" + reference.group(2)
     assert client.get(missing, headers={"HX-Request": "true"}).status_code == 404
     assert client.get(state_url, follow_redirects=False).status_code == 303  # not a page

@@ -282,14 +282,45 @@ def _form_id(text: str) -> int | None:
 
 
 @router.get("/v/sell")
-def sell(request: Request, session: Db, actor: ActorDep, stall: Id | None = None) -> Response:
+def sell(
+    request: Request,
+    session: Db,
+    actor: ActorDep,
+    stall: Id | None = None,
+    sale: Annotated[str | None, Query(max_length=25)] = None,
+) -> Response:
+    """The keypad; with `sale`, the per-sale code just made (a reload shows it again, it does
+    not make another)."""
     page = vendor_page(session, actor, "sell", stall)
-    page.update(code=_code_or_none(session, actor, page["stall"]), refusal=None, values={})
+    code = _code_or_none(session, actor, page["stall"])
+    page.update(code=code, refusal=None, values={})
+    if sale and code is not None:
+        page["sale"] = _sale_view(session, actor, code, require_id(page["stall"]), sale)
     return render(request, "phone/sell.html", page)
+
+
+def _sale_view(
+    session: Session, actor: Actor, code: stall_codes.StallCode, stall_id: int, reference: str
+) -> dict[str, Any]:
+    issued = stall_codes.sale_code_state(
+        session, actor=actor, stall_id=stall_id, reference=reference
+    )
+    view: dict[str, Any] = {
+        "reference": reference,
+        "amount": issued.amount,
+        "words": voice.spoken(voice.amount_keys(issued.amount)),
+        "paid": issued.used_at is not None,
+        "qr_svg": "",
+    }
+    if not view["paid"]:
+        payload, _amount = stall_codes.issued_sale_payload(session, code, reference=reference)
+        view["qr_svg"] = svg_text(payload)
+    return view
 
 
 @router.post("/v/sell")
 def sell_submit(request: Request, session: Db, actor: ActorDep, form: FormDep) -> Response:
+    """Make a per-sale code, then show it at its own address (post, redirect, get)."""
     page = vendor_page(session, actor, "sell", _form_id(field(form, "stall")))
     code = _code_or_none(session, actor, page["stall"])
     page.update(code=code, values={"amount": field(form, "amount")})
@@ -301,18 +332,8 @@ def sell_submit(request: Request, session: Db, actor: ActorDep, form: FormDep) -
     if code is None:
         page["refusal"] = None
         return render(request, "phone/sell.html", page, status=409)
-    payload, reference = stall_codes.sale_payload(session, code, amount=amount)
-    page.update(
-        sale={
-            "reference": reference,
-            "amount": amount,
-            "words": voice.spoken(voice.amount_keys(amount)),
-            "qr_svg": svg_text(payload),
-            "paid": False,
-        },
-        refusal=None,
-    )
-    return render(request, "phone/sell.html", page)
+    _payload, reference = stall_codes.sale_payload(session, code, amount=amount)
+    return redirect(request, f"/v/sell?stall={require_id(page['stall'])}&sale={reference}")
 
 
 @router.get("/v/sell/{reference}")
