@@ -410,6 +410,10 @@ def test_business_day_boundaries_and_closing(
     assert closed.status_code == 200
     totals = closed.json()["totals"]["vendor_wallets"]
     assert [t["gross"] for t in totals.values()] == [100_000 + 1000]
+    logged = client.get(
+        "/audit", params={"entity": "day_close"}, headers=world.headers("admin")
+    ).json()["items"]
+    assert [(e["action"], e["market_id"]) for e in logged] == [("close", world.market_a)]
     # a refund of the closed day's payment lands on today and leaves the closed day unchanged
     _money(
         client, f"/payments/{late['id']}/refunds", world.headers("vendor"), "r", {"amount": 1000}

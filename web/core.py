@@ -221,6 +221,7 @@ LABELS: dict[str, dict[str, str]] = {
         "board": N_("Bảng mã"),
         "market": N_("Chợ"),
         "user": N_("Người dùng"),
+        "day_close": N_("Chốt ngày"),
     },
 }
 

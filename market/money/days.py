@@ -15,6 +15,7 @@ from market.errors import (
 )
 from market.money import ledger
 from market.money.models import DayClose, LedgerAccount, Transfer, TransferKind
+from market.registry import audit
 from market.registry.access import Actor, require_market_manager
 from market.registry.models import (
     PayoutAccount,
@@ -109,6 +110,7 @@ def close_day(
         closed_at=now,
         closed_by=actor.username,
     )
-    session.add(closed)
-    session.flush()
+    audit.save(
+        session, closed, actor=actor, action="close", entity="day_close", market_id=market_id
+    )
     return closed

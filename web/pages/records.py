@@ -29,7 +29,7 @@ from web.core import (
 from web.pages.registry import market_page, vendor_in
 
 router = page_router()
-ENTITIES = ("stall", "vendor", "payout_account", "zone", "board", "market", "user")
+ENTITIES = ("stall", "vendor", "payout_account", "zone", "board", "market", "user", "day_close")
 
 
 @router.get("/m/{market_id}/audit")
