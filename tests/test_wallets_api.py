@@ -480,3 +480,6 @@ def test_wallet_login_and_pin_rules(client: TestClient, world: World) -> None:
     assert login.status_code == 200
     wrong = client.post("/wallets/token", json={"phone": "0904444444", "pin": "000000"})
     assert wrong.status_code == 401
+    assert wrong.json()["detail"] == "Sai số điện thoại hoặc mã PIN (wrong phone number or PIN)."
+    nobody = client.post("/wallets/token", json={"phone": "0905555555", "pin": "000000"})
+    assert (nobody.status_code, nobody.json()["detail"]) == (401, wrong.json()["detail"])

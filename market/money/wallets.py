@@ -14,6 +14,7 @@ from market.errors import (
     DuplicateError,
     FieldError,
     ForbiddenError,
+    InvalidCredentialsError,
     InvalidInputError,
     SelfPaymentError,
     WalletNotFoundError,
@@ -97,9 +98,15 @@ def wallet_login(
     number = _phone(phone)
     holder = session.exec(select(User).where(User.phone == number)).first()
     username = holder.username if holder is not None else _username(number)
-    raw, _token, user = login(
-        session, username=username, password=pin, client=client, settings=settings, now=now
-    )
+    try:
+        raw, _token, user = login(
+            session, username=username, password=pin, client=client, settings=settings, now=now
+        )
+    except InvalidCredentialsError:
+        # the same refusal whether or not the phone has a wallet, in the wallet's own words
+        raise InvalidCredentialsError(
+            "Sai số điện thoại hoặc mã PIN (wrong phone number or PIN)."
+        ) from None
     return raw, user
 
 
