@@ -296,12 +296,30 @@ def _use_sale_code(session: Session, code: ScannedCode, transfer: Transfer, now:
     ).first():
         return
     if connection.execute(_SALE_CODE_USED, parameters).first():
-        raise CodeUsedError(
-            "Mã theo số tiền này đã được thanh toán; mỗi mã chỉ dùng một lần "
-            "(this per-sale code has been paid: it pays once).",
-            extra={"reference": code.reference},
-        )
+        raise _code_used(code)
     raise UnknownCodeError("Mã theo số tiền này không do chợ phát hành (code not issued here).")
+
+
+def _code_used(code: ScannedCode) -> CodeUsedError:
+    return CodeUsedError(
+        "Mã theo số tiền này đã được thanh toán; mỗi mã chỉ dùng một lần "
+        "(this per-sale code has been paid: it pays once).",
+        extra={"reference": code.reference},
+    )
+
+
+def refuse_if_paid(session: Session, code: ScannedCode) -> None:
+    """Refuse a per-sale code that has been paid already, before the shopper is shown its
+    amount (the payment itself checks again, under the row's lock)."""
+    if code.reference is None or code.board_id is None:
+        return
+    row = (
+        session.connection()
+        .execute(_SALE_CODE_USED, {"ref": code.reference, "board": code.board_id})
+        .first()
+    )
+    if row is not None and row.transfer_id is not None:
+        raise _code_used(code)
 
 
 def _record_for_wallet(session: Session, wallet_id: int, type: str, transfer: Transfer) -> None:

@@ -378,12 +378,14 @@ def test_a_replaced_board_and_a_used_per_sale_code_are_refused_in_words(
     pay_as_world_shopper(engine, world, sale_payload, None)
     wallet_sign_in(client)
     csrf = form_csrf(client, "/w/scan")
+    # a paid per-sale code is refused as soon as it is scanned, before any amount is shown
     check = client.post("/w/pay/check", data={"csrf": csrf, "payload": sale_payload})
-    assert 'id="fixed-amount">20.000\u00a0₫<' in check.text  # the code fixes the amount
-    used = client.post(
-        "/w/pay", data={"csrf": csrf, "payload": sale_payload, "key": key_of(check.text)}
-    )
-    assert used.status_code == 409
+    assert check.status_code == 422
+    assert "đã được thanh toán" in check.text
+    assert 'id="fixed-amount"' not in check.text
+    # and a payment sent anyway (a page left open) is refused too
+    used = client.post("/w/pay", data={"csrf": csrf, "payload": sale_payload, "key": "k-used"})
+    assert used.status_code == 422  # back to the scanner, with the reason
     assert "đã được thanh toán" in used.text
     with Session(engine) as session:
         stall_codes.reprint(session, actor=SYSTEM, stall_id=world.stall_a)

@@ -224,6 +224,13 @@ def _recipient(code: payments.ScannedCode) -> dict[str, Any]:
     }
 
 
+def _payable(session: Session, payload: str) -> payments.ScannedCode:
+    """The code a shopper scanned, refused at once if it is a per-sale code paid already."""
+    code = payments.resolve_code(session, payload)
+    payments.refuse_if_paid(session, code)
+    return code
+
+
 def _confirm(
     request: Request,
     session: Session,
@@ -235,7 +242,7 @@ def _confirm(
     status: int = 200,
 ) -> Response:
     """The recipient, before paying; or back to the scanner with the reason it cannot be paid."""
-    code, problem = attempt(session, lambda: payments.resolve_code(session, payload))
+    code, problem = attempt(session, lambda: _payable(session, payload))
     if code is None:
         page = _page(actor, "scan", refusal=problem, payload=payload)
         return render(request, "phone/scan.html", page, status=422)
