@@ -176,6 +176,17 @@ def lookup(session: Session, *, phone: str) -> Recipient:
     return Recipient(mask_digits(user.phone or "", 3), masked_name(user.full_name or "Ví"))
 
 
+def recipient_for(session: Session, *, actor: Actor, phone: str) -> Recipient:
+    """The masked recipient a shopper is about to send to, refused at once when the phone is
+    the shopper's own (the transfer would be refused anyway)."""
+    if actor.phone is not None and _phone(phone) == actor.phone:
+        raise SelfPaymentError(
+            "Không thể chuyển tiền cho chính mình (cannot pay yourself).",
+            errors=[FieldError("to_phone", "self-payment", "your own wallet")],
+        )
+    return lookup(session, phone=phone)
+
+
 def _wallet_user(session: Session, phone: str) -> User:
     user = session.exec(
         select(User).where(User.phone == phone, User.status == Status.ACTIVE)

@@ -411,6 +411,10 @@ def test_send_to_a_phone_after_confirming_the_masked_name(
     unknown = client.post("/w/send", data=form | {"to_phone": "0999888777", "amount": "10000"})
     assert unknown.status_code == 422
     assert "Không có ví" in field_error(unknown.text, "to_phone")
+    own = client.post("/w/send", data=form | {"to_phone": SHOPPER_PHONE, "amount": "10000"})
+    assert own.status_code == 422  # refused at once, before any name is shown to confirm
+    assert "chính mình" in field_error(own.text, "to_phone")
+    assert 'id="recipient-name"' not in own.text
     bad_amount = client.post("/w/send", data=form | {"to_phone": "0933444555", "amount": "0"})
     assert "lớn hơn 0" in field_error(bad_amount.text, "amount")
     confirm = client.post("/w/send", data=form | {"to_phone": "0933444555", "amount": "10000"})

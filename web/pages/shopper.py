@@ -326,7 +326,9 @@ def send_submit(request: Request, session: Db, form: FormDep) -> Response:
         return redirect(request, ENTRY)
     values = {k: field(form, k) for k in ("to_phone", "amount", "memo")}
     page = _page(actor, "send", values=values, refusal=None, key=field(form, "key") or new_key())
-    found, refusal = attempt(session, lambda: wallets.lookup(session, phone=values["to_phone"]))
+    found, refusal = attempt(
+        session, lambda: wallets.recipient_for(session, actor=actor, phone=values["to_phone"])
+    )
     if found is None:
         refusal = refusal or {}
         refusal["fields"] = {"to_phone": refusal.get("detail", "")}
