@@ -118,6 +118,11 @@ def test_refusals_sit_next_to_their_field_and_queue_nothing(
         assert response.status_code == 422, (data, response.status_code)
         assert f'id="{field_id}"' in response.text, data
         assert text in response.text, data
+    # forms made by hand: an unknown kind of job or source of observed points queues nothing
+    assert _post(client, "/plan", {"kind": "evil"}).status_code == 404
+    unknown = _post(client, "/plan/calibrate", {"kind": "calibrate", "source": "elsewhere"})
+    assert unknown.status_code == 422
+    assert "Nguồn số liệu không có trong danh sách" in unknown.text
     assert len(_jobs(engine)) == before
 
 

@@ -15,7 +15,7 @@ from fastapi import Request, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
-from market.errors import FieldError, InvalidInputError
+from market.errors import FieldError, InvalidInputError, NotFoundError
 from market.registry.access import Actor, require_role
 from market.registry.markets import list_markets
 from market.registry.models import Role
@@ -294,7 +294,12 @@ def observed_points(
     """The points a calibration fits, from the chosen source: the analogue markets' targets,
     this service's records of one market, or an uploaded CSV."""
     values.update({k: field(form, k) for k in ("source", "market", "start", "end")})
-    source = values["source"] if values["source"] in SOURCES else "targets"
+    source = values["source"] or "targets"
+    if source not in SOURCES:
+        raise InvalidInputError(
+            "Nguồn số liệu không có trong danh sách (unknown source of observed points).",
+            errors=[FieldError("source", "unknown-source", "chọn một nguồn (choose a source)")],
+        )
     if source == "targets":
         return service.default_targets()
     if source == "file":
@@ -337,9 +342,9 @@ def _submit(session: Session, request: Request, actor: Actor, body: dict[str, An
 @router.post("/plan/jobs")
 def start_job(request: Request, session: Db, actor: ActorDep, form: FormDep) -> Response:
     planner_page(actor, "plan-jobs")
-    kind = field(form, "kind")
-    if kind not in KINDS:
-        kind = "run"
+    kind = field(form, "kind") or "run"
+    if kind not in KINDS:  # a form of ours always names one: anything else was made by hand
+        raise NotFoundError("Không có loại việc này (no such kind of job).")
     values: dict[str, str] = {}
 
     def queue() -> Any:
