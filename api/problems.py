@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -17,7 +16,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from market.errors import CATALOGUE, DomainError, FieldError, register_problem
-from market.field_messages import field_message
+from market.field_messages import field_message, vietnamese_first
 from market.inputs import MAX_ID
 
 log = logging.getLogger("cho.api")
@@ -156,37 +155,6 @@ def problem_response(
     return JSONResponse(
         body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=response_headers
     )
-
-
-# Domain rules name a field's problem by a short code and an English reason; the problem answer
-# puts Vietnamese before it, by the code (a message that has Vietnamese already is kept).
-DOMAIN_FIELD_VI: dict[str, str] = {
-    "duplicate": "đã tồn tại",
-    "required": "bắt buộc phải có",
-    "not-found": "không tìm thấy",
-    "not-allowed": "không được phép",
-    "invalid-state": "trạng thái không cho phép",
-    "stall-occupied": "ki-ốt đã có tiểu thương",
-    "overlap": "trùng thời gian với lần thuê trước",
-    "before-start": "trước ngày bắt đầu",
-    "card-length": "số thẻ phải có 16-19 chữ số",
-    "default-required": "tiểu thương cần một tài khoản mặc định",
-    "missing-column": "thiếu cột",
-    "amount-override": "số tiền khác với mã",
-    "amount-required": "cần số tiền",
-    "day-not-over": "ngày chưa kết thúc",
-    "out-of-range": "ngoài khoảng cho phép",
-    "unknown-scenario": "không có kịch bản này",
-    "unknown-parameter": "không có tham số này",
-}
-
-
-def vietnamese_first(error: FieldError) -> FieldError:
-    """`error` with its message Vietnamese first, English second."""
-    if not error.message.isascii():
-        return error
-    vietnamese = DOMAIN_FIELD_VI.get(error.code, "không hợp lệ")
-    return replace(error, message=f"{vietnamese} ({error.message})")
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:

@@ -5,7 +5,10 @@ command line alike."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+
+from market.errors import FieldError
 
 # Per-field messages by pydantic error `type`: (Vietnamese, English), formatted with the error's
 # `ctx` (so a limit is the one the schema states). Types not listed fall back to a Vietnamese
@@ -123,3 +126,34 @@ def _own_message(text: str) -> str:
     if text.isascii():
         return f"giá trị không hợp lệ ({text})"
     return text
+
+
+# Domain rules name a field's problem by a short code and an English reason; the problem answer
+# puts Vietnamese before it, by the code (a message that has Vietnamese already is kept).
+DOMAIN_FIELD_VI: dict[str, str] = {
+    "duplicate": "đã tồn tại",
+    "required": "bắt buộc phải có",
+    "not-found": "không tìm thấy",
+    "not-allowed": "không được phép",
+    "invalid-state": "trạng thái không cho phép",
+    "stall-occupied": "ki-ốt đã có tiểu thương",
+    "overlap": "trùng thời gian với lần thuê trước",
+    "before-start": "trước ngày bắt đầu",
+    "card-length": "số thẻ phải có 16-19 chữ số",
+    "default-required": "tiểu thương cần một tài khoản mặc định",
+    "missing-column": "thiếu cột",
+    "amount-override": "số tiền khác với mã",
+    "amount-required": "cần số tiền",
+    "day-not-over": "ngày chưa kết thúc",
+    "out-of-range": "ngoài khoảng cho phép",
+    "unknown-scenario": "không có kịch bản này",
+    "unknown-parameter": "không có tham số này",
+}
+
+
+def vietnamese_first(error: FieldError) -> FieldError:
+    """`error` with its message Vietnamese first, English second."""
+    if not error.message.isascii():
+        return error
+    vietnamese = DOMAIN_FIELD_VI.get(error.code, "không hợp lệ")
+    return replace(error, message=f"{vietnamese} ({error.message})")

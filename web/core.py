@@ -35,7 +35,7 @@ from starlette.datastructures import FormData
 
 from market.clock import Clock
 from market.errors import DomainError, ForbiddenError, NotFoundError, UnauthenticatedError
-from market.field_messages import field_message
+from market.field_messages import field_message, vietnamese_first
 from market.registry.access import Actor
 from market.registry.models import ApiToken
 from market.registry.users import authenticate
@@ -286,7 +286,7 @@ def refused(exc: DomainError) -> dict[str, Any]:
     fields: dict[str, str] = {}
     for error in exc.errors:
         name = error.field.split(".")[-1] if error.field else "form"
-        fields.setdefault(name, error.message)
+        fields.setdefault(name, vietnamese_first(error).message)
     return {"code": exc.code, "detail": exc.detail, "fields": fields}
 
 

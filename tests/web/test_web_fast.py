@@ -418,6 +418,9 @@ def test_a_form_refusal_speaks_vietnamese_by_each_field(
     assert "phải là số (must be a number)" in bad.text
     assert "Input should be" not in bad.text
     assert "area_m2" not in re.sub(r'(name|id|for|aria-describedby)="[^"]*"', "", bad.text)
+    # a refusal by the registry's own rules: Vietnamese first by the field, too
+    duplicate = client.post(stalls, data={"csrf": form_csrf(client, stalls), "code": "B-12"})
+    assert "đã tồn tại (stall code already exists in this market)" in duplicate.text
     assert snapshot_database(engine) == before
 
 
