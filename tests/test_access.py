@@ -15,6 +15,9 @@ from api.app import create_app
 from market.settings import Settings
 from tests.conftest import PASSWORD, World
 
+# every route × eight callers: a walk over the whole API, for the slow loop (CI runs it)
+pytestmark = pytest.mark.slow
+
 WHO = ["anonymous", "admin", "manager", "manager_b", "vendor", "vendor_b", "planner", "shopper"]
 SIGNED_IN = set(WHO) - {"anonymous"}
 USERNAMES = {
