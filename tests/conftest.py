@@ -10,11 +10,12 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -22,6 +23,7 @@ from sqlmodel import Session, SQLModel
 
 from api.app import create_app
 from market.db import make_engine, upgrade
+from market.registry import users as users_module
 from market.registry.access import SYSTEM
 from market.registry.models import (
     AssignmentCreate,
@@ -41,6 +43,12 @@ from tests.live import drop_database, fresh_database
 
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct-horse-9"
+
+# Argon2 at its production cost takes ~90 ms per hash or check, and the suite logs in, opens
+# wallets and checks PINs hundreds of times. In this test process passwords are hashed with
+# the same algorithm at its lowest cost (the idea of Django's test password hasher); servers
+# the tests start in their own processes keep the production cost.
+users_module._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 class FrozenClock:
@@ -218,7 +226,47 @@ def _user(
 
 
 @pytest.fixture
-def world(engine: Engine, settings: Settings, clock: FrozenClock, password_hash: str) -> World:
+def world(
+    engine: Engine,
+    backend: str,
+    settings: Settings,
+    clock: FrozenClock,
+    password_hash: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> World:
+    """The seeded world. On SQLite it is seeded once per test process into a template file
+    (with its data folder) and copied under this test's engine, which is the same rows at a
+    hundredth of the cost; PostgreSQL seeds it into its emptied database each time."""
+    if backend != "sqlite":
+        return _seed_world(engine, settings, clock(), password_hash)
+    key = (clock(), settings.token_ttl)
+    if key not in _world_templates:
+        folder = tmp_path_factory.mktemp("world")
+        template_url = f"sqlite:///{folder / 'world.db'}"
+        shutil.copyfile(make_url(str(engine.url)).database or "", folder / "world.db")
+        template = make_engine(template_url)
+        seeded = _seed_world(
+            template,
+            settings.model_copy(update={"data_dir": str(folder / "data")}),
+            clock(),
+            password_hash,
+        )
+        template.dispose()
+        _world_templates[key] = (folder, seeded)
+    folder, seeded = _world_templates[key]
+    database = Path(make_url(str(engine.url)).database or "")
+    engine.dispose()
+    for leftover in (Path(f"{database}-wal"), Path(f"{database}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(folder / "world.db", database)
+    shutil.copytree(folder / "data", settings.data_dir, dirs_exist_ok=True)
+    return replace(seeded, tokens=dict(seeded.tokens), user_ids=dict(seeded.user_ids))
+
+
+_world_templates: dict[tuple[datetime, object], tuple[Path, World]] = {}
+
+
+def _seed_world(engine: Engine, settings: Settings, now: datetime, password_hash: str) -> World:
     from market.registry import markets, payouts, stalls, vendors
 
     with Session(engine, expire_on_commit=False) as s:
@@ -303,11 +351,11 @@ def world(engine: Engine, settings: Settings, clock: FrozenClock, password_hash:
         s.add(users["shopper"])
         s.flush()
         payment = _seed_payment(
-            s, users["shopper"].id or 0, users["shopper"].phone or "", stall_a.id or 0, clock()
+            s, users["shopper"].id or 0, users["shopper"].phone or "", stall_a.id or 0, now
         )
         job = _seed_simulation(s, users["planner"].id or 0, settings.data_dir)
         tokens = {
-            who: issue_token(s, user=user, settings=settings, now=clock())[0]
+            who: issue_token(s, user=user, settings=settings, now=now)[0]
             for who, user in users.items()
         }
         s.commit()
