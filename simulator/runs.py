@@ -45,21 +45,30 @@ def run(
     if executor is None and workers > 1:
         with open_executor(workers) as pool:
             return run(params, runs=runs, days=days, seed=seed, executor=pool, progress=progress)
-    jobs = seeds(seed, runs)
+    return np.stack(replicate_cells([params], days, seeds(seed, runs), executor, progress))
+
+
+def replicate_cells(
+    cells: list[Params],
+    days: int,
+    replications: list[np.random.SeedSequence],
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[NDArray[np.float64]]:
+    """Every replication of every cell (cell-major), here or on `executor`, collected in
+    submission order whatever order they finish in; `progress` is told of each, in order."""
+    tasks = [(params, job) for params in cells for job in replications]
     if executor is None:
-        results = []
-        for job in jobs:
-            results.append(replicate(params, days, job))
-            if progress:
-                progress(1)
-        return np.stack(results)
-    futures = [executor.submit(replicate, params, days, job) for job in jobs]
+        outputs = (replicate(params, days, job) for params, job in tasks)
+    else:
+        futures = [executor.submit(replicate, params, days, job) for params, job in tasks]
+        outputs = (future.result() for future in futures)
     collected = []
-    for future in futures:  # in submission order, whatever order they finish in
-        collected.append(future.result())
+    for output in outputs:
+        collected.append(output)
         if progress:
             progress(1)
-    return np.stack(collected)
+    return collected
 
 
 def write_csv(path: Path, results: dict[str, NDArray[np.float64]]) -> None:

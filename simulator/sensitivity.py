@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simulator.params import Params
-from simulator.runs import replicate, seeds
+from simulator.runs import replicate_cells, seeds
 from simulator.summary import shares
 
 Method = Literal["morris", "sobol"]
@@ -68,19 +68,7 @@ def evaluate(
             for name, v in zip(names, row, strict=True)
         }
         cells.append(base.with_changes(**changes))
-    tasks = [(params, job) for params in cells for job in seeds(seed, runs)]
-    flat = []
-    if executor is None:
-        for params, job in tasks:
-            flat.append(replicate(params, day, job))
-            if progress:
-                progress(1)
-    else:
-        futures = [executor.submit(replicate, params, day, job) for params, job in tasks]
-        for future in futures:
-            flat.append(future.result())
-            if progress:
-                progress(1)
+    flat = replicate_cells(cells, day, seeds(seed, runs), executor, progress)
     data = np.stack(flat).reshape(len(cells), runs, day + 1, -1)
     return np.array([shares(cell)[metric][:, day].mean() for cell in data])
 

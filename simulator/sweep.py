@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from simulator.model import METRICS
 from simulator.params import ParameterError, scenario_params
-from simulator.runs import replicate, seeds
+from simulator.runs import replicate_cells, seeds
 from simulator.summary import SHARE_METRICS, shares
 
 
@@ -71,20 +71,7 @@ def sweep(
         for name in scenarios
         for point in points
     ]
-    replications = seeds(seed, runs)
-    tasks = [(params, job) for params in cells for job in replications]
-    flat = []
-    if executor is None:
-        for params, job in tasks:
-            flat.append(replicate(params, days, job))
-            if progress:
-                progress(1)
-    else:
-        futures = [executor.submit(replicate, params, days, job) for params, job in tasks]
-        for future in futures:
-            flat.append(future.result())
-            if progress:
-                progress(1)
+    flat = replicate_cells(cells, days, seeds(seed, runs), executor, progress)
     return np.stack(flat).reshape(len(scenarios), len(points), runs, days + 1, len(METRICS))
 
 
