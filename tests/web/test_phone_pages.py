@@ -240,7 +240,12 @@ def test_todays_slip_cash_share_download_and_refunds(
     assert "số nguyên đồng" in field_error(bad.text, "cash")
     text = client.get("/v/today/slip.txt?cash=300000").text
     assert "Tổng tiền QR: 100.000\u00a0₫" in text
-    assert "Tỉ lệ không tiền mặt: 25,0 %" in text
+    assert "Tỉ lệ không tiền mặt: 25,0\u00a0%" in text
+    # the text carries the page's lines: the fee that makes the net add up, first and last
+    assert "Phí: 0\u00a0₫" in text
+    assert "Thực nhận: 100.000\u00a0₫" in text
+    assert "Khoản đầu tiên: 26/11/2026 17:00" in text
+    assert "Khoản cuối cùng: 26/11/2026 17:00" in text
     # refunds: more than the payment is refused and changes nothing; a part is given back
     before = snapshot_database(engine)
     csrf, key = csrf_of(page.text), key_of(page.text)

@@ -46,6 +46,7 @@ from web.core import (
     redirect,
     render,
 )
+from web.i18n import moment, percent
 from web.phone import AmountError, amount_refusal, new_key, parse_amount, run_money
 
 router = page_router()
@@ -415,20 +416,22 @@ def _instant(text: str | None) -> datetime | None:
 
 
 def slip_text(vendor: Vendor, stall: Stall | None, slip: dict[str, Any]) -> str:
-    """The slip as plain text, to share in Zalo or save."""
+    """The slip as plain text, to share in Zalo or save: the same lines as the page's slip."""
+    first, last = _instant(slip["first_at"]), _instant(slip["last_at"])
     lines = [
         f"Phiếu cuối ngày {date.fromisoformat(slip['business_day']):%d/%m/%Y}",
         f"{vendor.full_name}" + (f" · Ki-ốt {stall.code}" if stall else ""),
         f"Số khoản QR: {slip['count']}",
         f"Tổng tiền QR: {format_vnd(slip['total'])}",
         f"Đã hoàn: {format_vnd(slip['refunds'])}",
+        f"Phí: {format_vnd(slip['fees'])}",
         f"Thực nhận: {format_vnd(slip['net'])}",
+        f"Khoản đầu tiên: {moment(first) or '–'}",
+        f"Khoản cuối cùng: {moment(last) or '–'}",
     ]
     if slip["cash"] is not None:
         lines.append(f"Tiền mặt: {format_vnd(slip['cash'])}")
-    if slip["cashless_share"] is not None:
-        share = f"{slip['cashless_share'] * 100:.1f}".replace(".", ",")
-        lines.append(f"Tỉ lệ không tiền mặt: {share} %")
+        lines.append(f"Tỉ lệ không tiền mặt: {percent(slip['cashless_share'])}")
     return "\n".join(lines)
 
 
