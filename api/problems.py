@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
@@ -157,8 +158,12 @@ def problem_response(
     )
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
+def _field_path(error: Mapping[str, Any]) -> str:
+    """The field an error is about, dotted; unreadable JSON is about the whole body (its
+    location's second part is a character position, not a field)."""
+    if error.get("type") == "json_invalid":
+        return "body"
+    parts = [str(p) for p in error.get("loc", ())]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
     return ".".join(parts) or "body"
@@ -173,7 +178,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         FieldError(
-            _field_path(tuple(err.get("loc", ()))),
+            _field_path(err),
             str(err.get("type", "invalid")),
             field_message(err),
         )

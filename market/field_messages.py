@@ -33,7 +33,10 @@ _CHOICE = ("phải là một trong: {expected}", "must be one of: {expected}")
 MESSAGES: dict[str, tuple[str, str]] = {
     "missing": ("bắt buộc phải có", "required"),
     "extra_forbidden": ("trường này không được nhận", "unexpected field"),
-    "json_invalid": ("JSON không đọc được", "invalid JSON: {error}"),
+    "json_invalid": (
+        "JSON không đọc được ở ký tự {position}",
+        "invalid JSON at character {position}: {error}",
+    ),
     "json_type": ("phải là chuỗi JSON", "must be JSON text"),
     "string_type": ("phải là chuỗi ký tự", "must be text"),
     "string_unicode": ("phải là văn bản Unicode", "must be valid Unicode text"),
@@ -93,6 +96,8 @@ def field_message(error: Mapping[str, Any]) -> str:
     the limits the schema states."""
     kind = str(error.get("type", ""))
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    if kind == "json_invalid":  # its location is (body, character position)
+        ctx["position"] = next(iter(error.get("loc", ())[1:]), 0)
     if kind in {"value_error", "assertion_error"}:
         return _own_message(str(ctx.get("error") or error.get("msg", "")))
     # `too_short`/`too_long` come from a length constraint placed after a validator: on text

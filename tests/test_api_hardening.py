@@ -400,6 +400,24 @@ def test_field_messages_are_vietnamese_first_with_the_stated_limits(
             _vietnamese_first(message)
 
 
+def test_unreadable_json_is_about_the_body_and_says_where(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    response = client.post(
+        f"/markets/{world.market_a}/stalls",
+        content=b'{"code": "C-01", ',
+        headers=world.headers("manager") | {"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    [error] = response.json()["errors"]
+    assert error["field"] == "body"  # not "17", the character position
+    assert error["code"] == "json_invalid"
+    assert error["message"].startswith("JSON không đọc được ở ký tự 17 (invalid JSON at")
+    assert snapshot_database(engine) == before
+
+
 def test_domain_field_messages_are_vietnamese_first_too(client: TestClient, world: World) -> None:
     h = world.headers("admin")
     duplicate = client.post(f"/markets/{world.market_a}/stalls", headers=h, json={"code": "B-12"})
