@@ -5,7 +5,7 @@ services, so the API's access rules, validation and audit log apply unchanged.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from sqlmodel import Session, col, select
@@ -42,6 +42,7 @@ from web.core import ActorDep, Db, FormDep, attempt, field, page_router, redirec
 from web.i18n import N_
 
 router = page_router()
+T = TypeVar("T")
 ACCOUNT_KINDS = {
     AccountKind.BANK_ACCOUNT: N_("Tài khoản ngân hàng"),
     AccountKind.CARD: N_("Thẻ"),
@@ -84,6 +85,28 @@ def _number(text: str, default: str = "0") -> str:
     """Digits typed with dot or space thousands ("150.000") as pydantic reads them."""
     cleaned = text.replace(".", "").replace(" ", "").replace("\u00a0", "")
     return cleaned or default
+
+
+def _create(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    market_id: Id,
+    values: dict[str, str],
+    create: Callable[[], T],
+    *,
+    list_page: Callable[..., Response],
+    block: str,
+    done: Callable[[T], str],
+) -> Response:
+    """A list page's create form: the new row → `done(row)`; a refusal → the list page again
+    (422) with the message by its field and the values typed, nothing changed."""
+    market_page(session, actor, market_id, "")  # another manager's market: not found
+    created, refusal = attempt(session, create)
+    if created is None:
+        again = {"refusal": refusal, "values": values, "status": 422, "block": block}
+        return list_page(request, session, actor, market_id, **again)
+    return redirect(request, done(created))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,41 +154,34 @@ def stall_list(
     return _stalls_page(request, session, actor, market_id, q=q, zone=zone, block="results")
 
 
+STALL_FIELDS = ("code", "zone_id", "category", "area_m2", "monthly_fee")
+
+
 @router.post("/m/{market_id}/stalls")
 def stall_create(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
-    market_page(session, actor, market_id, "stalls")
-    values = {k: field(form, k) for k in ("code", "zone_id", "category", "area_m2", "monthly_fee")}
-    stall, refusal = attempt(
+    values = {k: field(form, k) for k in STALL_FIELDS}
+    data = {
+        "code": values["code"],
+        "zone_id": _int(values["zone_id"]),
+        "category": values["category"] or GoodsCategory.OTHER,
+        "area_m2": values["area_m2"].replace(",", ".") or "0",
+        "monthly_fee": _number(values["monthly_fee"]),
+    }
+    return _create(
+        request,
         session,
+        actor,
+        market_id,
+        values,
         lambda: stalls.create_stall(
-            session,
-            actor=actor,
-            market_id=market_id,
-            data=StallCreate.model_validate(
-                {
-                    "code": values["code"],
-                    "zone_id": _int(values["zone_id"]),
-                    "category": values["category"] or GoodsCategory.OTHER,
-                    "area_m2": values["area_m2"].replace(",", ".") or "0",
-                    "monthly_fee": _number(values["monthly_fee"]),
-                }
-            ),
+            session, actor=actor, market_id=market_id, data=StallCreate.model_validate(data)
         ),
+        list_page=_stalls_page,
+        block="stall_form",
+        done=lambda stall: f"/m/{market_id}/stalls/{stall.id}?created=1",
     )
-    if stall is None:
-        return _stalls_page(
-            request,
-            session,
-            actor,
-            market_id,
-            refusal=refusal,
-            values=values,
-            status=422,
-            block="stall_form",
-        )
-    return redirect(request, f"/m/{market_id}/stalls/{stall.id}?created=1")
 
 
 def _stall_page(
@@ -317,10 +333,11 @@ def _zones_page(
     refusal: dict[str, Any] | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
+    block: str = "zone_form",
 ) -> Response:
     page = market_page(session, actor, market_id, "zones")
     page.update(zones=_zones(session, market_id), refusal=refusal, values=values or {})
-    return render(request, "zones.html", page, status=status, block="zone_form")
+    return render(request, "zones.html", page, status=status, block=block)
 
 
 @router.get("/m/{market_id}/zones")
@@ -332,19 +349,20 @@ def zone_list(request: Request, session: Db, actor: ActorDep, market_id: Id) -> 
 def zone_create(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
-    market_page(session, actor, market_id, "zones")
     values = {"code": field(form, "code"), "name": field(form, "name")}
-    zone, refusal = attempt(
+    return _create(
+        request,
         session,
+        actor,
+        market_id,
+        values,
         lambda: markets.create_zone(
             session, actor=actor, market_id=market_id, data=ZoneCreate.model_validate(values)
         ),
+        list_page=_zones_page,
+        block="zone_form",
+        done=lambda _zone: f"/m/{market_id}/zones",
     )
-    if zone is None:
-        return _zones_page(
-            request, session, actor, market_id, refusal=refusal, values=values, status=422
-        )
-    return redirect(request, f"/m/{market_id}/zones")
 
 
 @router.post("/m/{market_id}/zones/{zone_id}/deactivate")
@@ -415,29 +433,23 @@ VENDOR_FIELDS = ("full_name", "phone", "national_id", "tax_code", "fee_bps")
 def vendor_create(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
-    market_page(session, actor, market_id, "vendors")
     values = {k: field(form, k) for k in VENDOR_FIELDS}
-    vendor, refusal = attempt(
+    return _create(
+        request,
         session,
+        actor,
+        market_id,
+        values,
         lambda: vendors.create_vendor(
             session,
             actor=actor,
             market_id=market_id,
             data=VendorCreate.model_validate(_vendor_data(values)),
         ),
+        list_page=_vendors_page,
+        block="vendor_form",
+        done=lambda vendor: f"/m/{market_id}/vendors/{vendor.id}?created=1",
     )
-    if vendor is None:
-        return _vendors_page(
-            request,
-            session,
-            actor,
-            market_id,
-            refusal=refusal,
-            values=values,
-            status=422,
-            block="vendor_form",
-        )
-    return redirect(request, f"/m/{market_id}/vendors/{vendor.id}?created=1")
 
 
 def _vendor_page(
