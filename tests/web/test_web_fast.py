@@ -386,6 +386,30 @@ def test_users_and_roles_for_the_admin(client: TestClient, world: World) -> None
     assert "quanly.moi" in created.text
 
 
+def test_the_audit_log_names_actions_and_fields_in_vietnamese(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "manager.a")
+    stall = f"/m/{world.market_a}/stalls/{world.stall_vacant}"
+    edited = client.post(
+        f"{stall}/edit", data={"csrf": form_csrf(client, stall), "monthly_fee": "240.000"}
+    )
+    assert edited.status_code == 200
+    log = client.get(f"/m/{world.market_a}/audit?entity=stall&entity_id={world.stall_vacant}")
+    assert log.status_code == 200
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", log.text)
+    assert "Thêm mới" in cells  # created by the fixture
+    assert "Sửa" in cells
+    assert "Phí tháng: 240000" in cells
+    assert any("Mã: B-14; Diện tích (m²): 0.0" in c for c in cells)
+    assert not {"create", "update"} & set(cells)
+    assert "monthly_fee" not in log.text
+    assert "code=" not in log.text
+    client.cookies.set("cho_lang", "en")
+    english = re.findall(r"<td[^>]*>(.*?)</td>", client.get(log.url).text)
+    assert {"Created", "Edited", "Monthly fee: 240000"} <= set(english)
+
+
 def test_closing_a_day_and_its_report(client: TestClient, world: World, clock: object) -> None:
     sign_in(client, "manager.a")
     days = f"/m/{world.market_a}/days"
