@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from market.errors import NotFoundError
 from market.inputs import Id
 from market.money import followup
+from market.pagination import MAX_LIMIT, Cursor, decode_cursor
 from market.registry import markets, payouts, stall_codes, stalls, vendors
 from market.registry.access import Actor, require_market_manager
 from market.registry.departures import deactivate_vendor
@@ -28,6 +29,7 @@ from market.registry.models import (
     PayoutAccountPublic,
     Stall,
     StallCreate,
+    StallPublic,
     StallUpdate,
     Status,
     Vendor,
@@ -36,7 +38,7 @@ from market.registry.models import (
     Zone,
     ZoneCreate,
 )
-from market.text import fold
+from market.text import fold, natural_key
 from qr.banks import all_banks
 from web.core import ActorDep, Db, FormDep, attempt, field, page_router, redirect, render
 from web.i18n import N_
@@ -113,6 +115,26 @@ def _create(
 # Stalls
 
 
+def _in_natural_order(
+    session: Session, actor: Actor, market_id: Id, **filters: Any
+) -> list[StallPublic]:
+    """Every stall the filters find, in natural order of code (G-2 before G-10) as on the A4
+    sheets. The API lists stalls in id order, page by page, so that its pages neither repeat
+    nor skip a stall added meanwhile; a page of people reads them all and sorts them."""
+    found: list[Stall] = []
+    cursor: Cursor | None = None
+    while True:
+        rows, more = stalls.list_stalls(
+            session, actor=actor, market_id=market_id, cursor=cursor, limit=MAX_LIMIT, **filters
+        )
+        found += rows
+        if more is None:
+            break
+        cursor = decode_cursor(more)
+    found.sort(key=lambda stall: (natural_key(stall.code), stall.code))
+    return stalls.public_stalls(session, found)
+
+
 def _stalls_page(
     request: Request,
     session: Session,
@@ -127,18 +149,10 @@ def _stalls_page(
     block: str | None = None,
 ) -> Response:
     page = market_page(session, actor, market_id, "stalls")
-    rows, _cursor = stalls.list_stalls(
-        session,
-        actor=actor,
-        market_id=market_id,
-        q=q or None,
-        zone_id=_int(zone),
-        limit=200,
-    )
     page.update(
         q=q,
         zone=zone,
-        stalls=stalls.public_stalls(session, rows),
+        stalls=_in_natural_order(session, actor, market_id, q=q or None, zone_id=_int(zone)),
         zones=_zones(session, market_id),
         categories=CATEGORY_LABELS,
         refusal=refusal,
@@ -467,9 +481,7 @@ def _vendor_page(
     page = market_page(session, actor, market_id, "vendors")
     vendor = vendor_in(session, page["market"], vendor_id)
     public = vendors.public_vendors(session, [vendor])[0]
-    held, _cursor = stalls.list_stalls(
-        session, actor=actor, market_id=market_id, vendor_id=vendor_id, limit=200
-    )
+    held = _in_natural_order(session, actor, market_id, vendor_id=vendor_id)
     accounts = payouts.list_accounts(session, actor=actor, vendor_id=vendor_id)
     boards = list(
         session.exec(select(Board).where(Board.vendor_id == vendor_id).order_by(col(Board.id)))
@@ -477,7 +489,7 @@ def _vendor_page(
     page.update(
         vendor=vendor,
         public=public,
-        stalls=stalls.public_stalls(session, held),
+        stalls=held,
         accounts=[PayoutAccountPublic.from_row(a) for a in accounts],
         boards=boards,
         stall_codes={s.id: s.code for s in held},
