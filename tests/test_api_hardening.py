@@ -351,7 +351,7 @@ def test_field_messages_are_vietnamese_first_with_the_stated_limits(
     )
     assert vendor["full_name"] == "không được để trống (must not be empty)"
     assert vendor["phone"] == "không phải số di động Việt Nam (not a Vietnamese mobile number)"
-    assert vendor["fee_bps"] == "tối đa là 1000 (must be at most 1000)"
+    assert vendor["fee_bps"] == "quá lớn, tối đa là 1.000 (too large: at most 1,000)"
     stall = _messages(
         client.post(
             f"/markets/{world.market_a}/stalls",
@@ -398,6 +398,52 @@ def test_field_messages_are_vietnamese_first_with_the_stated_limits(
     for messages in (market, vendor, stall, assignment, user, query):
         for message in messages.values():
             _vietnamese_first(message)
+
+
+def test_a_too_large_amount_is_refused_as_too_large_and_changes_nothing(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    huge = 10**20
+    before = snapshot_database(engine)
+    shopper = {**world.headers("shopper"), "Idempotency-Key": "huge-top-up"}
+    top_up = _messages(client.post("/wallets/me/top-ups", headers=shopper, json={"amount": huge}))
+    assert top_up["amount"] == (
+        "quá lớn, tối đa là 1.000.000.000.000 (too large: at most 1,000,000,000,000)"
+    )
+    h = world.headers("manager")
+    fee = _messages(
+        client.post(
+            f"/markets/{world.market_a}/stalls",
+            headers=h,
+            json={"code": "Z-1", "monthly_fee": huge},
+        )
+    )
+    assert fee["monthly_fee"].startswith("quá lớn, tối đa là 1.000.000.000.000 (")
+    card = _messages(
+        client.get(
+            f"/stalls/{world.stall_a}/sale-code.png",
+            params={"amount": str(huge), "reference": "HD000000000001"},
+            headers=h,
+        )
+    )
+    assert card["amount"] == "quá lớn, tối đa là 499.999.999 (too large: at most 499,999,999)"
+    longer = _messages(
+        client.get(f"/vendors/{world.vendor_a}/slip", params={"cash": "9" * 41}, headers=h)
+    )
+    assert longer["cash"] == "số quá lớn (number too large)"
+    rows = "Mã ki-ốt,Phí tháng (đồng)\nZ-1,100000000000000000000\n"
+    imported = client.post(
+        f"/markets/{world.market_a}/import",
+        params={"dry_run": "false"},
+        files={"file": ("ki-ot.csv", rows.encode(), "text/csv")},
+        headers=h,
+    )
+    assert imported.status_code == 422, imported.text
+    assert imported.headers["content-type"] == "application/problem+json"
+    [error] = imported.json()["errors"]
+    assert "quá lớn, tối đa là 1.000.000.000.000" in error["message"]
+    assert "số nguyên" not in error["message"]
+    assert snapshot_database(engine) == before
 
 
 def test_domain_field_messages_are_vietnamese_first_too(client: TestClient, world: World) -> None:

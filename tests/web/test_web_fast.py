@@ -442,6 +442,11 @@ def test_a_form_refusal_speaks_vietnamese_by_each_field(
     assert "phải là số (must be a number)" in bad.text
     assert "Input should be" not in bad.text
     assert "area_m2" not in re.sub(r'(name|id|for|aria-describedby)="[^"]*"', "", bad.text)
+    huge = client.post(
+        stalls,
+        data={"csrf": form_csrf(client, stalls), "code": "Q-1", "monthly_fee": "10" + "0" * 19},
+    )
+    assert "quá lớn, tối đa là 1.000.000.000.000 (too large" in huge.text
     # a refusal by the registry's own rules: Vietnamese first by the field, too
     duplicate = client.post(stalls, data={"csrf": form_csrf(client, stalls), "code": "B-12"})
     assert "đã tồn tại (stall code already exists in this market)" in duplicate.text
