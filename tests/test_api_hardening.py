@@ -124,6 +124,18 @@ def test_a_day_is_an_iso_date_only(client: TestClient, world: World, engine: Eng
     assert snapshot_database(engine) == before
 
 
+def test_a_day_before_2000_is_not_closed(client: TestClient, world: World, engine: Engine) -> None:
+    before = snapshot_database(engine)
+    h = world.headers("manager")
+    for day in ("1900-01-01", "1999-12-31"):
+        response = client.post(f"/markets/{world.market_a}/days/{day}/close", headers=h)
+        body = _assert_validation_problem(response, "day")
+        assert "từ 01/01/2000 đến hôm qua" in body["detail"]
+    assert snapshot_database(engine) == before
+    first = client.post(f"/markets/{world.market_a}/days/2000-01-01/close", headers=h)
+    assert first.status_code == 200, first.text
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     [

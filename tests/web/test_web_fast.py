@@ -410,10 +410,19 @@ def test_the_audit_log_names_actions_and_fields_in_vietnamese(
     assert {"Created", "Edited", "Monthly fee: 240000"} <= set(english)
 
 
-def test_closing_a_day_and_its_report(client: TestClient, world: World, clock: object) -> None:
+def test_closing_a_day_and_its_report(
+    client: TestClient, world: World, clock: object, engine: Engine
+) -> None:
     sign_in(client, "manager.a")
     days = f"/m/{world.market_a}/days"
     page = client.get(days)
+    assert 'min="2000-01-01" max="2026-11-25"' in page.text
+    before = snapshot_database(engine)
+    absurd = client.post(days, data={"csrf": csrf_of(page.text), "day": "1900-01-01"})
+    assert absurd.status_code == 422
+    assert 'id="e-day"' in absurd.text
+    assert "từ 01/01/2000 đến hôm qua" in absurd.text
+    assert snapshot_database(engine) == before
     today = client.post(days, data={"csrf": csrf_of(page.text), "day": "2026-11-26"})
     assert today.status_code == 409  # the clock's day is not over
     assert 'id="e-day"' in today.text
