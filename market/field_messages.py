@@ -30,6 +30,7 @@ _LIST = ("phải là danh sách", "must be a list")
 _OBJECT = ("phải là đối tượng JSON", "must be a JSON object")
 _URL = ("không phải địa chỉ URL hợp lệ", "not a valid URL")
 _CHOICE = ("phải là một trong: {expected}", "must be one of: {expected}")
+_LIMIT_KEYS = {"gt", "ge", "lt", "le"}
 MESSAGES: dict[str, tuple[str, str]] = {
     "missing": ("bắt buộc phải có", "required"),
     "extra_forbidden": ("trường này không được nhận", "unexpected field"),
@@ -55,8 +56,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bool_parsing": _BOOLEAN,
     "greater_than": ("phải lớn hơn {gt}", "must be greater than {gt}"),
     "greater_than_equal": ("phải từ {ge} trở lên", "must be at least {ge}"),
-    "less_than": ("phải nhỏ hơn {lt}", "must be less than {lt}"),
-    "less_than_equal": ("tối đa là {le}", "must be at most {le}"),
+    "less_than": ("quá lớn, phải nhỏ hơn {lt}", "too large: must be less than {lt}"),
+    "less_than_equal": ("quá lớn, tối đa là {le}", "too large: at most {le}"),
     "multiple_of": ("phải là bội số của {multiple_of}", "must be a multiple of {multiple_of}"),
     "enum": _CHOICE,
     "literal_error": _CHOICE,
@@ -114,9 +115,20 @@ def field_message(error: Mapping[str, Any]) -> str:
     else:
         return f"giá trị không hợp lệ ({error.get('msg', 'invalid value')})"
     try:
-        return f"{_vi(vi.format(**ctx))} ({en.format(**ctx)})"
+        return f"{_vi(vi.format(**_limits(ctx, '.')))} ({en.format(**_limits(ctx, ','))})"
     except (KeyError, IndexError, ValueError):
         return f"{_vi(vi)} ({error.get('msg', en)})"
+
+
+def _limits(ctx: dict[str, Any], thousands: str) -> dict[str, Any]:
+    """Whole-number limits written with thousands separators (1.000.000 in Vietnamese, 1,000,000
+    in English), so a limit of đồng reads as money does."""
+    return {
+        key: f"{value:,}".replace(",", thousands)
+        if key in _LIMIT_KEYS and isinstance(value, int) and not isinstance(value, bool)
+        else value
+        for key, value in ctx.items()
+    }
 
 
 def _vi(text: str) -> str:

@@ -31,6 +31,7 @@ ID_RANGE = Interval(ge=1, le=MAX_ID)
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WHOLE = re.compile(r"-?[0-9]{1,40}")
+_DIGITS = re.compile(r"[0-9]+")  # too long for _WHOLE: a whole number, only too large
 _DECIMAL = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?")
 _DATE_MESSAGE = "Input should be a valid date in the format YYYY-MM-DD"
 
@@ -55,6 +56,8 @@ def _whole_number(value: Any) -> Any:
         raise PydanticCustomError("int_type", "Input should be a valid integer")
     if isinstance(value, str):
         if not _WHOLE.fullmatch(value):
+            if _DIGITS.fullmatch(value):
+                raise PydanticCustomError("int_parsing_size", "Input is too large")
             raise PydanticCustomError(
                 "int_parsing", "Input should be a valid integer, unable to parse string"
             )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 from market.errors import FieldError, InvalidInputError
 from market.inputs import WholeNumber
 from simulator.params import SCENARIOS, Params
+from simulator.summary import MONTH_DAYS
 
 Kind = Literal["run", "compare", "sweep", "sensitivity", "calibrate"]
 Method = Literal["morris", "sobol"]
@@ -30,6 +31,7 @@ MAX_WORK = 5e9  # runs × days × agents × cells: a couple of minutes on these 
 MAX_POINTS = 24
 BASELINE = "baseline"
 SCENARIO_NAMES = tuple(SCENARIOS)
+HEADLINE_DAYS = MONTH_DAYS  # the day of a run each headline month (6, 12, 24) is read on
 
 
 OBSERVABLE = (*SHARE_METRICS, "vendors_accepting", "vendors_active", "qr_tx", "qr_value",

@@ -124,6 +124,18 @@ def test_a_day_is_an_iso_date_only(client: TestClient, world: World, engine: Eng
     assert snapshot_database(engine) == before
 
 
+def test_a_day_before_2000_is_not_closed(client: TestClient, world: World, engine: Engine) -> None:
+    before = snapshot_database(engine)
+    h = world.headers("manager")
+    for day in ("1900-01-01", "1999-12-31"):
+        response = client.post(f"/markets/{world.market_a}/days/{day}/close", headers=h)
+        body = _assert_validation_problem(response, "day")
+        assert "từ 01/01/2000 đến hôm qua" in body["detail"]
+    assert snapshot_database(engine) == before
+    first = client.post(f"/markets/{world.market_a}/days/2000-01-01/close", headers=h)
+    assert first.status_code == 200, first.text
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     [
@@ -351,7 +363,7 @@ def test_field_messages_are_vietnamese_first_with_the_stated_limits(
     )
     assert vendor["full_name"] == "không được để trống (must not be empty)"
     assert vendor["phone"] == "không phải số di động Việt Nam (not a Vietnamese mobile number)"
-    assert vendor["fee_bps"] == "tối đa là 1000 (must be at most 1000)"
+    assert vendor["fee_bps"] == "quá lớn, tối đa là 1.000 (too large: at most 1,000)"
     stall = _messages(
         client.post(
             f"/markets/{world.market_a}/stalls",
@@ -415,6 +427,52 @@ def test_unreadable_json_is_about_the_body_and_says_where(
     assert error["field"] == "body"  # not "17", the character position
     assert error["code"] == "json_invalid"
     assert error["message"].startswith("JSON không đọc được ở ký tự 17 (invalid JSON at")
+    assert snapshot_database(engine) == before
+
+
+def test_a_too_large_amount_is_refused_as_too_large_and_changes_nothing(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    huge = 10**20
+    before = snapshot_database(engine)
+    shopper = {**world.headers("shopper"), "Idempotency-Key": "huge-top-up"}
+    top_up = _messages(client.post("/wallets/me/top-ups", headers=shopper, json={"amount": huge}))
+    assert top_up["amount"] == (
+        "quá lớn, tối đa là 1.000.000.000.000 (too large: at most 1,000,000,000,000)"
+    )
+    h = world.headers("manager")
+    fee = _messages(
+        client.post(
+            f"/markets/{world.market_a}/stalls",
+            headers=h,
+            json={"code": "Z-1", "monthly_fee": huge},
+        )
+    )
+    assert fee["monthly_fee"].startswith("quá lớn, tối đa là 1.000.000.000.000 (")
+    card = _messages(
+        client.get(
+            f"/stalls/{world.stall_a}/sale-code.png",
+            params={"amount": str(huge), "reference": "HD000000000001"},
+            headers=h,
+        )
+    )
+    assert card["amount"] == "quá lớn, tối đa là 499.999.999 (too large: at most 499,999,999)"
+    longer = _messages(
+        client.get(f"/vendors/{world.vendor_a}/slip", params={"cash": "9" * 41}, headers=h)
+    )
+    assert longer["cash"] == "số quá lớn (number too large)"
+    rows = "Mã ki-ốt,Phí tháng (đồng)\nZ-1,100000000000000000000\n"
+    imported = client.post(
+        f"/markets/{world.market_a}/import",
+        params={"dry_run": "false"},
+        files={"file": ("ki-ot.csv", rows.encode(), "text/csv")},
+        headers=h,
+    )
+    assert imported.status_code == 422, imported.text
+    assert imported.headers["content-type"] == "application/problem+json"
+    [error] = imported.json()["errors"]
+    assert "quá lớn, tối đa là 1.000.000.000.000" in error["message"]
+    assert "số nguyên" not in error["message"]
     assert snapshot_database(engine) == before
 
 

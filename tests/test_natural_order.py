@@ -1,9 +1,11 @@
-"""Stalls listed for people (A4 sheets, exports) come in natural order: G-2 before G-10."""
+"""Stalls listed for people (A4 sheets, exports, the console's pages) come in natural order: G-2
+before G-10. The API's keyset pages stay in id order."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +19,7 @@ from market.registry.access import SYSTEM
 from market.registry.models import AssignmentCreate, StallCreate
 from market.text import natural_key
 from tests.conftest import World
+from tests.web.test_web_fast import sign_in
 
 CODES = ["G-10", "G-2", "A-1", "G-11"]
 
@@ -65,6 +68,32 @@ def test_a_vendors_stalls_and_a_markets_zones_in_natural_order(
         assert created.status_code == 201, created.text
     zones = client.get(f"/markets/{world.market_b}/zones", headers=h).json()
     assert [z["code"] for z in zones] == ["Z2", "Z10"]
+
+
+def test_the_console_lists_stalls_in_natural_order(
+    g_stalls: None, client: TestClient, world: World
+) -> None:
+    sign_in(client, "manager.b")
+    market = f"/m/{world.market_b}"
+    listed = client.get(f"{market}/stalls")
+    codes = re.findall(rf'<a href="{market}/stalls/[0-9]+">([^<]+)</a>', listed.text)
+    assert codes == ["A-01", "A-1", "G-2", "G-10", "G-11"]
+    found = client.get(f"{market}/stalls?q=g", headers={"HX-Request": "true"})
+    assert re.findall(r'/stalls/[0-9]+">([^<]+)</a>', found.text) == ["G-2", "G-10", "G-11"]
+    vendor = client.get(f"{market}/vendors/{world.vendor_b}")
+    held = re.findall(rf'<a href="{market}/stalls/[0-9]+">([^<]+)</a>', vendor.text)
+    assert held == ["A-01", "A-1", "G-2", "G-10", "G-11"]
+
+
+def test_the_api_pages_stalls_in_id_order(g_stalls: None, client: TestClient, world: World) -> None:
+    h = world.headers("admin")
+    first = client.get(f"/markets/{world.market_b}/stalls?limit=3", headers=h).json()
+    rest = client.get(
+        f"/markets/{world.market_b}/stalls",
+        params={"limit": 3, "cursor": first["next_cursor"]},
+        headers=h,
+    ).json()
+    assert [s["code"] for s in first["items"] + rest["items"]] == ["A-01", *CODES]
 
 
 def test_natural_key_examples() -> None:

@@ -22,8 +22,13 @@ from market.money.requests import MoneyRequest, Receipt, fingerprint_parts
 from market.money.wallets import masked_name
 from market.registry.access import Actor
 from market.registry.models import Role
+from qr.amounts import format_vnd
 
-_AMOUNT = re.compile(r"^([0-9]{1,3}(?:[. ][0-9]{3})+|[0-9]{1,12})(k|K|000)?$")
+_AMOUNT = re.compile(r"^([0-9]{1,3}(?:[. ][0-9]{3})+|[0-9]+)(k|K|000)?$")
+_LIMIT = NAPAS_TRANSFER_CAP + 1
+TOO_LARGE = (
+    f"Số tiền quá lớn: phải dưới {format_vnd(_LIMIT)} (amount too large: below {_LIMIT:,} ₫)."
+)
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
@@ -39,13 +44,14 @@ def parse_amount(text: str) -> int:
         raise AmountError("Hãy nhập số tiền (enter an amount).")
     if not match:
         raise AmountError("Số tiền là số nguyên đồng, ví dụ 150.000 hoặc 150k (whole đồng).")
-    amount = int(re.sub(r"[. ]", "", match.group(1)))
-    if match.group(2):
-        amount *= 1000
+    digits = re.sub(r"[. ]", "", match.group(1)).lstrip("0")
+    if len(digits) > len(str(NAPAS_TRANSFER_CAP)):  # read as a number only when it may fit
+        raise AmountError(TOO_LARGE)
+    amount = int(digits or "0") * (1000 if match.group(2) else 1)
     if amount <= 0:
         raise AmountError("Số tiền phải lớn hơn 0 (amount must be above 0).")
     if amount > NAPAS_TRANSFER_CAP:
-        raise AmountError("Số tiền phải dưới 500.000.000 ₫ (below 500,000,000 ₫).")
+        raise AmountError(TOO_LARGE)
     return amount
 
 

@@ -12,6 +12,7 @@ from market.errors import (
     DayClosedError,
     DayNotOverError,
     FieldError,
+    InvalidInputError,
 )
 from market.money import ledger
 from market.money.models import DayClose, LedgerAccount, Transfer, TransferKind
@@ -21,6 +22,10 @@ from market.registry.models import (
     PayoutAccount,
 )
 from market.registry.vendors import readable_vendor
+
+# The first business day that may be closed. Not the market's own created_at: that is when the
+# market was entered here, and its records (imported, or the demo's) may start days before.
+EARLIEST_DAY = date(2000, 1, 1)
 
 
 def daily_slip(
@@ -92,6 +97,11 @@ def close_day(
 ) -> DayClose:
     """Freeze a market's per-vendor totals for a business day that is over."""
     require_market_manager(actor, market_id)
+    if day < EARLIEST_DAY:
+        raise InvalidInputError(
+            "Chỉ chốt được ngày từ 01/01/2000 đến hôm qua (a day from 2000-01-01 to yesterday).",
+            errors=[FieldError("day", "out-of-range", "before 2000-01-01")],
+        )
     if day >= business_day(now):
         raise DayNotOverError(
             "Chỉ chốt được ngày đã qua nửa đêm giờ Việt Nam (the day is not over yet).",

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from market.db import require_id
 from market.errors import FieldError, ImportRowsError, SpreadsheetError
+from market.field_messages import field_message
 from market.registry.access import Actor, require_market_manager
 from market.registry.markets import create_zone, require_active_market
 from market.registry.models import (
@@ -98,6 +99,7 @@ _FIELD_COLUMNS = {
     "holder_name": "holder_name",
     "kind": "account_kind",
 }
+_TOO_LARGE = {"less_than", "less_than_equal", "int_parsing_size"}
 _REASONS_VI = {
     "phone": "không phải số di động Việt Nam",
     "bin": "không có trong danh mục ngân hàng",
@@ -303,6 +305,8 @@ def _validate(
             column_key = _FIELD_COLUMNS.get(name, name)
             column = HEADERS.get(column_key, column_key)
             reason = _REASONS_VI.get(name, "giá trị không hợp lệ")
+            if err["type"] in _TOO_LARGE:  # a whole number still: say what the limit is
+                reason = field_message(err)
             errors.append(
                 FieldError(
                     f"rows.{row}.{column_key}",

@@ -93,11 +93,25 @@ def test_compare_and_sweep_forms_queue_their_jobs(
     Worker(engine, settings).run_forever(threading.Event(), once=True)
     compare_page = client.get(compared.headers["location"])
     assert "Chênh lệch so với kịch bản cơ sở" in compare_page.text
+    _says_why_a_short_run_lacks_its_headline(compare_page.text)
+    client.cookies.set("cho_lang", "en")
+    assert "(needs ≥ 182 days)" in client.get(compared.headers["location"]).text
+    client.cookies.set("cho_lang", "vi")
     sweep_page = client.get(swept.headers["location"])
     assert "Kết quả quét tham số" in sweep_page.text
     assert sweep_page.text.count("<caption>") >= 5  # one heat table per share metric
     listing = client.get("/plan/jobs")
     assert listing.text.count("Xong") >= 2
+
+
+def _says_why_a_short_run_lacks_its_headline(page: str) -> None:
+    """A 40-day run: each "–" of the headline says what it needs; the baseline labelled once."""
+    assert "Lượt này chạy 40 ngày, chưa tới mốc 6, 12, 24 tháng" in page
+    assert '<td class="num">– <span class="muted why">(cần ≥ 182 ngày)</span></td>' in page
+    assert "(cần ≥ 730 ngày)" in page
+    assert "(chưa tới trong 40 ngày)" in page
+    assert "<caption>Cơ sở (baseline)</caption>" in page
+    assert 'Gấp đôi tổ CĐS <span class="mono">double_teams</span>' in page
 
 
 def test_refusals_sit_next_to_their_field_and_queue_nothing(

@@ -146,7 +146,7 @@ def test_the_manager_journey(site: Site, console: Page, tmp_path: Path) -> None:
     page.get_by_role("navigation").get_by_role("link", name="Nhật ký").click()
     page.get_by_label("Loại").select_option("stall")
     page.get_by_role("button", name="Lọc").click()
-    expect(page.locator("#results")).to_contain_text("code=X-01")
+    expect(page.locator("#results")).to_contain_text("Mã: X-01")
     expect(page.locator("#results")).to_contain_text("quanly.maua")
     # sign out: the session ends
     page.get_by_role("button", name="Đăng xuất").click()

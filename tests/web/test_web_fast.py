@@ -386,10 +386,43 @@ def test_users_and_roles_for_the_admin(client: TestClient, world: World) -> None
     assert "quanly.moi" in created.text
 
 
-def test_closing_a_day_and_its_report(client: TestClient, world: World, clock: object) -> None:
+def test_the_audit_log_names_actions_and_fields_in_vietnamese(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "manager.a")
+    stall = f"/m/{world.market_a}/stalls/{world.stall_vacant}"
+    edited = client.post(
+        f"{stall}/edit", data={"csrf": form_csrf(client, stall), "monthly_fee": "240.000"}
+    )
+    assert edited.status_code == 200
+    log = client.get(f"/m/{world.market_a}/audit?entity=stall&entity_id={world.stall_vacant}")
+    assert log.status_code == 200
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", log.text)
+    assert "Thêm mới" in cells  # created by the fixture
+    assert "Sửa" in cells
+    assert "Phí tháng: 240000" in cells
+    assert any("Mã: B-14; Diện tích (m²): 0.0" in c for c in cells)
+    assert not {"create", "update"} & set(cells)
+    assert "monthly_fee" not in log.text
+    assert "code=" not in log.text
+    client.cookies.set("cho_lang", "en")
+    english = re.findall(r"<td[^>]*>(.*?)</td>", client.get(log.url).text)
+    assert {"Created", "Edited", "Monthly fee: 240000"} <= set(english)
+
+
+def test_closing_a_day_and_its_report(
+    client: TestClient, world: World, clock: object, engine: Engine
+) -> None:
     sign_in(client, "manager.a")
     days = f"/m/{world.market_a}/days"
     page = client.get(days)
+    assert 'min="2000-01-01" max="2026-11-25"' in page.text
+    before = snapshot_database(engine)
+    absurd = client.post(days, data={"csrf": csrf_of(page.text), "day": "1900-01-01"})
+    assert absurd.status_code == 422
+    assert 'id="e-day"' in absurd.text
+    assert "từ 01/01/2000 đến hôm qua" in absurd.text
+    assert snapshot_database(engine) == before
     today = client.post(days, data={"csrf": csrf_of(page.text), "day": "2026-11-26"})
     assert today.status_code == 409  # the clock's day is not over
     assert 'id="e-day"' in today.text
@@ -418,6 +451,11 @@ def test_a_form_refusal_speaks_vietnamese_by_each_field(
     assert "phải là số (must be a number)" in bad.text
     assert "Input should be" not in bad.text
     assert "area_m2" not in re.sub(r'(name|id|for|aria-describedby)="[^"]*"', "", bad.text)
+    huge = client.post(
+        stalls,
+        data={"csrf": form_csrf(client, stalls), "code": "Q-1", "monthly_fee": "10" + "0" * 19},
+    )
+    assert "quá lớn, tối đa là 1.000.000.000.000 (too large" in huge.text
     # a refusal by the registry's own rules: Vietnamese first by the field, too
     duplicate = client.post(stalls, data={"csrf": form_csrf(client, stalls), "code": "B-12"})
     assert "đã tồn tại (stall code already exists in this market)" in duplicate.text

@@ -332,6 +332,7 @@ def _days_page(
     page.update(
         days=followup.closed_days(session, actor=actor, market_id=market_id),
         yesterday=day - timedelta(days=1),
+        earliest=days.EARLIEST_DAY,
         refusal=refusal,
         value=value or (day - timedelta(days=1)).isoformat(),
     )
@@ -366,8 +367,9 @@ def day_close(
         ),
     )
     if closed is None:
+        status = 422 if refusal and refusal["code"] == "validation-error" else 409
         return _days_page(
-            request, session, actor, market_id, refusal=refusal, value=value, status=409
+            request, session, actor, market_id, refusal=refusal, value=value, status=status
         )
     return redirect(request, f"/m/{market_id}/days/{day.isoformat()}")
 

@@ -21,6 +21,7 @@ from market.money.observed import observed_series
 from market.registry.access import Actor
 from market.registry.markets import get_market, list_markets, market_stats
 from planner import service
+from planner.requests import HEADLINE_DAYS
 from web.core import (
     ENV,
     N_,
@@ -61,7 +62,9 @@ KIND = {
     "calibrate": N_("Hiệu chỉnh"),
 }
 TABLE_STEP = 7  # the data table beneath a chart: one row a week
-ENV.globals.update(METRIC_LABELS=METRICS, STATUS_LABELS=STATUS, KIND_LABELS=KIND)
+ENV.globals.update(
+    METRIC_LABELS=METRICS, STATUS_LABELS=STATUS, KIND_LABELS=KIND, HEADLINE_DAYS=HEADLINE_DAYS
+)
 
 
 def _jobs_page(
@@ -127,6 +130,9 @@ def _results(request: Request, job: SimulationJob) -> dict[str, Any]:
         "charts": [],
         "differences": [],
     }
+    days = (found["summary"] or {}).get("days")
+    if days is not None:  # the headline's months this run is too short to reach
+        found["short_months"] = [m for m, day in HEADLINE_DAYS.items() if day > days]
     if found["sweep"]:
         found["heat"] = _heat(found["sweep"])
     bands = service.read_json(data_dir, job, "bands.json")

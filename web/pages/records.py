@@ -16,6 +16,7 @@ from market.registry.access import Actor, require_role
 from market.registry.markets import list_markets
 from market.registry.models import Role, UserCreate
 from web.core import (
+    N_,
     ActorDep,
     Db,
     FormDep,
@@ -30,6 +31,61 @@ from web.pages.registry import market_page, vendor_in
 
 router = page_router()
 ENTITIES = ("stall", "vendor", "payout_account", "zone", "board", "market", "user", "day_close")
+# The log's actions and the fields of its records, as the page names them (an unknown one shows
+# as it is stored).
+AUDIT_ACTIONS = {
+    "create": N_("Thêm mới"),
+    "update": N_("Sửa"),
+    "deactivate": N_("Đã ngừng hoạt động"),
+    "assign": N_("Giao ki-ốt"),
+    "unassign": N_("Kết thúc thuê"),
+    "issue": N_("Cấp bảng mã"),
+    "replaced": N_("Đã in lại"),
+    "revoked": N_("Đã thu hồi"),
+    "close": N_("Đã chốt"),
+}
+AUDIT_FIELDS = {
+    "id": N_("Mã số (id)"),
+    "code": N_("Mã"),
+    "name": N_("Tên"),
+    "status": N_("Trạng thái"),
+    "address": N_("Địa chỉ"),
+    "commune": N_("Xã, phường"),
+    "district": N_("Huyện"),
+    "province": N_("Tỉnh"),
+    "market_id": N_("Chợ (id)"),
+    "zone_id": N_("Khu (id)"),
+    "stall_id": N_("Ki-ốt (id)"),
+    "vendor_id": N_("Tiểu thương (id)"),
+    "payout_account_id": N_("Tài khoản nhận tiền (id)"),
+    "area_m2": N_("Diện tích (m²)"),
+    "category": N_("Ngành hàng"),
+    "monthly_fee": N_("Phí tháng"),
+    "full_name": N_("Họ tên"),
+    "phone": N_("Điện thoại"),
+    "national_id": N_("Số CCCD"),
+    "tax_code": N_("Mã số thuế"),
+    "fee_bps": N_("Phí giao dịch (phần vạn)"),
+    "bin": N_("Ngân hàng (BIN)"),
+    "account_number": N_("Số tài khoản"),
+    "holder_name": N_("Tên chủ tài khoản"),
+    "kind": N_("Loại tài khoản"),
+    "is_default": N_("Mặc định"),
+    "start_date": N_("Ngày bắt đầu"),
+    "end_date": N_("Ngày kết thúc"),
+    "serial": N_("Số sê-ri"),
+    "payload": N_("Nội dung mã QR"),
+    "printed_at": N_("In lúc"),
+    "ended_at": N_("Kết thúc lúc"),
+    "end_reason": N_("Lý do"),
+    "username": N_("Tên đăng nhập"),
+    "role": N_("Vai trò"),
+    "business_day": N_("Ngày"),
+    "totals": N_("Tổng tiền"),
+    "content_hash": N_("Mã băm"),
+    "closed_at": N_("Chốt lúc"),
+    "closed_by": N_("Người chốt"),
+}
 
 
 @router.get("/m/{market_id}/audit")
@@ -58,6 +114,8 @@ def audit_page(
         entity=entity,
         entity_id=record,
         entities=ENTITIES,
+        audit_actions=AUDIT_ACTIONS,
+        audit_fields=AUDIT_FIELDS,
         next_cursor=next_cursor,
     )
     return render(request, "audit.html", page, block="results")

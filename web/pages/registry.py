@@ -5,7 +5,7 @@ services, so the API's access rules, validation and audit log apply unchanged.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from sqlmodel import Session, col, select
@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from market.errors import NotFoundError
 from market.inputs import Id
 from market.money import followup
+from market.pagination import MAX_LIMIT, Cursor, decode_cursor
 from market.registry import markets, payouts, stall_codes, stalls, vendors
 from market.registry.access import Actor, require_market_manager
 from market.registry.departures import deactivate_vendor
@@ -28,6 +29,7 @@ from market.registry.models import (
     PayoutAccountPublic,
     Stall,
     StallCreate,
+    StallPublic,
     StallUpdate,
     Status,
     Vendor,
@@ -36,12 +38,13 @@ from market.registry.models import (
     Zone,
     ZoneCreate,
 )
-from market.text import fold
+from market.text import fold, natural_key
 from qr.banks import all_banks
 from web.core import ActorDep, Db, FormDep, attempt, field, page_router, redirect, render
 from web.i18n import N_
 
 router = page_router()
+T = TypeVar("T")
 ACCOUNT_KINDS = {
     AccountKind.BANK_ACCOUNT: N_("Tài khoản ngân hàng"),
     AccountKind.CARD: N_("Thẻ"),
@@ -86,8 +89,50 @@ def _number(text: str, default: str = "0") -> str:
     return cleaned or default
 
 
+def _create(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    market_id: Id,
+    values: dict[str, str],
+    create: Callable[[], T],
+    *,
+    list_page: Callable[..., Response],
+    block: str,
+    done: Callable[[T], str],
+) -> Response:
+    """A list page's create form: the new row → `done(row)`; a refusal → the list page again
+    (422) with the message by its field and the values typed, nothing changed."""
+    market_page(session, actor, market_id, "")  # another manager's market: not found
+    created, refusal = attempt(session, create)
+    if created is None:
+        again = {"refusal": refusal, "values": values, "status": 422, "block": block}
+        return list_page(request, session, actor, market_id, **again)
+    return redirect(request, done(created))
+
+
 # ---------------------------------------------------------------------------------------------
 # Stalls
+
+
+def _in_natural_order(
+    session: Session, actor: Actor, market_id: Id, **filters: Any
+) -> list[StallPublic]:
+    """Every stall the filters find, in natural order of code (G-2 before G-10) as on the A4
+    sheets. The API lists stalls in id order, page by page, so that its pages neither repeat
+    nor skip a stall added meanwhile; a page of people reads them all and sorts them."""
+    found: list[Stall] = []
+    cursor: Cursor | None = None
+    while True:
+        rows, more = stalls.list_stalls(
+            session, actor=actor, market_id=market_id, cursor=cursor, limit=MAX_LIMIT, **filters
+        )
+        found += rows
+        if more is None:
+            break
+        cursor = decode_cursor(more)
+    found.sort(key=lambda stall: (natural_key(stall.code), stall.code))
+    return stalls.public_stalls(session, found)
 
 
 def _stalls_page(
@@ -104,18 +149,10 @@ def _stalls_page(
     block: str | None = None,
 ) -> Response:
     page = market_page(session, actor, market_id, "stalls")
-    rows, _cursor = stalls.list_stalls(
-        session,
-        actor=actor,
-        market_id=market_id,
-        q=q or None,
-        zone_id=_int(zone),
-        limit=200,
-    )
     page.update(
         q=q,
         zone=zone,
-        stalls=stalls.public_stalls(session, rows),
+        stalls=_in_natural_order(session, actor, market_id, q=q or None, zone_id=_int(zone)),
         zones=_zones(session, market_id),
         categories=CATEGORY_LABELS,
         refusal=refusal,
@@ -131,41 +168,34 @@ def stall_list(
     return _stalls_page(request, session, actor, market_id, q=q, zone=zone, block="results")
 
 
+STALL_FIELDS = ("code", "zone_id", "category", "area_m2", "monthly_fee")
+
+
 @router.post("/m/{market_id}/stalls")
 def stall_create(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
-    market_page(session, actor, market_id, "stalls")
-    values = {k: field(form, k) for k in ("code", "zone_id", "category", "area_m2", "monthly_fee")}
-    stall, refusal = attempt(
+    values = {k: field(form, k) for k in STALL_FIELDS}
+    data = {
+        "code": values["code"],
+        "zone_id": _int(values["zone_id"]),
+        "category": values["category"] or GoodsCategory.OTHER,
+        "area_m2": values["area_m2"].replace(",", ".") or "0",
+        "monthly_fee": _number(values["monthly_fee"]),
+    }
+    return _create(
+        request,
         session,
+        actor,
+        market_id,
+        values,
         lambda: stalls.create_stall(
-            session,
-            actor=actor,
-            market_id=market_id,
-            data=StallCreate.model_validate(
-                {
-                    "code": values["code"],
-                    "zone_id": _int(values["zone_id"]),
-                    "category": values["category"] or GoodsCategory.OTHER,
-                    "area_m2": values["area_m2"].replace(",", ".") or "0",
-                    "monthly_fee": _number(values["monthly_fee"]),
-                }
-            ),
+            session, actor=actor, market_id=market_id, data=StallCreate.model_validate(data)
         ),
+        list_page=_stalls_page,
+        block="stall_form",
+        done=lambda stall: f"/m/{market_id}/stalls/{stall.id}?created=1",
     )
-    if stall is None:
-        return _stalls_page(
-            request,
-            session,
-            actor,
-            market_id,
-            refusal=refusal,
-            values=values,
-            status=422,
-            block="stall_form",
-        )
-    return redirect(request, f"/m/{market_id}/stalls/{stall.id}?created=1")
 
 
 def _stall_page(
@@ -317,10 +347,11 @@ def _zones_page(
     refusal: dict[str, Any] | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
+    block: str = "zone_form",
 ) -> Response:
     page = market_page(session, actor, market_id, "zones")
     page.update(zones=_zones(session, market_id), refusal=refusal, values=values or {})
-    return render(request, "zones.html", page, status=status, block="zone_form")
+    return render(request, "zones.html", page, status=status, block=block)
 
 
 @router.get("/m/{market_id}/zones")
@@ -332,19 +363,20 @@ def zone_list(request: Request, session: Db, actor: ActorDep, market_id: Id) -> 
 def zone_create(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
-    market_page(session, actor, market_id, "zones")
     values = {"code": field(form, "code"), "name": field(form, "name")}
-    zone, refusal = attempt(
+    return _create(
+        request,
         session,
+        actor,
+        market_id,
+        values,
         lambda: markets.create_zone(
             session, actor=actor, market_id=market_id, data=ZoneCreate.model_validate(values)
         ),
+        list_page=_zones_page,
+        block="zone_form",
+        done=lambda _zone: f"/m/{market_id}/zones",
     )
-    if zone is None:
-        return _zones_page(
-            request, session, actor, market_id, refusal=refusal, values=values, status=422
-        )
-    return redirect(request, f"/m/{market_id}/zones")
 
 
 @router.post("/m/{market_id}/zones/{zone_id}/deactivate")
@@ -415,29 +447,23 @@ VENDOR_FIELDS = ("full_name", "phone", "national_id", "tax_code", "fee_bps")
 def vendor_create(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id
 ) -> Response:
-    market_page(session, actor, market_id, "vendors")
     values = {k: field(form, k) for k in VENDOR_FIELDS}
-    vendor, refusal = attempt(
+    return _create(
+        request,
         session,
+        actor,
+        market_id,
+        values,
         lambda: vendors.create_vendor(
             session,
             actor=actor,
             market_id=market_id,
             data=VendorCreate.model_validate(_vendor_data(values)),
         ),
+        list_page=_vendors_page,
+        block="vendor_form",
+        done=lambda vendor: f"/m/{market_id}/vendors/{vendor.id}?created=1",
     )
-    if vendor is None:
-        return _vendors_page(
-            request,
-            session,
-            actor,
-            market_id,
-            refusal=refusal,
-            values=values,
-            status=422,
-            block="vendor_form",
-        )
-    return redirect(request, f"/m/{market_id}/vendors/{vendor.id}?created=1")
 
 
 def _vendor_page(
@@ -455,9 +481,7 @@ def _vendor_page(
     page = market_page(session, actor, market_id, "vendors")
     vendor = vendor_in(session, page["market"], vendor_id)
     public = vendors.public_vendors(session, [vendor])[0]
-    held, _cursor = stalls.list_stalls(
-        session, actor=actor, market_id=market_id, vendor_id=vendor_id, limit=200
-    )
+    held = _in_natural_order(session, actor, market_id, vendor_id=vendor_id)
     accounts = payouts.list_accounts(session, actor=actor, vendor_id=vendor_id)
     boards = list(
         session.exec(select(Board).where(Board.vendor_id == vendor_id).order_by(col(Board.id)))
@@ -465,7 +489,7 @@ def _vendor_page(
     page.update(
         vendor=vendor,
         public=public,
-        stalls=stalls.public_stalls(session, held),
+        stalls=held,
         accounts=[PayoutAccountPublic.from_row(a) for a in accounts],
         boards=boards,
         stall_codes={s.id: s.code for s in held},
