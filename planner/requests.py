@@ -13,8 +13,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from market.errors import FieldError, InvalidInputError
 from market.inputs import WholeNumber
-from simulator.params import SCENARIOS, Params
-from simulator.summary import MONTH_DAYS
+from simulator.params import MONTH_DAYS, SCENARIOS, Params
 
 Kind = Literal["run", "compare", "sweep", "sensitivity", "calibrate"]
 Method = Literal["morris", "sobol"]

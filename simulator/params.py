@@ -416,4 +416,6 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 
 # The metrics drawn as band charts for every run (file stems of the chart outputs).
+# the day of a run each headline month (6, 12, 24) is read on
+MONTH_DAYS = {6: 182, 12: 365, 24: 730}
 CHARTED = ("qr_tx_share", "qr_value_share", "vendors_accepting_share", "shoppers_ready_share")

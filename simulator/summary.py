@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simulator.model import METRICS
-from simulator.params import SCENARIO_LABELS, Params
+from simulator.params import MONTH_DAYS, SCENARIO_LABELS, Params
 from simulator.runs import MODEL_VERSION
 
 SHARE_METRICS = (
@@ -26,7 +26,6 @@ SHARE_METRICS = (
     "qr_tx_share",
     "qr_value_share",
 )
-MONTH_DAYS = {6: 182, 12: 365, 24: 730}
 LEVELS = (0.50, 0.80, 0.90)
 ROLLING = 7
 RECEIPT_WINDOW = 30
