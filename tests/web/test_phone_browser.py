@@ -401,7 +401,7 @@ def test_a_per_sale_code_turns_paid(site: Site, phones: Phones, tmp_path: Path) 
     expect(vendor.locator("#slip-share")).to_have_text(f"{share}\u00a0%")
     with vendor.expect_download() as download:
         vendor.get_by_role("link", name="Tải phiếu").click()
-    assert f"Tỉ lệ không tiền mặt: {share} %" in Path(download.value.path()).read_text("utf-8")
+    assert f"Tỉ lệ không tiền mặt: {share}\u00a0%" in Path(download.value.path()).read_text("utf-8")
     check_page(vendor, "today", site.backend)
 
 
