@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from market.clock import utc_now
+from market.clock import local_today, utc_now
 from market.db import require_id
 from market.money.ledger import shopper_wallet
 from market.money.wallets import top_up
@@ -209,6 +210,7 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
     if existing is not None:
         return existing, logins, False
     rng = random.Random(seed)  # noqa: S311  (demo data, not secrets)
+    held_since = local_today() - timedelta(days=30)  # the vendors held their stalls a month ago
     market = create_market(
         session,
         actor=SYSTEM,
@@ -266,7 +268,7 @@ def load_demo(session: Session, *, seed: int = 2023) -> tuple[Market, list[DemoL
                 session,
                 actor=SYSTEM,
                 stall_id=require_id(stall),
-                data=AssignmentCreate(vendor_id=require_id(vendor)),
+                data=AssignmentCreate(vendor_id=require_id(vendor), start_date=held_since),
             )
             if code == "B-12":
                 b12_vendor_id = require_id(vendor)

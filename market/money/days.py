@@ -14,7 +14,7 @@ from market.errors import (
     FieldError,
     InvalidInputError,
 )
-from market.money import ledger
+from market.money import followup, ledger
 from market.money.models import DayClose, LedgerAccount, Transfer, TransferKind
 from market.registry import audit
 from market.registry.access import Actor, require_market_manager
@@ -115,7 +115,9 @@ def close_day(
     closed = DayClose(
         market_id=market_id,
         business_day=day,
-        totals=totals,
+        # the hash covers the money (the audit recomputes it from the journal); the stalls
+        # held and paid that day are frozen beside it
+        totals=totals | {"stalls": followup.day_coverage(session, market_id, day)},
         content_hash=ledger.content_hash(totals),
         closed_at=now,
         closed_by=actor.username,

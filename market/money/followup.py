@@ -46,6 +46,7 @@ from market.registry.models import (
     Vendor,
     Zone,
 )
+from market.registry.stalls import occupied_on
 from market.registry.vendors import readable_vendor
 
 WEEK_DAYS = 7
@@ -344,9 +345,17 @@ def day_report(session: Session, *, actor: Actor, market_id: int, day: date) -> 
             (old.net if old else 0) + int(bucket["net"]),
         )
     rows = sorted(merged.values(), key=lambda r: (r.stall_codes[:1], r.vendor_name))
+    coverage = closed.totals.get("stalls") or day_coverage(session, market_id, day)
+    return DayReport(closed, rows, int(coverage["occupied"]), int(coverage["paid"]))
+
+
+def day_coverage(session: Session, market_id: int, day: date) -> dict[str, int]:
+    """How many stalls a vendor held on `day` and how many of those took a QR payment: frozen
+    with the day when it is closed (days closed before this was kept read it from the stall
+    assignments of that day, not from today's occupancy)."""
+    occupied = occupied_on(session, market_id, day)
     paid = _payments_by_stall(session, market_id, day, day)
-    occupied = sum(1 for s in _open_stalls(session, market_id) if s.status == StallStatus.OCCUPIED)
-    return DayReport(closed, rows, occupied, len(paid))
+    return {"occupied": len(occupied), "paid": len(occupied & paid.keys())}
 
 
 # ---------------------------------------------------------------------------------------------

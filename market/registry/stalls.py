@@ -62,6 +62,22 @@ def current_assignment(session: Session, stall_id: int) -> StallAssignment | Non
     ).first()
 
 
+def occupied_on(session: Session, market_id: int, day: date) -> set[int]:
+    """The market's stalls a vendor held on `day` (an assignment starts on its start date and
+    ends before its end date, the day the next vendor may start)."""
+    return set(
+        session.exec(
+            select(StallAssignment.stall_id)
+            .join(Stall, col(Stall.id) == StallAssignment.stall_id)
+            .where(
+                Stall.market_id == market_id,
+                col(StallAssignment.start_date) <= day,
+                or_(col(StallAssignment.end_date).is_(None), col(StallAssignment.end_date) > day),
+            )
+        )
+    )
+
+
 def readable_stall(session: Session, *, actor: Actor, stall_id: int) -> Stall:
     """The stall if the actor may read it: admin, its market's manager, or its current vendor."""
     stall = get_stall(session, stall_id)
