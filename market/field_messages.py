@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from market import patterns
 from market.errors import FieldError
 
 # Per-field messages by pydantic error `type`: (Vietnamese, English), formatted with the error's
@@ -42,7 +43,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "string_type": ("phải là chuỗi ký tự", "must be text"),
     "string_unicode": ("phải là văn bản Unicode", "must be valid Unicode text"),
     "string_not_ascii": ("chỉ được dùng ký tự ASCII", "ASCII characters only"),
-    "string_pattern_mismatch": ("không đúng định dạng", "does not match the pattern {pattern}"),
+    "string_pattern_mismatch": ("không đúng định dạng", "does not match the expected format"),
     "int_type": _WHOLE_NUMBER,
     "int_parsing": _WHOLE_NUMBER,
     "int_from_float": _WHOLE_NUMBER,
@@ -97,6 +98,9 @@ def field_message(error: Mapping[str, Any]) -> str:
     the limits the schema states."""
     kind = str(error.get("type", ""))
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in patterns.RULES:
+        rule = patterns.RULES[ctx["pattern"]]
+        return f"không đúng định dạng: {rule.vi} ({rule.en})"
     if kind == "json_invalid":  # its location is (body, character position)
         ctx["position"] = next(iter(error.get("loc", ())[1:]), 0)
     if kind in {"value_error", "assertion_error"}:

@@ -352,7 +352,10 @@ def test_field_messages_are_vietnamese_first_with_the_stated_limits(
     )
     assert market["name"] == "tối đa 120 ký tự (at most 120 characters)"
     assert market["address"] == "tối đa 200 ký tự (at most 200 characters)"
-    assert market["code"].startswith("không đúng định dạng (does not match the pattern")
+    assert market["code"] == (
+        "không đúng định dạng: chữ thường không dấu, chữ số và dấu gạch ngang giữa các phần,"
+        " ví dụ mau-a (lowercase letters and digits in parts joined by single hyphens, e.g. mau-a)"
+    )
     assert market["commune"] == "phải là chuỗi ký tự (must be text)"
     vendor = _messages(
         client.post(
@@ -474,6 +477,58 @@ def test_a_too_large_amount_is_refused_as_too_large_and_changes_nothing(
     assert "quá lớn, tối đa là 1.000.000.000.000" in error["message"]
     assert "số nguyên" not in error["message"]
     assert snapshot_database(engine) == before
+
+
+def test_format_refusals_state_the_rule_never_the_expression(
+    client: TestClient, world: World
+) -> None:
+    h = world.headers("admin")
+    market = _messages(client.post("/markets", headers=h, json={"code": "Chợ!", "name": "X"}))
+    zone = _messages(
+        client.post(
+            f"/markets/{world.market_a}/zones", headers=h, json={"code": "G!!", "name": "G"}
+        )
+    )
+    vendor = _messages(
+        client.post(
+            f"/markets/{world.market_a}/vendors",
+            headers=h,
+            json={"full_name": "A", "national_id": "12ab", "tax_code": "1-2"},
+        )
+    )
+    account = _messages(
+        client.post(
+            f"/vendors/{world.vendor_a}/payout-accounts",
+            headers=h,
+            json={"bin": "97", "account_number": "12-34"},
+        )
+    )
+    user = _messages(
+        client.post(
+            "/users",
+            headers=h,
+            json={
+                "username": "A!",
+                "password": "long-enough-1",
+                "full_name": "A",
+                "role": "planner",
+            },
+        )
+    )
+    refusals = [
+        market["code"],
+        zone["code"],
+        vendor["national_id"],
+        vendor["tax_code"],
+        account["bin"],
+        account["account_number"],
+        user["username"],
+    ]
+    for message in refusals:
+        assert message.startswith("không đúng định dạng: "), message
+        assert not set("^[{$") & set(message), message
+        _vietnamese_first(message)
+    assert vendor["national_id"] == "không đúng định dạng: gồm đúng 12 chữ số (exactly 12 digits)"
 
 
 def test_domain_field_messages_are_vietnamese_first_too(client: TestClient, world: World) -> None:

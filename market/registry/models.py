@@ -16,6 +16,7 @@ from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from market import patterns
 from market.db import require_id
 from market.inputs import Boolean, Id, IsoDate, Number, WholeNumber
 from market.text import (
@@ -74,18 +75,18 @@ def text_field(max_length: int, min_length: int = 1) -> Any:
 Name = Annotated[str, StringConstraints(max_length=400), AfterValidator(_nfc)]
 ShortText = Annotated[str, StringConstraints(max_length=800), AfterValidator(_nfc)]
 MobilePhone = Annotated[str, StringConstraints(max_length=32), AfterValidator(_mobile)]
-BankBin = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
-AccountNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")]
-NationalId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
-TaxCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}(-[0-9]{3})?$|^[0-9]{12}$")]
+BankBin = Annotated[str, StringConstraints(pattern=patterns.BANK_BIN.regex)]
+AccountNumber = Annotated[str, StringConstraints(pattern=patterns.ACCOUNT_NUMBER.regex)]
+NationalId = Annotated[str, StringConstraints(pattern=patterns.NATIONAL_ID.regex)]
+TaxCode = Annotated[str, StringConstraints(pattern=patterns.TAX_CODE.regex)]
 StallCode = Annotated[
     str,
     StringConstraints(min_length=1, max_length=20),
     AfterValidator(canonical_stall_code),
     StringConstraints(max_length=20),  # "a1a1…" grows by a '-' between groups
 ]
-MarketCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
-ZoneCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,12}$")]
+MarketCode = Annotated[str, StringConstraints(pattern=patterns.MARKET_CODE.regex, max_length=40)]
+ZoneCode = Annotated[str, StringConstraints(pattern=patterns.ZONE_CODE.regex)]
 T = TypeVar("T")
 Money = Annotated[WholeNumber, Field(ge=0, le=1_000_000_000_000)]
 
@@ -520,7 +521,7 @@ class UserMarket(SQLModel, table=True):
     market_id: int = Field(foreign_key="market.id", primary_key=True)
 
 
-Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
+Username = Annotated[str, StringConstraints(pattern=patterns.USERNAME.regex)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
 
