@@ -202,6 +202,7 @@ def worker(
     from planner.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up is not news
     engine = _engine()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
