@@ -115,22 +115,30 @@ def _create(
 # Stalls
 
 
+def _every(list_page: Callable[[Cursor | None], tuple[list[T], str | None]]) -> list[T]:
+    """Every row a paged service lists, read page by page. The API lists in id order, page by
+    page, so that its pages neither repeat nor skip a row added meanwhile; a page of people
+    shows one market's rows (a few thousand at most) all at once, in the order they read."""
+    found: list[T] = []
+    cursor: Cursor | None = None
+    while True:
+        rows, more = list_page(cursor)
+        found += rows
+        if more is None:
+            return found
+        cursor = decode_cursor(more)
+
+
 def _in_natural_order(
     session: Session, actor: Actor, market_id: Id, **filters: Any
 ) -> list[StallPublic]:
     """Every stall the filters find, in natural order of code (G-2 before G-10) as on the A4
-    sheets. The API lists stalls in id order, page by page, so that its pages neither repeat
-    nor skip a stall added meanwhile; a page of people reads them all and sorts them."""
-    found: list[Stall] = []
-    cursor: Cursor | None = None
-    while True:
-        rows, more = stalls.list_stalls(
+    sheets."""
+    found = _every(
+        lambda cursor: stalls.list_stalls(
             session, actor=actor, market_id=market_id, cursor=cursor, limit=MAX_LIMIT, **filters
         )
-        found += rows
-        if more is None:
-            break
-        cursor = decode_cursor(more)
+    )
     found.sort(key=lambda stall: (natural_key(stall.code), stall.code))
     return stalls.public_stalls(session, found)
 
@@ -410,9 +418,12 @@ def _vendors_page(
     block: str | None = None,
 ) -> Response:
     page = market_page(session, actor, market_id, "vendors")
-    rows, _cursor = vendors.list_vendors(
-        session, actor=actor, market_id=market_id, q=q or None, limit=200
+    rows = _every(
+        lambda cursor: vendors.list_vendors(
+            session, actor=actor, market_id=market_id, q=q or None, cursor=cursor, limit=MAX_LIMIT
+        )
     )
+    rows.sort(key=lambda vendor: (vendor.name_key, vendor.id or 0))  # by name, as people look
     page.update(
         q=q,
         folded=fold(q),
