@@ -13,7 +13,7 @@ from sqlmodel import Session
 from market.registry.models import Vendor
 from market.text import fold
 from tests.conftest import World
-from tests.web.test_web_fast import sign_in
+from tests.web.test_web_fast import form_csrf, sign_in
 
 
 def test_the_vendor_list_shows_every_vendor_of_a_big_market(
@@ -43,3 +43,32 @@ def test_the_vendor_list_shows_every_vendor_of_a_big_market(
     assert rows.index("Lê Thị Số 009") < rows.index("Lê Thị Số 010")  # by name
     found = client.get(f"/m/{world.market_a}/vendors?q=le thi so 24")
     assert "10 tiểu thương" in found.text  # 240…249
+
+
+def test_the_audit_log_shows_values_as_the_pages_do(client: TestClient, world: World) -> None:
+    sign_in(client, "manager.a")
+    market = f"/m/{world.market_a}"
+    vendor = f"{market}/vendors/{world.vendor_a2}"
+    added = client.post(
+        f"{vendor}/accounts",
+        data={"csrf": form_csrf(client, vendor), "bin": "970405", "account_number": "123"},
+    )
+    assert added.status_code == 200, added.text
+    stall = f"{market}/stalls/{world.stall_vacant}"
+    client.post(f"{stall}/edit", data={"csrf": form_csrf(client, stall), "monthly_fee": "240.000"})
+    log = client.get(f"{market}/audit")
+    assert log.status_code == 200
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", log.text)
+    changes = " ".join(cells)
+    assert "Phí tháng: 240.000\u00a0₫" in cells
+    assert "Loại tài khoản: Tài khoản ngân hàng" in changes
+    assert "Mặc định: Có" in changes
+    assert "Số tài khoản: ••••;" in changes  # "123": masked like the long ones
+    assert "Ngành hàng: Khác" in changes
+    assert "Trạng thái: Còn trống" in changes
+    assert "Kết thúc lúc: –" in changes
+    assert re.search(r"In lúc: \d\d/\d\d/2026 \d\d:\d\d", changes)
+    assert re.search(r"Nội dung mã QR: [^;]{24}…", changes)
+    for raw in ("bank_account", "vacant", "True", "None", "Z;", "240000", "Diện tích (m²): 0.0"):
+        assert raw not in changes, raw
+    assert '<td class="mono">' not in log.text  # accents stay whole in the text font
