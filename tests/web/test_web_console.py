@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from market.registry.models import Vendor
 from market.text import fold
-from tests.conftest import World
-from tests.web.test_web_fast import form_csrf, sign_in
+from tests.conftest import World, snapshot_database
+from tests.web.test_web_fast import csrf_of, form_csrf, sign_in
 
 
 def test_the_vendor_list_shows_every_vendor_of_a_big_market(
@@ -72,3 +73,45 @@ def test_the_audit_log_shows_values_as_the_pages_do(client: TestClient, world: W
     for raw in ("bank_account", "vacant", "True", "None", "Z;", "240000", "Diện tích (m²): 0.0"):
         assert raw not in changes, raw
     assert '<td class="mono">' not in log.text  # accents stay whole in the text font
+
+
+def _irreversible(world: World) -> list[tuple[str, str, str, str]]:
+    """(the page with the button, the action it posts, who signs in, what the question says)."""
+    market = f"/m/{world.market_a}"
+    stall, vendor = f"{market}/stalls/{world.stall_a}", f"{market}/vendors/{world.vendor_a}"
+    vacant = f"{market}/stalls/{world.stall_vacant}"
+    return [
+        (f"{market}/zones", f"{market}/zones/{world.zone_a}/deactivate", "manager.a", "Ngừng khu"),
+        (vacant, f"{vacant}/close", "manager.a", "Đóng ki-ốt B-14?"),
+        (stall, f"{stall}/end", "manager.a", "Kết thúc hợp đồng thuê ki-ốt B-12 của"),
+        (vendor, f"{vendor}/deactivate", "manager.a", "ngừng hoạt động?"),
+        (
+            vendor,
+            f"{vendor}/accounts/{world.account_a}/deactivate",
+            "manager.a",
+            "Ngừng tài khoản nhận tiền ••",
+        ),
+        ("/admin/users", f"/admin/users/{world.user_ids['manager_b']}/deactivate", "admin", "Khóa"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_an_irreversible_action_asks_to_confirm_first(
+    client: TestClient, world: World, engine: Engine, case: int
+) -> None:
+    page, action, who, question = _irreversible(world)[case]
+    sign_in(client, who)
+    before = snapshot_database(engine)
+    asked = client.post(action, data={"csrf": form_csrf(client, page)}, follow_redirects=False)
+    assert asked.status_code == 200
+    assert "<h1>Xác nhận</h1>" in asked.text
+    assert question in asked.text
+    assert f'action="{action}"' in asked.text
+    assert 'name="confirm" value="yes"' in asked.text
+    assert f'href="{page}' in asked.text  # the way back
+    assert snapshot_database(engine) == before  # the first click changed nothing
+    done = client.post(
+        action, data={"csrf": csrf_of(asked.text), "confirm": "yes"}, follow_redirects=False
+    )
+    assert done.status_code == 303, done.text
+    assert snapshot_database(engine) != before

@@ -9,13 +9,14 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 from sqlmodel import Session
 
+from market.errors import NotFoundError
 from market.inputs import MAX_ID, Id
 from market.money import followup
 from market.pagination import decode_cursor
 from market.registry import audit, users
 from market.registry.access import Actor, require_role
 from market.registry.markets import list_markets
-from market.registry.models import CATEGORY_LABELS, AuditEntry, Role, UserCreate
+from market.registry.models import CATEGORY_LABELS, AuditEntry, Role, User, UserCreate
 from web import i18n
 from web.core import (
     LABELS,
@@ -31,7 +32,7 @@ from web.core import (
     redirect,
     render,
 )
-from web.pages.registry import ACCOUNT_KINDS, market_page, vendor_in
+from web.pages.registry import ACCOUNT_KINDS, confirm_first, market_page, vendor_in
 
 router = page_router()
 ENTITIES = ("stall", "vendor", "payout_account", "zone", "board", "market", "user", "day_close")
@@ -269,6 +270,17 @@ def user_create(request: Request, session: Db, actor: ActorDep, form: FormDep) -
 def user_deactivate(
     request: Request, session: Db, actor: ActorDep, form: FormDep, user_id: Id
 ) -> Response:
+    require_role(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("Không tìm thấy người dùng (user not found).")
+    page = {"actor": actor, "market": None, "section": "users"}
+    question = N_("Khóa người dùng %(name)s? Mọi phiên đăng nhập của người này kết thúc.")
+    asked = confirm_first(
+        request, form, page, question, N_("Khóa"), "/admin/users", name=user.username
+    )
+    if asked:
+        return asked
     now = context_of(request).clock()
     _done, refusal = attempt(
         session, lambda: users.deactivate_user(session, actor=actor, user_id=user_id, now=now)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
 
 from market.errors import NotFoundError
 from market.inputs import Id
@@ -109,6 +110,24 @@ def _create(
         again = {"refusal": refusal, "values": values, "status": 422, "block": block}
         return list_page(request, session, actor, market_id, **again)
     return redirect(request, done(created))
+
+
+def confirm_first(
+    request: Request,
+    form: FormData,
+    page: dict[str, Any],
+    question: str,
+    button: str,
+    back: str,
+    **names: Any,
+) -> Response | None:
+    """An action that cannot be undone asks once more: a form posted without `confirm=yes`
+    gets a page saying what will happen (`question`, a message id with `names`), a button that
+    posts it again confirmed and a way `back`; nothing changes until then. None once confirmed."""
+    if field(form, "confirm") == "yes":
+        return None
+    page = {**page, "question": question, "names": names, "button": button, "back": back}
+    return render(request, "confirm.html", {**page, "action": request.url.path})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,17 +273,28 @@ def _stall_action(
     stall_id: Id,
     action: Callable[[], object],
     refused_status: int,
+    ask: tuple[FormData, str, str] | None = None,
 ) -> Response:
     """Run one change to a stall of this market: back to the stall's page, or the page again
-    with the refusal next to its field and nothing changed."""
+    with the refusal next to its field and nothing changed. With `ask` (the form, a question
+    about the stall's %(code)s and %(name)s, the button), confirmed first."""
     page = market_page(session, actor, market_id, "stalls")
-    stall_in(session, page["market"], stall_id)
+    stall = stall_in(session, page["market"], stall_id)
+    back = f"/m/{market_id}/stalls/{stall_id}"
+    if ask:
+        form, question, button = ask
+        vendor = stalls.public_stalls(session, [stall])[0].current_vendor_name or ""
+        asked = confirm_first(
+            request, form, page, question, button, back, code=stall.code, name=vendor
+        )
+        if asked:
+            return asked
     _done, refusal = attempt(session, action)
     if refusal:
         return _stall_page(
             request, session, actor, market_id, stall_id, refusal=refusal, status=refused_status
         )
-    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
+    return redirect(request, back)
 
 
 @router.post("/m/{market_id}/stalls/{stall_id}/assign")
@@ -297,6 +327,11 @@ def stall_end(
         stall_id,
         lambda: stalls.end_assignment(session, actor=actor, stall_id=stall_id),
         409,
+        (
+            form,
+            N_("Kết thúc hợp đồng thuê ki-ốt %(code)s của %(name)s? Ki-ốt thành còn trống."),
+            N_("Kết thúc hợp đồng thuê"),
+        ),
     )
 
 
@@ -339,6 +374,13 @@ def stall_close(
         stall_id,
         lambda: stalls.close_stall(session, actor=actor, stall_id=stall_id),
         409,
+        (
+            form,
+            N_(
+                "Đóng ki-ốt %(code)s? Ki-ốt đã đóng không mở lại và không gán tiểu thương được nữa."
+            ),
+            N_("Đóng ki-ốt"),
+        ),
     )
 
 
@@ -391,7 +433,22 @@ def zone_create(
 def zone_deactivate(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, zone_id: Id
 ) -> Response:
-    market_page(session, actor, market_id, "zones")
+    page = market_page(session, actor, market_id, "zones")
+    zone = session.get(Zone, zone_id)
+    if zone is None or zone.market_id != market_id:
+        raise NotFoundError("Không tìm thấy khu (zone not found).")
+    asked = confirm_first(
+        request,
+        form,
+        page,
+        N_("Ngừng khu %(code)s — %(name)s? Khu đã ngừng không hoạt động lại được."),
+        N_("Ngừng"),
+        f"/m/{market_id}/zones",
+        code=zone.code,
+        name=zone.name,
+    )
+    if asked:
+        return asked
     _done, refusal = attempt(
         session,
         lambda: markets.deactivate_zone(session, actor=actor, market_id=market_id, zone_id=zone_id),
@@ -548,7 +605,21 @@ def vendor_deactivate(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, vendor_id: Id
 ) -> Response:
     page = market_page(session, actor, market_id, "vendors")
-    vendor_in(session, page["market"], vendor_id)
+    vendor = vendor_in(session, page["market"], vendor_id)
+    asked = confirm_first(
+        request,
+        form,
+        page,
+        N_(
+            "Cho %(name)s ngừng hoạt động? Mọi hợp đồng thuê ki-ốt kết thúc, các tài khoản nhận"
+            " tiền ngừng và bảng mã bị thu hồi."
+        ),
+        N_("Cho ngừng hoạt động"),
+        f"/m/{market_id}/vendors/{vendor_id}",
+        name=vendor.full_name,
+    )
+    if asked:
+        return asked
     _done, refusal = attempt(
         session, lambda: deactivate_vendor(session, actor=actor, vendor_id=vendor_id)
     )
@@ -613,6 +684,17 @@ def account_deactivate(
     account = session.get(PayoutAccount, account_id)
     if account is None or account.vendor_id != vendor_id:
         raise NotFoundError("Không tìm thấy tài khoản (account not found).")
+    asked = confirm_first(
+        request,
+        form,
+        page,
+        N_("Ngừng tài khoản nhận tiền %(number)s? Tài khoản đã ngừng không dùng lại được."),
+        N_("Ngừng"),
+        f"/m/{market_id}/vendors/{vendor_id}#accounts",
+        number=PayoutAccountPublic.from_row(account).account_number_masked,
+    )
+    if asked:
+        return asked
     _done, refusal = attempt(
         session, lambda: payouts.deactivate_account(session, actor=actor, account_id=account_id)
     )
