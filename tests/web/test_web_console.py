@@ -115,3 +115,25 @@ def test_an_irreversible_action_asks_to_confirm_first(
     )
     assert done.status_code == 303, done.text
     assert snapshot_database(engine) != before
+
+
+def test_the_assign_form_starts_on_nobody_and_refuses_an_empty_choice(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    sign_in(client, "manager.a")
+    stall = f"/m/{world.market_a}/stalls/{world.stall_vacant}"
+    page = client.get(stall)
+    select = page.text[page.text.index('<select id="f-vendor_id"') :]
+    select = select[: select.index("</select>")]
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+    assert options[0] == ("", "— chọn tiểu thương —")
+    assert "selected" not in select
+    free, renting = select.index("Chưa thuê ki-ốt"), select.index("Đang thuê ki-ốt khác")
+    assert free < select.index(f'value="{world.vendor_a2}"') < renting  # no stall: first
+    assert renting < select.index(f'value="{world.vendor_a}"')  # holds B-12
+    before = snapshot_database(engine)
+    refused = client.post(f"{stall}/assign", data={"csrf": csrf_of(page.text), "vendor_id": ""})
+    assert refused.status_code == 422
+    assert 'aria-invalid="true" aria-describedby="e-vendor_id"' in refused.text
+    assert re.search(r'id="e-vendor_id">Chọn một tiểu thương', refused.text)
+    assert snapshot_database(engine) == before

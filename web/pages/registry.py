@@ -29,6 +29,7 @@ from market.registry.models import (
     PayoutAccountCreate,
     PayoutAccountPublic,
     Stall,
+    StallAssignment,
     StallCreate,
     StallPublic,
     StallUpdate,
@@ -238,12 +239,18 @@ def _stall_page(
     page = market_page(session, actor, market_id, "stalls")
     stall = stall_in(session, page["market"], stall_id)
     public = stalls.public_stalls(session, [stall])[0]
-    free_vendors = list(
+    active = list(
         session.exec(
             select(Vendor)
             .where(Vendor.market_id == market_id, Vendor.status == Status.ACTIVE)
             .order_by(col(Vendor.name_key))
-            .limit(1000)
+        )
+    )
+    renting = set(
+        session.exec(
+            select(StallAssignment.vendor_id)
+            .join(Stall, col(Stall.id) == StallAssignment.stall_id)
+            .where(Stall.market_id == market_id, col(StallAssignment.end_date).is_(None))
         )
     )
     page.update(
@@ -251,7 +258,8 @@ def _stall_page(
         public=public,
         zone=session.get(Zone, stall.zone_id) if stall.zone_id else None,
         boards=stall_codes.history(session, actor=actor, stall_id=stall_id),
-        vendors=free_vendors,
+        free_vendors=[v for v in active if v.id not in renting],
+        renting_vendors=[v for v in active if v.id in renting],
         refusal=refusal,
         created=request.query_params.get("created") == "1",
     )
@@ -297,11 +305,23 @@ def _stall_action(
     return redirect(request, back)
 
 
+CHOOSE_VENDOR = "Chọn một tiểu thương trong danh sách (choose a vendor from the list)."
+
+
 @router.post("/m/{market_id}/stalls/{stall_id}/assign")
 def stall_assign(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, stall_id: Id
 ) -> Response:
     vendor_id = _int(field(form, "vendor_id")) or 0
+    if not vendor_id:
+        refusal = {
+            "code": "validation-error",
+            "detail": CHOOSE_VENDOR,
+            "fields": {"vendor_id": CHOOSE_VENDOR},
+        }
+        return _stall_page(
+            request, session, actor, market_id, stall_id, refusal=refusal, status=422
+        )
     return _stall_action(
         request,
         session,
