@@ -137,3 +137,19 @@ def test_the_assign_form_starts_on_nobody_and_refuses_an_empty_choice(
     assert 'aria-invalid="true" aria-describedby="e-vendor_id"' in refused.text
     assert re.search(r'id="e-vendor_id">Chọn một tiểu thương', refused.text)
     assert snapshot_database(engine) == before
+
+
+def test_the_vendor_page_names_webhooks_and_the_fee_unit_in_vietnamese(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "manager.a")
+    vendor = f"/m/{world.market_a}/vendors/{world.vendor_a}"
+    page = client.get(vendor)
+    assert f'href="{vendor}/webhooks">Thông báo tự động (webhook)</a>' in page.text
+    assert "Phí giao dịch (phần vạn: 100 = 1 %)" in page.text
+    assert re.search(r"Ví dụ 150 là 1,5 %; hiện nay \d+,\d\u00a0%", page.text)
+    webhooks = client.get(f"{vendor}/webhooks")
+    assert "<h1>Thông báo tự động (webhook) của" in webhooks.text
+    listing = client.get(f"/m/{world.market_a}/vendors")
+    assert "Phí giao dịch (phần vạn: 100 = 1 %)" in listing.text
+    assert "Ví dụ 150 là 1,5 %; để trống là 0" in listing.text
