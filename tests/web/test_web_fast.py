@@ -400,14 +400,14 @@ def test_the_audit_log_names_actions_and_fields_in_vietnamese(
     cells = re.findall(r"<td[^>]*>(.*?)</td>", log.text)
     assert "Thêm mới" in cells  # created by the fixture
     assert "Sửa" in cells
-    assert "Phí tháng: 240000" in cells
-    assert any("Mã: B-14; Diện tích (m²): 0.0" in c for c in cells)
+    assert "Phí tháng: 240.000\u00a0₫" in cells
+    assert any("Mã: B-14; Diện tích (m²): 0,0" in c for c in cells)
     assert not {"create", "update"} & set(cells)
     assert "monthly_fee" not in log.text
     assert "code=" not in log.text
     client.cookies.set("cho_lang", "en")
     english = re.findall(r"<td[^>]*>(.*?)</td>", client.get(log.url).text)
-    assert {"Created", "Edited", "Monthly fee: 240000"} <= set(english)
+    assert {"Created", "Edited", "Monthly fee: 240.000\u00a0₫"} <= set(english)
 
 
 def test_closing_a_day_and_its_report(

@@ -3,19 +3,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
 from sqlmodel import Session
 
+from market.errors import NotFoundError
 from market.inputs import MAX_ID, Id
 from market.money import followup
 from market.pagination import decode_cursor
 from market.registry import audit, users
 from market.registry.access import Actor, require_role
 from market.registry.markets import list_markets
-from market.registry.models import Role, UserCreate
+from market.registry.models import CATEGORY_LABELS, AuditEntry, Role, User, UserCreate
+from web import i18n
 from web.core import (
+    LABELS,
     N_,
     ActorDep,
     Db,
@@ -23,11 +27,12 @@ from web.core import (
     attempt,
     context_of,
     field,
+    lang_of,
     page_router,
     redirect,
     render,
 )
-from web.pages.registry import market_page, vendor_in
+from web.pages.registry import ACCOUNT_KINDS, confirm_first, market_page, vendor_in
 
 router = page_router()
 ENTITIES = ("stall", "vendor", "payout_account", "zone", "board", "market", "user", "day_close")
@@ -65,7 +70,7 @@ AUDIT_FIELDS = {
     "phone": N_("Điện thoại"),
     "national_id": N_("Số CCCD"),
     "tax_code": N_("Mã số thuế"),
-    "fee_bps": N_("Phí giao dịch (phần vạn)"),
+    "fee_bps": N_("Phí giao dịch"),
     "bin": N_("Ngân hàng (BIN)"),
     "account_number": N_("Số tài khoản"),
     "holder_name": N_("Tên chủ tài khoản"),
@@ -86,6 +91,77 @@ AUDIT_FIELDS = {
     "closed_at": N_("Chốt lúc"),
     "closed_by": N_("Người chốt"),
 }
+
+
+# What the log stores, as the pages show it: labels for codes, money, local time, masked numbers.
+UNSHOWN_FIELDS = {"created_at", "name_key", "phone_keys", "code_key", "password_hash"}
+ACTIVE_LABELS = {"active": N_("Đang hoạt động"), "inactive": N_("Ngừng hoạt động")}
+STATUS_LABELS = {"stall": LABELS["stall_status"], "board": LABELS["board_status"]}
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "category": {k.value: v for k, v in CATEGORY_LABELS.items()},
+    "kind": {k.value: v for k, v in ACCOUNT_KINDS.items()},
+    "role": LABELS["role_labels"],
+}
+MONEY_FIELDS = {"monthly_fee"}
+INSTANT_FIELDS = {"printed_at", "ended_at", "closed_at"}
+DATE_FIELDS = {"start_date", "end_date", "business_day"}
+MASKED_FIELDS = {"national_id", "account_number"}  # the log keeps the last 4 digits at most
+LONG_FIELDS = {"payload": 24, "content_hash": 12}  # long codes: their beginning
+
+
+def audit_value(entity: str, name: str, value: Any, lang: str) -> str:
+    """One value of a logged record as a manager reads it on the other pages."""
+    text = i18n.translations(lang).gettext
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return text(N_("Có")) if value else text(N_("Không"))
+    label = _label_of(entity, name, value)
+    if label:
+        return text(label)
+    if name in MONEY_FIELDS and isinstance(value, int):
+        return i18n.money(value)
+    if name == "fee_bps" and isinstance(value, int):
+        return i18n.percent(value / 10000, lang)
+    if name in INSTANT_FIELDS:
+        instant = datetime.fromisoformat(str(value))
+        return i18n.moment(instant if instant.tzinfo else instant.replace(tzinfo=UTC))
+    if name in DATE_FIELDS:
+        return i18n.day(date.fromisoformat(str(value)))
+    if isinstance(value, float):
+        shown = f"{value:.1f}"
+        return shown.replace(".", ",") if lang == "vi" else shown
+    if isinstance(value, dict | list):
+        return text(N_("(%(n)d mục)")) % {"n": len(value)}
+    return _shortened(name, str(value))
+
+
+def _label_of(entity: str, name: str, value: Any) -> str | None:
+    """The label of a coded value (a status, category, account kind or role), else None."""
+    labels = (
+        STATUS_LABELS.get(entity, ACTIVE_LABELS) if name == "status" else VALUE_LABELS.get(name)
+    )
+    return labels.get(str(value)) if labels else None
+
+
+def _shortened(name: str, shown: str) -> str:
+    """Personal numbers masked alike whatever their length; long codes cut to their start."""
+    if name in MASKED_FIELDS:
+        return "••••" + (shown[-4:] if len(shown) > 4 else "")
+    if name in LONG_FIELDS and len(shown) > LONG_FIELDS[name]:
+        return shown[: LONG_FIELDS[name]] + "…"
+    return shown
+
+
+def audit_changes(entry: AuditEntry, lang: str) -> list[tuple[str, str]]:
+    """The fields an entry set or changed, each (label, value) in the page's language."""
+    after, before = entry.after or {}, entry.before or {}
+    text = i18n.translations(lang).gettext
+    return [
+        (text(AUDIT_FIELDS[k]) if k in AUDIT_FIELDS else k, audit_value(entry.entity, k, v, lang))
+        for k, v in after.items()
+        if k not in UNSHOWN_FIELDS and (not before or before.get(k) != v)
+    ]
 
 
 @router.get("/m/{market_id}/audit")
@@ -115,7 +191,7 @@ def audit_page(
         entity_id=record,
         entities=ENTITIES,
         audit_actions=AUDIT_ACTIONS,
-        audit_fields=AUDIT_FIELDS,
+        changes={e.id: audit_changes(e, lang_of(request)) for e in rows},
         next_cursor=next_cursor,
     )
     return render(request, "audit.html", page, block="results")
@@ -194,6 +270,17 @@ def user_create(request: Request, session: Db, actor: ActorDep, form: FormDep) -
 def user_deactivate(
     request: Request, session: Db, actor: ActorDep, form: FormDep, user_id: Id
 ) -> Response:
+    require_role(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("Không tìm thấy người dùng (user not found).")
+    page = {"actor": actor, "market": None, "section": "users"}
+    question = N_("Khóa người dùng %(name)s? Mọi phiên đăng nhập của người này kết thúc.")
+    asked = confirm_first(
+        request, form, page, question, N_("Khóa"), "/admin/users", name=user.username
+    )
+    if asked:
+        return asked
     now = context_of(request).clock()
     _done, refusal = attempt(
         session, lambda: users.deactivate_user(session, actor=actor, user_id=user_id, now=now)

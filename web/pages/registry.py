@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
 
 from market.errors import NotFoundError
 from market.inputs import Id
@@ -28,6 +29,7 @@ from market.registry.models import (
     PayoutAccountCreate,
     PayoutAccountPublic,
     Stall,
+    StallAssignment,
     StallCreate,
     StallPublic,
     StallUpdate,
@@ -111,26 +113,52 @@ def _create(
     return redirect(request, done(created))
 
 
+def confirm_first(
+    request: Request,
+    form: FormData,
+    page: dict[str, Any],
+    question: str,
+    button: str,
+    back: str,
+    **names: Any,
+) -> Response | None:
+    """An action that cannot be undone asks once more: a form posted without `confirm=yes`
+    gets a page saying what will happen (`question`, a message id with `names`), a button that
+    posts it again confirmed and a way `back`; nothing changes until then. None once confirmed."""
+    if field(form, "confirm") == "yes":
+        return None
+    page = {**page, "question": question, "names": names, "button": button, "back": back}
+    return render(request, "confirm.html", {**page, "action": request.url.path})
+
+
 # ---------------------------------------------------------------------------------------------
 # Stalls
+
+
+def _every(list_page: Callable[[Cursor | None], tuple[list[T], str | None]]) -> list[T]:
+    """Every row a paged service lists, read page by page. The API lists in id order, page by
+    page, so that its pages neither repeat nor skip a row added meanwhile; a page of people
+    shows one market's rows (a few thousand at most) all at once, in the order they read."""
+    found: list[T] = []
+    cursor: Cursor | None = None
+    while True:
+        rows, more = list_page(cursor)
+        found += rows
+        if more is None:
+            return found
+        cursor = decode_cursor(more)
 
 
 def _in_natural_order(
     session: Session, actor: Actor, market_id: Id, **filters: Any
 ) -> list[StallPublic]:
     """Every stall the filters find, in natural order of code (G-2 before G-10) as on the A4
-    sheets. The API lists stalls in id order, page by page, so that its pages neither repeat
-    nor skip a stall added meanwhile; a page of people reads them all and sorts them."""
-    found: list[Stall] = []
-    cursor: Cursor | None = None
-    while True:
-        rows, more = stalls.list_stalls(
+    sheets."""
+    found = _every(
+        lambda cursor: stalls.list_stalls(
             session, actor=actor, market_id=market_id, cursor=cursor, limit=MAX_LIMIT, **filters
         )
-        found += rows
-        if more is None:
-            break
-        cursor = decode_cursor(more)
+    )
     found.sort(key=lambda stall: (natural_key(stall.code), stall.code))
     return stalls.public_stalls(session, found)
 
@@ -211,12 +239,18 @@ def _stall_page(
     page = market_page(session, actor, market_id, "stalls")
     stall = stall_in(session, page["market"], stall_id)
     public = stalls.public_stalls(session, [stall])[0]
-    free_vendors = list(
+    active = list(
         session.exec(
             select(Vendor)
             .where(Vendor.market_id == market_id, Vendor.status == Status.ACTIVE)
             .order_by(col(Vendor.name_key))
-            .limit(1000)
+        )
+    )
+    renting = set(
+        session.exec(
+            select(StallAssignment.vendor_id)
+            .join(Stall, col(Stall.id) == StallAssignment.stall_id)
+            .where(Stall.market_id == market_id, col(StallAssignment.end_date).is_(None))
         )
     )
     page.update(
@@ -224,7 +258,8 @@ def _stall_page(
         public=public,
         zone=session.get(Zone, stall.zone_id) if stall.zone_id else None,
         boards=stall_codes.history(session, actor=actor, stall_id=stall_id),
-        vendors=free_vendors,
+        free_vendors=[v for v in active if v.id not in renting],
+        renting_vendors=[v for v in active if v.id in renting],
         refusal=refusal,
         created=request.query_params.get("created") == "1",
     )
@@ -246,17 +281,31 @@ def _stall_action(
     stall_id: Id,
     action: Callable[[], object],
     refused_status: int,
+    ask: tuple[FormData, str, str] | None = None,
 ) -> Response:
     """Run one change to a stall of this market: back to the stall's page, or the page again
-    with the refusal next to its field and nothing changed."""
+    with the refusal next to its field and nothing changed. With `ask` (the form, a question
+    about the stall's %(code)s and %(name)s, the button), confirmed first."""
     page = market_page(session, actor, market_id, "stalls")
-    stall_in(session, page["market"], stall_id)
+    stall = stall_in(session, page["market"], stall_id)
+    back = f"/m/{market_id}/stalls/{stall_id}"
+    if ask:
+        form, question, button = ask
+        vendor = stalls.public_stalls(session, [stall])[0].current_vendor_name or ""
+        asked = confirm_first(
+            request, form, page, question, button, back, code=stall.code, name=vendor
+        )
+        if asked:
+            return asked
     _done, refusal = attempt(session, action)
     if refusal:
         return _stall_page(
             request, session, actor, market_id, stall_id, refusal=refusal, status=refused_status
         )
-    return redirect(request, f"/m/{market_id}/stalls/{stall_id}")
+    return redirect(request, back)
+
+
+CHOOSE_VENDOR = "Chọn một tiểu thương trong danh sách (choose a vendor from the list)."
 
 
 @router.post("/m/{market_id}/stalls/{stall_id}/assign")
@@ -264,6 +313,15 @@ def stall_assign(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, stall_id: Id
 ) -> Response:
     vendor_id = _int(field(form, "vendor_id")) or 0
+    if not vendor_id:
+        refusal = {
+            "code": "validation-error",
+            "detail": CHOOSE_VENDOR,
+            "fields": {"vendor_id": CHOOSE_VENDOR},
+        }
+        return _stall_page(
+            request, session, actor, market_id, stall_id, refusal=refusal, status=422
+        )
     return _stall_action(
         request,
         session,
@@ -289,6 +347,11 @@ def stall_end(
         stall_id,
         lambda: stalls.end_assignment(session, actor=actor, stall_id=stall_id),
         409,
+        (
+            form,
+            N_("Kết thúc hợp đồng thuê ki-ốt %(code)s của %(name)s? Ki-ốt thành còn trống."),
+            N_("Kết thúc hợp đồng thuê"),
+        ),
     )
 
 
@@ -331,6 +394,13 @@ def stall_close(
         stall_id,
         lambda: stalls.close_stall(session, actor=actor, stall_id=stall_id),
         409,
+        (
+            form,
+            N_(
+                "Đóng ki-ốt %(code)s? Ki-ốt đã đóng không mở lại và không gán tiểu thương được nữa."
+            ),
+            N_("Đóng ki-ốt"),
+        ),
     )
 
 
@@ -383,7 +453,22 @@ def zone_create(
 def zone_deactivate(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, zone_id: Id
 ) -> Response:
-    market_page(session, actor, market_id, "zones")
+    page = market_page(session, actor, market_id, "zones")
+    zone = session.get(Zone, zone_id)
+    if zone is None or zone.market_id != market_id:
+        raise NotFoundError("Không tìm thấy khu (zone not found).")
+    asked = confirm_first(
+        request,
+        form,
+        page,
+        N_("Ngừng khu %(code)s — %(name)s? Khu đã ngừng không hoạt động lại được."),
+        N_("Ngừng"),
+        f"/m/{market_id}/zones",
+        code=zone.code,
+        name=zone.name,
+    )
+    if asked:
+        return asked
     _done, refusal = attempt(
         session,
         lambda: markets.deactivate_zone(session, actor=actor, market_id=market_id, zone_id=zone_id),
@@ -410,9 +495,12 @@ def _vendors_page(
     block: str | None = None,
 ) -> Response:
     page = market_page(session, actor, market_id, "vendors")
-    rows, _cursor = vendors.list_vendors(
-        session, actor=actor, market_id=market_id, q=q or None, limit=200
+    rows = _every(
+        lambda cursor: vendors.list_vendors(
+            session, actor=actor, market_id=market_id, q=q or None, cursor=cursor, limit=MAX_LIMIT
+        )
     )
+    rows.sort(key=lambda vendor: (vendor.name_key, vendor.id or 0))  # by name, as people look
     page.update(
         q=q,
         folded=fold(q),
@@ -537,7 +625,21 @@ def vendor_deactivate(
     request: Request, session: Db, actor: ActorDep, form: FormDep, market_id: Id, vendor_id: Id
 ) -> Response:
     page = market_page(session, actor, market_id, "vendors")
-    vendor_in(session, page["market"], vendor_id)
+    vendor = vendor_in(session, page["market"], vendor_id)
+    asked = confirm_first(
+        request,
+        form,
+        page,
+        N_(
+            "Cho %(name)s ngừng hoạt động? Mọi hợp đồng thuê ki-ốt kết thúc, các tài khoản nhận"
+            " tiền ngừng và bảng mã bị thu hồi."
+        ),
+        N_("Cho ngừng hoạt động"),
+        f"/m/{market_id}/vendors/{vendor_id}",
+        name=vendor.full_name,
+    )
+    if asked:
+        return asked
     _done, refusal = attempt(
         session, lambda: deactivate_vendor(session, actor=actor, vendor_id=vendor_id)
     )
@@ -602,6 +704,17 @@ def account_deactivate(
     account = session.get(PayoutAccount, account_id)
     if account is None or account.vendor_id != vendor_id:
         raise NotFoundError("Không tìm thấy tài khoản (account not found).")
+    asked = confirm_first(
+        request,
+        form,
+        page,
+        N_("Ngừng tài khoản nhận tiền %(number)s? Tài khoản đã ngừng không dùng lại được."),
+        N_("Ngừng"),
+        f"/m/{market_id}/vendors/{vendor_id}#accounts",
+        number=PayoutAccountPublic.from_row(account).account_number_masked,
+    )
+    if asked:
+        return asked
     _done, refusal = attempt(
         session, lambda: payouts.deactivate_account(session, actor=actor, account_id=account_id)
     )
