@@ -274,6 +274,24 @@ def test_todays_slip_cash_share_download_and_refunds(
         assert [r.amount for r in refunds] == [40_000]
 
 
+def test_a_refused_refund_is_told_beside_its_box_which_keeps_the_typed_amount(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "vendor.a")
+    page = client.get("/v/today")
+    box = f'id="f-refund-{world.payment_a}" name="amount" inputmode="numeric" value="'
+    assert box + '100.000"' in page.text  # prefilled as the pages write amounts
+    form = {"csrf": csrf_of(page.text), "payment": str(world.payment_a), "key": key_of(page.text)}
+    too_much = client.post("/v/refund", data=form | {"amount": "130.000"})
+    assert too_much.status_code == 409
+    assert "hoàn" in field_error(too_much.text, f"refund-{world.payment_a}").lower()
+    assert box + '130.000"' in too_much.text  # not the whole payment, ready for one more tap
+    assert 'id="problem"' not in too_much.text  # not only in a banner far above the box
+    bad = client.post("/v/refund", data=form | {"amount": "nhiều"})
+    assert "số nguyên đồng" in field_error(bad.text, f"refund-{world.payment_a}")
+    assert box + 'nhiều"' in bad.text
+
+
 # ---------------------------------------------------------------------------------------------
 # Shopper
 

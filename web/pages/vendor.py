@@ -491,5 +491,14 @@ def refund(request: Request, session: Db, actor: ActorDep, form: FormDep) -> Res
             return redirect(request, f"/v/today?refunded={payment_id}")
         refusal = done.refusal
     page = _today_page(request, session, actor, stall=None, day=None, cash_text=None)
-    page.update(refusal=refusal, refund_for=payment_id)
+    # the refusal goes beside the refund box, which keeps what the vendor typed; only a form
+    # that names no payment on the page gets it at the top
+    shown = {row.transfer.id for row in page["history"]}
+    beside = payment_id in shown
+    page.update(
+        refusal=None if beside else refusal,
+        refund_refusal=refusal if beside else None,
+        refund_for=payment_id,
+        refund_text=field(form, "amount"),
+    )
     return render(request, "phone/today.html", page, status=409)
