@@ -292,6 +292,31 @@ def test_a_refused_refund_is_told_beside_its_box_which_keeps_the_typed_amount(
     assert box + 'nhiều"' in bad.text
 
 
+def test_a_day_or_cash_the_slip_cannot_read_is_refused_beside_its_field(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "vendor.a")
+    huge = client.get("/v/today?cash=" + "9" * 21)
+    assert huge.status_code == 422  # like a 20-digit amount, not a missing page
+    assert "quá lớn" in field_error(huge.text, "cash")
+    assert 'value="' + "9" * 21 + '"' in huge.text
+    for day in ("2026-02-31", "hôm qua", "2026-1-5"):
+        bad = client.get("/v/today", params={"day": day})
+        assert bad.status_code == 422, day
+        assert "Ngày không hợp lệ" in field_error(bad.text, "day"), day
+        assert "Không tìm thấy" not in bad.text
+    later = client.get("/v/today?day=2099-01-01")
+    assert later.status_code == 422
+    assert "Ngày chưa tới" in field_error(later.text, "day")
+    today = re.search(r'id="f-day" name="day" type="date" max="([0-9-]+)"', later.text)
+    assert today
+    assert client.get(f"/v/today?day={today.group(1)}").status_code == 200
+    text = client.get("/v/today/slip.txt?day=2099-01-01")
+    assert text.status_code == 422
+    assert "Ngày chưa tới" in text.text
+    assert client.get("/v/today?stall=abc").status_code == 404  # a malformed id stays missing
+
+
 # ---------------------------------------------------------------------------------------------
 # Shopper
 
