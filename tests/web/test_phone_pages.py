@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -484,6 +485,55 @@ def test_send_to_a_phone_after_confirming_the_masked_name(
     assert "Chuyển tiền" in statement.text
     assert "-10.000\u00a0₫" in statement.text
     assert "ki-ốt B-12" in statement.text  # the earlier payment, with its stall
+
+
+def test_a_receipt_has_its_own_address_and_a_form_address_reopened_shows_its_page(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    wallet_sign_in(client)
+    payload = live_payload(engine, world.stall_a)
+    check = client.post(
+        "/w/pay/check", data={"csrf": csrf_of(client.get("/w/scan").text), "payload": payload}
+    )
+    form = {"csrf": csrf_of(check.text), "payload": payload, "key": key_of(check.text)}
+    paid = client.post("/w/pay", data=form | {"amount": "35.000"}, follow_redirects=False)
+    assert paid.status_code == 303  # post, redirect, get: reloading the receipt pays nothing
+    address = paid.headers["location"]
+    assert re.fullmatch(r"/w/receipt/[0-9]+", address)
+    again = client.get(address)
+    assert again.status_code == 200
+    assert "Thành công" in again.text
+    assert "35.000\u00a0₫" in again.text
+    assert 'id="balance">865.000\u00a0₫<' in again.text
+    assert "B-12" in again.text
+    with Session(engine) as session:
+        assert len(session.exec(select(Transfer).where(Transfer.amount == 35_000)).all()) == 1
+    # another wallet's transfer is not there
+    with Session(engine) as session:
+        from market.money import wallets
+
+        other = ledger.shopper_wallet(session, world.user_ids["planner"])
+        theirs = wallets.top_up(session, wallet=other, amount=5_000, now=datetime.now(UTC)).id
+        session.commit()
+    assert client.get(f"/w/receipt/{theirs}").status_code == 404
+    assert client.get("/w/receipt/abc").status_code == 404
+    for address, home in [
+        ("/w/pay", "/w/scan"),
+        ("/w/pay/check", "/w/scan"),
+        ("/w/topup", "/w"),
+        ("/w/send", None),
+    ]:
+        reopened = client.get(address, follow_redirects=False)
+        if home is None:
+            assert reopened.status_code == 200, address
+        else:
+            assert (reopened.status_code, reopened.headers["location"]) == (303, home), address
+        assert "method-not-allowed" not in client.get(address).text
+    client.cookies.clear()
+    assert client.get("/w/open", follow_redirects=False).headers["location"] == "/w/login"
+    sign_in(client, "vendor.a")
+    assert client.get("/v/refund", follow_redirects=False).headers["location"] == "/v/today"
+    assert client.get("/v/code/reprint", follow_redirects=False).headers["location"] == "/v/code"
 
 
 def test_a_money_form_without_csrf_changes_nothing(

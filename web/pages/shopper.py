@@ -4,10 +4,11 @@ receipt; send money to a phone after confirming the masked name; the statement."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path as PathParam
 from fastapi import Request, Response
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from market.db import require_id
 from market.errors import (
@@ -15,11 +16,12 @@ from market.errors import (
     InvalidCredentialsError,
     LoginLockedError,
     LoginThrottledError,
+    NotFoundError,
 )
 from market.inputs import Id
 from market.money import payments, statements, wallets
-from market.money.models import TransferKind
-from market.money.requests import MoneyRequest, PayByQR, SendToPhone, TopUp
+from market.money.models import Entry, TransferKind
+from market.money.requests import MoneyRequest, PayByQR, Receipt, SendToPhone, TopUp
 from market.registry.access import Actor
 from market.registry.models import Role
 from qr.amounts import format_vnd
@@ -46,6 +48,8 @@ from web.phone import (
     in_words,
     new_key,
     parse_amount,
+    receipt_fields,
+    reopened_forms_go_home,
     run_money,
 )
 
@@ -296,13 +300,37 @@ def pay(request: Request, session: Db, form: FormDep) -> Response:
             request, session, actor, payload, refusal=done.refusal, amount_text=amount_text,
             status=409,
         )  # fmt: skip
-    return _receipt(request, actor, done)
+    return _to_receipt(request, done)
 
 
-def _receipt(request: Request, actor: Actor, done: Done) -> Response:
+def _to_receipt(request: Request, done: Done) -> Response:
+    """After money moved: the receipt at its own address (post, redirect, get), so reopening or
+    reloading it shows the receipt again and never resends the form."""
     assert done.result is not None
-    page = _page(actor, "receipt", receipt=done.result, replayed=done.replayed)
-    return render(request, "phone/receipt.html", page)
+    return redirect(request, f"/w/receipt/{done.result['id']}")
+
+
+@router.get("/w/receipt/{transfer_id}")
+def receipt(request: Request, session: Db, transfer_id: Annotated[Id, PathParam()]) -> Response:
+    """The receipt of one of the shopper's own transfers (another's is not found)."""
+    actor = _shopper(request, session)
+    if actor is None:
+        return redirect(request, ENTRY)
+    wallet_id = require_id(wallets.own_wallet(session, actor))
+    entry = session.exec(
+        select(Entry).where(Entry.transfer_id == transfer_id, Entry.account_id == wallet_id)
+    ).first()
+    if entry is None:
+        raise NotFoundError("Không tìm thấy biên nhận (receipt not found).")
+    row = statements.statement(session, wallet_id, before_id=require_id(entry) + 1, limit=1)[0]
+    shown = receipt_fields(Receipt(row.transfer, entry.balance_after, row.payee), actor)
+    return render(request, "phone/receipt.html", _page(actor, "receipt", receipt=shown))
+
+
+# A form's address opened again (the address bar keeps it after the POST): its page.
+reopened_forms_go_home(
+    router, {"/w/topup": "/w", "/w/open": ENTRY, "/w/pay": "/w/scan", "/w/pay/check": "/w/scan"}
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,7 +376,7 @@ def send_submit(request: Request, session: Db, form: FormDep) -> Response:
     if done.refusal:
         page.update(refusal=done.refusal, key=new_key(), recipient=None)
         return render(request, "phone/send.html", page, status=409)
-    return _receipt(request, actor, done)
+    return _to_receipt(request, done)
 
 
 # ---------------------------------------------------------------------------------------------

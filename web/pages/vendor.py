@@ -48,9 +48,18 @@ from web.core import (
     render,
 )
 from web.i18n import moment, percent
-from web.phone import AmountError, amount_refusal, new_key, parse_amount, run_money
+from web.phone import (
+    AmountError,
+    amount_refusal,
+    new_key,
+    parse_amount,
+    reopened_forms_go_home,
+    run_money,
+)
 
 router = page_router()
+# a form's address opened again (the address bar keeps it after a refusal): the form's page
+reopened_forms_go_home(router, {"/v/refund": "/v/today", "/v/code/reprint": "/v/code"})
 HISTORY_SHOWN = 30  # lines of today's history on the page
 KEEP_ALIVE_SECONDS = 15.0  # the page reconnects after 40 s without a word
 FEED_PAGE = 100  # events read per poll; a shorter page means the backlog is over
