@@ -397,7 +397,9 @@ def test_scan_shows_the_masked_recipient_then_pays(
     assert "B-12" in check.text
     holder = re.search(r'<dd id="holder">([^<]+)</dd>', check.text)
     assert holder
-    assert "*" in holder.group(1)
+    # the registered name, masked as the receipt shows it (not the bank's "NGUYEN T** H****")
+    assert holder.group(1) == "Nguyễn T** H****"
+    assert "đã đăng ký với ban quản lý chợ" in check.text
     assert "Nguyễn Thị Hường" not in check.text
     form = {"csrf": csrf, "payload": payload, "key": key_of(check.text)}
     before = snapshot_database(engine)
@@ -413,6 +415,8 @@ def test_scan_shows_the_masked_recipient_then_pays(
     assert "Thành công" in paid.text
     assert "35.000\u00a0₫" in paid.text
     assert 'id="balance">865.000\u00a0₫<' in paid.text  # 1.000.000 − 100.000 − 35.000
+    assert "Nguyễn T** H****" in paid.text  # the same name as before paying
+    assert "Quét mã khác" in paid.text
 
 
 def test_a_replaced_board_and_a_used_per_sale_code_are_refused_in_words(
@@ -481,6 +485,8 @@ def test_send_to_a_phone_after_confirming_the_masked_name(
     )
     assert sent.status_code == 200
     assert "Thành công" in sent.text
+    assert re.search(r'<dd id="other-wallet">Đỗ T\*\* B\*\*\* · •+555</dd>', sent.text)
+    assert "Quét mã khác" not in sent.text  # a transfer to a phone has no code to scan again
     statement = client.get("/w/statement")
     assert "Chuyển tiền" in statement.text
     assert "-10.000\u00a0₫" in statement.text

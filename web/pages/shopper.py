@@ -20,10 +20,11 @@ from market.errors import (
 )
 from market.inputs import Id
 from market.money import payments, statements, wallets
-from market.money.models import Entry, TransferKind
+from market.money.models import Entry, LedgerAccount, TransferKind
 from market.money.requests import MoneyRequest, PayByQR, Receipt, SendToPhone, TopUp
 from market.registry.access import Actor
-from market.registry.models import Role
+from market.registry.models import Role, User
+from market.text import mask_digits
 from qr.amounts import format_vnd
 from web import voice
 from web.core import (
@@ -220,7 +221,9 @@ def _recipient(code: payments.ScannedCode) -> dict[str, Any]:
     return {
         "market": code.market_name,
         "stall": code.stall_code,
-        "holder": wallets.masked_name(code.holder_name),
+        # the vendor's name as registered with the market, masked as the receipt shows it
+        # (not the bank's ASCII holder name: one name from scan to receipt)
+        "holder": wallets.masked_name(code.vendor_name),
         "fixed_amount": code.fixed_amount,
         "fixed_words": voice.spoken(voice.amount_keys(code.fixed_amount))
         if code.fixed_amount
@@ -324,7 +327,30 @@ def receipt(request: Request, session: Db, transfer_id: Annotated[Id, PathParam(
         raise NotFoundError("Không tìm thấy biên nhận (receipt not found).")
     row = statements.statement(session, wallet_id, before_id=require_id(entry) + 1, limit=1)[0]
     shown = receipt_fields(Receipt(row.transfer, entry.balance_after, row.payee), actor)
-    return render(request, "phone/receipt.html", _page(actor, "receipt", receipt=shown))
+    page = _page(actor, "receipt", receipt=shown, other=_other_wallet(session, row, wallet_id))
+    return render(request, "phone/receipt.html", page)
+
+
+def _other_wallet(
+    session: Session, row: statements.StatementRow, wallet_id: int
+) -> dict[str, Any] | None:
+    """For a transfer between wallets, the other one's holder, masked as before sending: the
+    recipient of what this wallet sent, or the sender of what it received."""
+    transfer = row.transfer
+    if transfer.kind != TransferKind.TRANSFER:
+        return None
+    sent = transfer.debit_account_id == wallet_id
+    other = session.get(
+        LedgerAccount, transfer.credit_account_id if sent else transfer.debit_account_id
+    )
+    user = session.get(User, other.owner_user_id) if other and other.owner_user_id else None
+    if user is None:
+        return None
+    return {
+        "sent": sent,
+        "name": wallets.masked_name(user.full_name or "Ví"),
+        "phone": mask_digits(user.phone or "", 3),
+    }
 
 
 # A form's address opened again (the address bar keeps it after the POST): its page.
