@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from market.db import require_id
@@ -23,6 +25,7 @@ from market.money.wallets import masked_name
 from market.registry.access import Actor
 from market.registry.models import Role
 from qr.amounts import format_vnd
+from web.core import redirect
 
 _AMOUNT = re.compile(r"^([0-9]{1,3}(?:[. ][0-9]{3})+|[0-9]+)(k|K|000)?$")
 _LIMIT = NAPAS_TRANSFER_CAP + 1
@@ -128,3 +131,17 @@ def receipt_fields(receipt: Receipt, reader: Actor) -> dict[str, Any]:
         "balance": receipt.balance,
         "payee": shown,
     }
+
+
+def reopened_forms_go_home(router: APIRouter, homes: dict[str, str]) -> None:
+    """GET of a form's POST address (the address bar keeps it after a refusal, and a person
+    opens it again): a redirect to the page the form lives on, not a "method not allowed"."""
+    for address, home in homes.items():
+        router.add_api_route(address, _go_to(home), methods=["GET"])
+
+
+def _go_to(home: str) -> Callable[[Request], Response]:
+    def reopened(request: Request) -> Response:
+        return redirect(request, home)
+
+    return reopened

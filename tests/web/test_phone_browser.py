@@ -247,6 +247,13 @@ def test_scan_pay_and_the_soundbox_announces(site: Site, phones: Phones) -> None
     # the shopper's statement and a transfer to a phone after confirming the masked name
     shopper.goto("/w/statement")
     expect(shopper.locator("#statement")).to_contain_text("ki-ốt B-12")
+    for width in (390, 360):  # the whole statement fits a phone: nothing to scroll sideways
+        shopper.set_viewport_size({"width": width, "height": 760})
+        box = shopper.locator(".table-wrap")
+        assert box.evaluate("e => e.scrollWidth <= e.clientWidth"), width
+        assert shopper.evaluate("document.documentElement.scrollWidth <= innerWidth"), width
+        after = shopper.locator("#statement tbody tr td").nth(3)  # "Số dư sau", all on screen
+        assert after.evaluate("e => e.getBoundingClientRect().right <= innerWidth"), width
     check_page(shopper, "statement", site.backend)
     shopper.goto("/w/send")
     shopper.get_by_label("Số điện thoại người nhận").fill("0966000111")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -274,6 +275,49 @@ def test_todays_slip_cash_share_download_and_refunds(
         assert [r.amount for r in refunds] == [40_000]
 
 
+def test_a_refused_refund_is_told_beside_its_box_which_keeps_the_typed_amount(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "vendor.a")
+    page = client.get("/v/today")
+    box = f'id="f-refund-{world.payment_a}" name="amount" inputmode="numeric" value="'
+    assert box + '100.000"' in page.text  # prefilled as the pages write amounts
+    form = {"csrf": csrf_of(page.text), "payment": str(world.payment_a), "key": key_of(page.text)}
+    too_much = client.post("/v/refund", data=form | {"amount": "130.000"})
+    assert too_much.status_code == 409
+    assert "hoàn" in field_error(too_much.text, f"refund-{world.payment_a}").lower()
+    assert box + '130.000"' in too_much.text  # not the whole payment, ready for one more tap
+    assert 'id="problem"' not in too_much.text  # not only in a banner far above the box
+    bad = client.post("/v/refund", data=form | {"amount": "nhiều"})
+    assert "số nguyên đồng" in field_error(bad.text, f"refund-{world.payment_a}")
+    assert box + 'nhiều"' in bad.text
+
+
+def test_a_day_or_cash_the_slip_cannot_read_is_refused_beside_its_field(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "vendor.a")
+    huge = client.get("/v/today?cash=" + "9" * 21)
+    assert huge.status_code == 422  # like a 20-digit amount, not a missing page
+    assert "quá lớn" in field_error(huge.text, "cash")
+    assert 'value="' + "9" * 21 + '"' in huge.text
+    for day in ("2026-02-31", "hôm qua", "2026-1-5"):
+        bad = client.get("/v/today", params={"day": day})
+        assert bad.status_code == 422, day
+        assert "Ngày không hợp lệ" in field_error(bad.text, "day"), day
+        assert "Không tìm thấy" not in bad.text
+    later = client.get("/v/today?day=2099-01-01")
+    assert later.status_code == 422
+    assert "Ngày chưa tới" in field_error(later.text, "day")
+    today = re.search(r'id="f-day" name="day" type="date" max="([0-9-]+)"', later.text)
+    assert today
+    assert client.get(f"/v/today?day={today.group(1)}").status_code == 200
+    text = client.get("/v/today/slip.txt?day=2099-01-01")
+    assert text.status_code == 422
+    assert "Ngày chưa tới" in text.text
+    assert client.get("/v/today?stall=abc").status_code == 404  # a malformed id stays missing
+
+
 # ---------------------------------------------------------------------------------------------
 # Shopper
 
@@ -353,7 +397,9 @@ def test_scan_shows_the_masked_recipient_then_pays(
     assert "B-12" in check.text
     holder = re.search(r'<dd id="holder">([^<]+)</dd>', check.text)
     assert holder
-    assert "*" in holder.group(1)
+    # the registered name, masked as the receipt shows it (not the bank's "NGUYEN T** H****")
+    assert holder.group(1) == "Nguyễn T** H****"
+    assert "đã đăng ký với ban quản lý chợ" in check.text
     assert "Nguyễn Thị Hường" not in check.text
     form = {"csrf": csrf, "payload": payload, "key": key_of(check.text)}
     before = snapshot_database(engine)
@@ -369,6 +415,8 @@ def test_scan_shows_the_masked_recipient_then_pays(
     assert "Thành công" in paid.text
     assert "35.000\u00a0₫" in paid.text
     assert 'id="balance">865.000\u00a0₫<' in paid.text  # 1.000.000 − 100.000 − 35.000
+    assert "Nguyễn T** H****" in paid.text  # the same name as before paying
+    assert "Quét mã khác" in paid.text
 
 
 def test_a_replaced_board_and_a_used_per_sale_code_are_refused_in_words(
@@ -437,10 +485,61 @@ def test_send_to_a_phone_after_confirming_the_masked_name(
     )
     assert sent.status_code == 200
     assert "Thành công" in sent.text
+    assert re.search(r'<dd id="other-wallet">Đỗ T\*\* B\*\*\* · •+555</dd>', sent.text)
+    assert "Quét mã khác" not in sent.text  # a transfer to a phone has no code to scan again
     statement = client.get("/w/statement")
     assert "Chuyển tiền" in statement.text
     assert "-10.000\u00a0₫" in statement.text
     assert "ki-ốt B-12" in statement.text  # the earlier payment, with its stall
+
+
+def test_a_receipt_has_its_own_address_and_a_form_address_reopened_shows_its_page(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    wallet_sign_in(client)
+    payload = live_payload(engine, world.stall_a)
+    check = client.post(
+        "/w/pay/check", data={"csrf": csrf_of(client.get("/w/scan").text), "payload": payload}
+    )
+    form = {"csrf": csrf_of(check.text), "payload": payload, "key": key_of(check.text)}
+    paid = client.post("/w/pay", data=form | {"amount": "35.000"}, follow_redirects=False)
+    assert paid.status_code == 303  # post, redirect, get: reloading the receipt pays nothing
+    address = paid.headers["location"]
+    assert re.fullmatch(r"/w/receipt/[0-9]+", address)
+    again = client.get(address)
+    assert again.status_code == 200
+    assert "Thành công" in again.text
+    assert "35.000\u00a0₫" in again.text
+    assert 'id="balance">865.000\u00a0₫<' in again.text
+    assert "B-12" in again.text
+    with Session(engine) as session:
+        assert len(session.exec(select(Transfer).where(Transfer.amount == 35_000)).all()) == 1
+    # another wallet's transfer is not there
+    with Session(engine) as session:
+        from market.money import wallets
+
+        other = ledger.shopper_wallet(session, world.user_ids["planner"])
+        theirs = wallets.top_up(session, wallet=other, amount=5_000, now=datetime.now(UTC)).id
+        session.commit()
+    assert client.get(f"/w/receipt/{theirs}").status_code == 404
+    assert client.get("/w/receipt/abc").status_code == 404
+    for address, home in [
+        ("/w/pay", "/w/scan"),
+        ("/w/pay/check", "/w/scan"),
+        ("/w/topup", "/w"),
+        ("/w/send", None),
+    ]:
+        reopened = client.get(address, follow_redirects=False)
+        if home is None:
+            assert reopened.status_code == 200, address
+        else:
+            assert (reopened.status_code, reopened.headers["location"]) == (303, home), address
+        assert "method-not-allowed" not in client.get(address).text
+    client.cookies.clear()
+    assert client.get("/w/open", follow_redirects=False).headers["location"] == "/w/login"
+    sign_in(client, "vendor.a")
+    assert client.get("/v/refund", follow_redirects=False).headers["location"] == "/v/today"
+    assert client.get("/v/code/reprint", follow_redirects=False).headers["location"] == "/v/code"
 
 
 def test_a_money_form_without_csrf_changes_nothing(

@@ -4,10 +4,11 @@ receipt; send money to a phone after confirming the masked name; the statement."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path as PathParam
 from fastapi import Request, Response
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from market.db import require_id
 from market.errors import (
@@ -15,13 +16,15 @@ from market.errors import (
     InvalidCredentialsError,
     LoginLockedError,
     LoginThrottledError,
+    NotFoundError,
 )
 from market.inputs import Id
 from market.money import payments, statements, wallets
-from market.money.models import TransferKind
-from market.money.requests import MoneyRequest, PayByQR, SendToPhone, TopUp
+from market.money.models import Entry, LedgerAccount, TransferKind
+from market.money.requests import MoneyRequest, PayByQR, Receipt, SendToPhone, TopUp
 from market.registry.access import Actor
-from market.registry.models import Role
+from market.registry.models import Role, User
+from market.text import mask_digits
 from qr.amounts import format_vnd
 from web import voice
 from web.core import (
@@ -46,6 +49,8 @@ from web.phone import (
     in_words,
     new_key,
     parse_amount,
+    receipt_fields,
+    reopened_forms_go_home,
     run_money,
 )
 
@@ -216,7 +221,9 @@ def _recipient(code: payments.ScannedCode) -> dict[str, Any]:
     return {
         "market": code.market_name,
         "stall": code.stall_code,
-        "holder": wallets.masked_name(code.holder_name),
+        # the vendor's name as registered with the market, masked as the receipt shows it
+        # (not the bank's ASCII holder name: one name from scan to receipt)
+        "holder": wallets.masked_name(code.vendor_name),
         "fixed_amount": code.fixed_amount,
         "fixed_words": voice.spoken(voice.amount_keys(code.fixed_amount))
         if code.fixed_amount
@@ -296,13 +303,60 @@ def pay(request: Request, session: Db, form: FormDep) -> Response:
             request, session, actor, payload, refusal=done.refusal, amount_text=amount_text,
             status=409,
         )  # fmt: skip
-    return _receipt(request, actor, done)
+    return _to_receipt(request, done)
 
 
-def _receipt(request: Request, actor: Actor, done: Done) -> Response:
+def _to_receipt(request: Request, done: Done) -> Response:
+    """After money moved: the receipt at its own address (post, redirect, get), so reopening or
+    reloading it shows the receipt again and never resends the form."""
     assert done.result is not None
-    page = _page(actor, "receipt", receipt=done.result, replayed=done.replayed)
+    return redirect(request, f"/w/receipt/{done.result['id']}")
+
+
+@router.get("/w/receipt/{transfer_id}")
+def receipt(request: Request, session: Db, transfer_id: Annotated[Id, PathParam()]) -> Response:
+    """The receipt of one of the shopper's own transfers (another's is not found)."""
+    actor = _shopper(request, session)
+    if actor is None:
+        return redirect(request, ENTRY)
+    wallet_id = require_id(wallets.own_wallet(session, actor))
+    entry = session.exec(
+        select(Entry).where(Entry.transfer_id == transfer_id, Entry.account_id == wallet_id)
+    ).first()
+    if entry is None:
+        raise NotFoundError("Không tìm thấy biên nhận (receipt not found).")
+    row = statements.statement(session, wallet_id, before_id=require_id(entry) + 1, limit=1)[0]
+    shown = receipt_fields(Receipt(row.transfer, entry.balance_after, row.payee), actor)
+    page = _page(actor, "receipt", receipt=shown, other=_other_wallet(session, row, wallet_id))
     return render(request, "phone/receipt.html", page)
+
+
+def _other_wallet(
+    session: Session, row: statements.StatementRow, wallet_id: int
+) -> dict[str, Any] | None:
+    """For a transfer between wallets, the other one's holder, masked as before sending: the
+    recipient of what this wallet sent, or the sender of what it received."""
+    transfer = row.transfer
+    if transfer.kind != TransferKind.TRANSFER:
+        return None
+    sent = transfer.debit_account_id == wallet_id
+    other = session.get(
+        LedgerAccount, transfer.credit_account_id if sent else transfer.debit_account_id
+    )
+    user = session.get(User, other.owner_user_id) if other and other.owner_user_id else None
+    if user is None:
+        return None
+    return {
+        "sent": sent,
+        "name": wallets.masked_name(user.full_name or "Ví"),
+        "phone": mask_digits(user.phone or "", 3),
+    }
+
+
+# A form's address opened again (the address bar keeps it after the POST): its page.
+reopened_forms_go_home(
+    router, {"/w/topup": "/w", "/w/open": ENTRY, "/w/pay": "/w/scan", "/w/pay/check": "/w/scan"}
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,7 +402,7 @@ def send_submit(request: Request, session: Db, form: FormDep) -> Response:
     if done.refusal:
         page.update(refusal=done.refusal, key=new_key(), recipient=None)
         return render(request, "phone/send.html", page, status=409)
-    return _receipt(request, actor, done)
+    return _to_receipt(request, done)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ code which turns "Đã nhận" when paid, and today's slip with the history and 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import date, datetime
@@ -20,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from market.clock import business_day
 from market.db import read_only, require_id
 from market.errors import DomainError, ForbiddenError, UnauthenticatedError
-from market.inputs import Id, IsoDate, WholeNumber
+from market.inputs import Id, WholeNumber
 from market.money import days, notifications, statements, wakeups, wallets
 from market.money.models import OutboxEvent, TransferKind
 from market.money.requests import Refund
@@ -47,12 +48,22 @@ from web.core import (
     render,
 )
 from web.i18n import moment, percent
-from web.phone import AmountError, amount_refusal, new_key, parse_amount, run_money
+from web.phone import (
+    AmountError,
+    amount_refusal,
+    new_key,
+    parse_amount,
+    reopened_forms_go_home,
+    run_money,
+)
 
 router = page_router()
+# a form's address opened again (the address bar keeps it after a refusal): the form's page
+reopened_forms_go_home(router, {"/v/refund": "/v/today", "/v/code/reprint": "/v/code"})
 HISTORY_SHOWN = 30  # lines of today's history on the page
 KEEP_ALIVE_SECONDS = 15.0  # the page reconnects after 40 s without a word
 FEED_PAGE = 100  # events read per poll; a shorter page means the backlog is over
+QUERY_TEXT = 1000  # a form's text in the address: read (and refused) by the page, not the route
 
 
 def own_vendor(session: Session, actor: Actor) -> Vendor:
@@ -370,13 +381,33 @@ def _history(
     return statements.statement(session, require_id(wallet), before_id=None, limit=HISTORY_SHOWN)
 
 
-def _cash(text: str | None) -> tuple[int | None, dict[str, Any] | None]:
+def _cash(text: str | None) -> tuple[int | None, str | None]:
     if not text:
         return None, None
     try:
         return parse_amount(text), None
     except AmountError as exc:
-        return None, amount_refusal(exc, "cash")
+        return None, str(exc)
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+BAD_DAY = "Ngày không hợp lệ: chọn một ngày có thật, dạng 2026-11-26 (not a valid date)."
+FUTURE_DAY = "Ngày chưa tới: chưa có phiếu cho ngày này (that day has not come yet)."
+
+
+def _day(text: str | None, today: date) -> tuple[date | None, str | None]:
+    """The slip's day from the address: a real day up to today, or why not."""
+    if not text:
+        return None, None
+    try:
+        day = date.fromisoformat(text) if _DAY.fullmatch(text) else None
+    except ValueError:
+        day = None
+    if day is None:
+        return None, BAD_DAY
+    if day > today:
+        return None, FUTURE_DAY
+    return day, None
 
 
 def _today_page(
@@ -385,19 +416,29 @@ def _today_page(
     actor: Actor,
     *,
     stall: int | None,
-    day: date | None,
+    day_text: str | None,
     cash_text: str | None,
 ) -> dict[str, Any]:
+    """The slip of `day_text` (today when empty or refused) with `cash_text`; a day or cash
+    amount that cannot be read is refused beside its field and the slip shows without it."""
     page = vendor_page(session, actor, "today", stall)
     today = business_day(context_of(request).clock())
+    day, day_error = _day(day_text, today)
     shown = day or today
-    cash, refusal = _cash(cash_text)
+    cash, cash_error = _cash(cash_text)
+    fields = {name: error for name, error in (("day", day_error), ("cash", cash_error)) if error}
+    refusal = None
+    if fields:
+        detail = " ".join(fields.values())
+        refusal = {"code": "validation-error", "detail": detail, "fields": fields}
     vendor_id = require_id(page["vendor"])
     slip = days.daily_slip(session, actor=actor, vendor_id=vendor_id, day=shown, cash=cash)
     code = _code_or_none(session, actor, page["stall"])
     page.update(
         slip=slip,
         day=shown,
+        today=today,
+        day_text=day_text if day_error else shown.isoformat(),
         is_today=shown == today,
         cash_text=cash_text or "",
         refusal=refusal,
@@ -441,10 +482,12 @@ def today_page(
     session: Db,
     actor: ActorDep,
     stall: Id | None = None,
-    day: IsoDate | None = None,
-    cash: Annotated[str | None, Query(max_length=20)] = None,
+    day: Annotated[str | None, Query(max_length=QUERY_TEXT)] = None,
+    cash: Annotated[str | None, Query(max_length=QUERY_TEXT)] = None,
 ) -> Response:
-    page = _today_page(request, session, actor, stall=stall, day=day, cash_text=cash)
+    """The slip, the history and refunds; `day` and `cash` come from the page's own form, so a
+    value it cannot read is refused beside its field (422), not answered as a missing page."""
+    page = _today_page(request, session, actor, stall=stall, day_text=day, cash_text=cash)
     return render(request, "phone/today.html", page, status=422 if page["refusal"] else 200)
 
 
@@ -453,10 +496,13 @@ def slip_download(
     request: Request,
     session: Db,
     actor: ActorDep,
-    day: IsoDate | None = None,
-    cash: Annotated[str | None, Query(max_length=20)] = None,
+    day: Annotated[str | None, Query(max_length=QUERY_TEXT)] = None,
+    cash: Annotated[str | None, Query(max_length=QUERY_TEXT)] = None,
 ) -> Response:
-    page = _today_page(request, session, actor, stall=None, day=day, cash_text=cash)
+    page = _today_page(request, session, actor, stall=None, day_text=day, cash_text=cash)
+    if page["refusal"] is not None:
+        detail = page["refusal"]["detail"] + "\n"
+        return finish(request, Response(detail, 422, media_type="text/plain; charset=utf-8"))
     name = f"phieu-{page['day'].isoformat()}.txt"
     response = Response(
         page["slip_text"] + "\n",
@@ -490,6 +536,15 @@ def refund(request: Request, session: Db, actor: ActorDep, form: FormDep) -> Res
         if done.refusal is None:
             return redirect(request, f"/v/today?refunded={payment_id}")
         refusal = done.refusal
-    page = _today_page(request, session, actor, stall=None, day=None, cash_text=None)
-    page.update(refusal=refusal, refund_for=payment_id)
+    page = _today_page(request, session, actor, stall=None, day_text=None, cash_text=None)
+    # the refusal goes beside the refund box, which keeps what the vendor typed; only a form
+    # that names no payment on the page gets it at the top
+    shown = {row.transfer.id for row in page["history"]}
+    beside = payment_id in shown
+    page.update(
+        refusal=None if beside else refusal,
+        refund_refusal=refusal if beside else None,
+        refund_for=payment_id,
+        refund_text=field(form, "amount"),
+    )
     return render(request, "phone/today.html", page, status=409)
