@@ -100,7 +100,8 @@ def phone_search_keys(e164: str) -> str:
 
 
 def mask_digits(value: str, visible: int = 4) -> str:
-    """All but the last `visible` characters replaced by '•' ("012345678901" → "••••••••8901")."""
+    """All but the last `visible` characters replaced by '•' ("012345678901" → "••••••••8901");
+    a value no longer than `visible` is hidden whole ("123" → "•••")."""
     if len(value) <= visible:
-        return value
+        return "•" * len(value)
     return "•" * (len(value) - visible) + value[-visible:]

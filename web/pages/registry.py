@@ -11,6 +11,7 @@ from fastapi import Request, Response
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
+from market.db import require_id
 from market.errors import NotFoundError
 from market.inputs import Id
 from market.money import followup
@@ -500,7 +501,7 @@ def _vendors_page(
             session, actor=actor, market_id=market_id, q=q or None, cursor=cursor, limit=MAX_LIMIT
         )
     )
-    rows.sort(key=lambda vendor: (vendor.name_key, vendor.id or 0))  # by name, as people look
+    rows.sort(key=lambda vendor: (vendor.name_key, require_id(vendor)))  # by name, as people look
     page.update(
         q=q,
         folded=fold(q),
