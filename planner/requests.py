@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from market.errors import FieldError, InvalidInputError
 from market.inputs import WholeNumber
+from planner import labels
 from simulator.params import MONTH_DAYS, SCENARIOS, Params
 
 Kind = Literal["run", "compare", "sweep", "sensitivity", "calibrate"]
@@ -301,7 +302,8 @@ def _value_errors(request: JobRequest) -> list[FieldError]:
                 if name in request.ranges
                 else f"params.{name}"
             )
-            seen.setdefault(where, FieldError(where, "out-of-range", message))
+            typed = labels.shown(name, getattr(params, name))
+            seen.setdefault(where, FieldError(where, "out-of-range", f"{typed}: {message}"))
     errors = list(seen.values())
     work = _work(request, cells)
     if work > MAX_WORK:

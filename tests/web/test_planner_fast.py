@@ -6,7 +6,9 @@ only planners (and the admin) get in."""
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
+from dataclasses import fields
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from sqlmodel import Session, select
 from market.jobs import SimulationJob
 from market.settings import Settings
 from planner.worker import Worker
+from simulator.params import LABELS, Params
 from tests.conftest import World
 from tests.web.test_web_fast import form_csrf, sign_in
 
@@ -100,6 +103,11 @@ def test_compare_and_sweep_forms_queue_their_jobs(
     sweep_page = client.get(swept.headers["location"])
     assert "Kết quả quét tham số" in sweep_page.text
     assert sweep_page.text.count("<caption>") >= 5  # one heat table per share metric
+    assert bare_parameter_names(sweep_page.text) == set()
+    assert "Hàng: Số thành viên tổ công nghệ số cộng đồng; cột: Phí giao dịch QR" in sweep_page.text
+    assert "members \\ fee_rate" not in sweep_page.text
+    assert '<th scope="col" class="num">0,02 (2\u00a0%)</th>' in sweep_page.text
+    assert bare_parameter_names(client.get("/plan/jobs").text) == set()
     listing = client.get("/plan/jobs")
     assert listing.text.count("Xong") >= 2
 
@@ -120,13 +128,13 @@ def test_refusals_sit_next_to_their_field_and_queue_nothing(
     sign_in(client, "planner")
     before = len(_jobs(engine))
     for path, data, field_id, text in [
-        ("/plan", {"kind": "run", "p_members": "-5"}, "e-p-members", "phải từ"),
+        ("/plan", {"kind": "run", "p_members": "-5"}, "e-p-members", "−5: phải từ 0"),
         ("/plan", {"kind": "run", "p_members": "nhiều"}, "e-p-members", "cần một số"),
         ("/plan", {"kind": "run", "runs": "0"}, "e-runs", "1"),
         ("/plan/compare", {"kind": "compare"}, "e-compare", "ít nhất một kịch bản"),
         ("/plan/sweep", {"kind": "sweep"}, "e-grid1", "một hoặc hai tham số"),
         ("/plan/sweep", {"kind": "sweep", "grid1": "members", "values1": "a,b"}, "e-values1",
-         "cần một số"),
+         "“a,b” không phải một số"),
     ]:  # fmt: skip
         response = _post(client, path, data)
         assert response.status_code == 422, (data, response.status_code)
@@ -202,6 +210,7 @@ def test_a_sensitivity_analysis_from_the_form_to_its_tornado(
     page = client.get(started.headers["location"])
     assert "Độ nhạy: biểu đồ lốc xoáy" in page.text
     assert page.text.index(">members<") > 0
+    assert bare_parameter_names(page.text) == set()
     assert page.text.count('class="bar"') == 2
     assert client.get(started.headers["location"] + "/files/tornado.png").content[:4] == b"\x89PNG"
 
@@ -245,4 +254,84 @@ def test_a_calibration_from_an_uploaded_csv_and_from_a_market(
     assert "Xong" in page.text, page.text[page.text.find('id="status"') :][:600]
     assert "Tập tham số được chấp nhận" in page.text
     assert "Phần dư" in page.text
+    assert bare_parameter_names(page.text) == set()
     assert '"observed": {"30": 60.0}' in page.text  # the share drawn on the forecast's chart
+
+
+def bare_parameter_names(html: str) -> set[str]:
+    """The model parameters a page shows by their code name alone: a name in small type next to
+    its label (`<span class="code">`), in an option "label (name)", in an attribute or in a
+    source citation is fine."""
+    text = re.sub(r'<span class="(code|source)">.*?</span>', " ", html, flags=re.S)
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return {name for name in LABELS if re.search(rf"(?<![\w(]){name}(?![\w)])", text)}
+
+
+def test_every_simulator_parameter_has_a_vietnamese_label_and_unit() -> None:
+    names = {f.name for f in fields(Params)}
+    assert names == set(LABELS), names ^ set(LABELS)  # a new parameter needs its label
+    for name, (label, unit) in LABELS.items():
+        assert label != name, name
+        assert unit, name
+
+
+def test_the_forms_show_parameters_by_label_and_defaults_as_a_person_reads_them(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "planner")
+    for path in ("/plan", "/plan/sweep", "/plan/sensitivity", "/plan/calibrate"):
+        page = client.get(path).text
+        assert bare_parameter_names(page) == set(), path
+    form = client.get("/plan").text
+    assert (
+        'Tỉ lệ người lớn có điện thoại thông minh <span class="code">smartphone_share</span>'
+        in form
+    )
+    assert "tỉ lệ người lớn · mặc định 0,65 (65\u00a0%)" in form
+    assert "mỗi ngày · mặc định 0,0000822 ·" in form  # p_s, not 8.219178082191781e-05
+    assert "mặc định 8.000 ·" in form  # n_shoppers
+    assert "e-05" not in form
+    assert "e+0" not in form
+    assert "nguồn: " in form
+    sweep = client.get("/plan/sweep").text
+    assert (
+        '<option value="members">Số thành viên tổ công nghệ số cộng đồng (members)</option>'
+        in sweep
+    )
+
+
+def test_decimal_commas_are_read_and_lists_are_split_on_semicolons(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    sign_in(client, "planner")
+    single = _post(client, "/plan", {"kind": "run", **SMALL, "p_smartphone_share": "0,7"})
+    assert single.status_code == 303, single.text
+    assert _jobs(engine)[-1].request["params"]["smartphone_share"] == 0.7
+    point = _post(client, "/plan", {"kind": "run", **SMALL, "p_account_share": "0.7"})
+    assert point.status_code == 303, point.text
+    assert _jobs(engine)[-1].request["params"]["account_share"] == 0.7
+    swept = _post(
+        client,
+        "/plan/sweep",
+        {"kind": "sweep", "grid1": "smartphone_share", "values1": "0,5; 0,8", **SMALL},
+    )
+    assert swept.status_code == 303, swept.text
+    assert _jobs(engine)[-1].request["grid"] == {"smartphone_share": [0.5, 0.8]}
+    before = len(_jobs(engine))
+    run_together = _post(
+        client,
+        "/plan/sweep",
+        {"kind": "sweep", "grid1": "smartphone_share", "values1": "0,5,0,8", **SMALL},
+    )
+    assert run_together.status_code == 422
+    error = re.search(r'<p class="error" id="e-values1">(.*?)</p>', run_together.text)
+    assert error is not None
+    assert "“0,5,0,8” không phải một số" in error.group(1)  # what was typed
+    assert "tách bằng dấu chấm phẩy hoặc dấu cách, ví dụ 0,5; 0,8" in error.group(1)
+    words = _post(client, "/plan", {"kind": "run", "p_members": "nhiều"})
+    assert "“nhiều” không phải một số; cần một số như 0,7 hoặc 120" in words.text
+    assert "dấu chấm thập phân" not in words.text
+    hint = client.get("/plan/sweep").text
+    assert "Tách các giá trị bằng dấu chấm phẩy hoặc dấu cách; dấu phẩy là dấu thập phân" in hint
+    assert len(_jobs(engine)) == before

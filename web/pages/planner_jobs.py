@@ -21,6 +21,7 @@ from market.money.observed import observed_series
 from market.registry.access import Actor
 from market.registry.markets import get_market, list_markets, market_stats
 from planner import service
+from planner.labels import scenario_label
 from planner.requests import HEADLINE_DAYS
 from web.core import (
     ENV,
@@ -63,7 +64,11 @@ KIND = {
 }
 TABLE_STEP = 7  # the data table beneath a chart: one row a week
 ENV.globals.update(
-    METRIC_LABELS=METRICS, STATUS_LABELS=STATUS, KIND_LABELS=KIND, HEADLINE_DAYS=HEADLINE_DAYS
+    METRIC_LABELS=METRICS,
+    STATUS_LABELS=STATUS,
+    KIND_LABELS=KIND,
+    HEADLINE_DAYS=HEADLINE_DAYS,
+    SCENARIO_LABEL=scenario_label,
 )
 
 
@@ -155,8 +160,8 @@ def _heat(sweep: dict[str, Any]) -> list[dict[str, Any]]:
     column without a second), each cell the last day's share, shaded from the table's lowest
     median (lightest) to its highest (darkest)."""
     names = list(sweep["grid"])
-    rows = [f"{v:g}" for v in sweep["grid"][names[0]]]
-    columns = [f"{v:g}" for v in sweep["grid"][names[1]]] if len(names) > 1 else [None]
+    rows = list(sweep["grid"][names[0]])
+    columns = list(sweep["grid"][names[1]]) if len(names) > 1 else [None]
     tables = []
     for metric in METRICS:
         medians = [cell[metric]["median"] for cell in sweep["cells"]]
