@@ -6,9 +6,11 @@ only planners (and the admin) get in."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -335,3 +337,62 @@ def test_decimal_commas_are_read_and_lists_are_split_on_semicolons(
     hint = client.get("/plan/sweep").text
     assert "Tách các giá trị bằng dấu chấm phẩy hoặc dấu cách; dấu phẩy là dấu thập phân" in hint
     assert len(_jobs(engine)) == before
+
+
+def _write_summary(settings: Settings, job: int, days_to_80: dict[str, Any]) -> None:
+    """A comparison's summary on the seeded job's disk: 5 runs of 400 days, where only some
+    runs reach 80 % and the scenario is below the baseline."""
+    band = {"p5": 40.0, "median": 50.0, "p95": 60.0}
+    below = {"p5": -2.4, "median": -2.0, "p95": -1.7}
+    metrics = ("qr_tx_share", "qr_value_share", "vendors_accepting_share",
+               "vendors_active_share", "shoppers_ready_share")  # fmt: skip
+    never = {"p5": None, "median": None, "p95": None, "reached_in_runs": 0}
+    headline = {"percent_6m": band, "percent_12m": band,
+                "days_to_50": {"p5": 20, "median": 30, "p95": 40, "reached_in_runs": 5},
+                "days_to_80": days_to_80, "days_to_90": never}  # fmt: skip
+    summary = {
+        "seed": 1, "runs": 5, "days": 400, "baseline": "baseline",
+        "scenarios": {
+            "baseline": {"label": "Cơ sở (baseline)", "headline": dict.fromkeys(metrics, headline)},
+            "no_teams": {
+                "label": "Không có tổ CĐS",
+                "headline": dict.fromkeys(metrics, headline),
+                "difference_from_baseline": {
+                    m: {"points_6m": below, "points_12m": below} for m in metrics
+                },
+            },
+        },
+    }  # fmt: skip
+    folder = Path(settings.data_dir) / "simulations" / str(job)
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+
+
+def _result_cells(html: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>", "", cell).strip()
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", html, flags=re.S)
+    ]
+
+
+def test_result_tables_explain_every_gap_and_print_minus_signs(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    sign_in(client, "planner")
+    three_of_five = {"p5": 58, "median": 72, "p95": None, "reached_in_runs": 3}
+    _write_summary(settings, world.job, three_of_five)
+    page = client.get(f"/plan/jobs/{world.job}").text
+    cells = _result_cells(page)
+    assert "72 (từ 58) (3/5 lượt tới)" in cells  # the band as far as known, and why
+    assert "–)" not in page
+    assert "––" not in page
+    assert "−2 (−2,4 đến −1,7)" in cells  # a minus sign, "đến", the decimal comma
+    assert "-2.4" not in page
+    assert "– (chưa tới trong 400 ngày)" in cells
+    assert "– (cần ≥ 730 ngày)" in cells
+    assert "50\u00a0% (40 đến 60)" in cells
+    assert "–" not in cells  # no dash without a note
+    assert [c for c in cells if "(–" in c or "–)" in c] == []
+    two_of_five = {"p5": 61, "median": None, "p95": None, "reached_in_runs": 2}
+    _write_summary(settings, world.job, two_of_five)
+    cells = _result_cells(client.get(f"/plan/jobs/{world.job}").text)
+    assert "– (chỉ 2/5 lượt tới, sớm nhất ngày 61)" in cells
