@@ -10,6 +10,7 @@ import json
 import re
 import threading
 from dataclasses import fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from market.jobs import SimulationJob
+from market.registry.models import Board, Market
 from market.settings import Settings
 from planner.worker import Worker
 from simulator.params import LABELS, Params
@@ -396,3 +398,41 @@ def test_result_tables_explain_every_gap_and_print_minus_signs(
     _write_summary(settings, world.job, two_of_five)
     cells = _result_cells(client.get(f"/plan/jobs/{world.job}").text)
     assert "– (chỉ 2/5 lượt tới, sớm nhất ngày 61)" in cells
+
+
+@pytest.mark.slow  # runs a simulation in a worker
+def test_reality_beside_the_model_starts_with_the_market_and_ends_today(
+    client: TestClient, world: World, engine: Engine, settings: Settings
+) -> None:
+    """The market was registered on 10/11 (day 14) and its board printed on 12/11; the
+    forecast's day 0 is 27/10 and today is 26/11 (day 30): no 0 % points before the market
+    existed, a point at the end of each week from then on (days 20, 27), and today's value."""
+    with Session(engine) as session:
+        market = session.get(Market, world.market_a)
+        assert market is not None
+        market.created_at = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)
+        session.add(market)
+        for board in session.exec(select(Board).where(Board.market_id == world.market_a)):
+            board.printed_at = datetime(2026, 11, 12, 1, 0, tzinfo=UTC)
+            session.add(board)
+        session.commit()
+    sign_in(client, "planner")
+    queued = _post(client, "/plan", {"kind": "run", **SMALL})
+    Worker(engine, settings).run_forever(threading.Event(), once=True)
+    url = queued.headers["location"]
+    page = client.get(url, params={"market": str(world.market_a), "start": "2026-10-27"}).text
+    spec = re.search(r'<script type="application/json" id="chart-vendors_accepting_share">(.*?)'
+                     r"</script>", page, flags=re.S)  # fmt: skip
+    assert spec is not None
+    observed = json.loads(spec.group(1))["observed"]
+    assert set(observed) == {"20", "27", "30"}  # none on days 6 and 13, before the market
+    assert observed["30"] == observed["27"] > 0
+    figures = page[page.index('id="reality-figures"') :]
+    today = f"{observed['30']:.1f}".replace(".", ",")
+    assert f"Hôm nay (ngày 30, điểm cuối) {today}\u00a0% ki-ốt đang thuê có bảng mã QR" in figures
+    for query in ({"market": "", "start": "2026-10-27"}, {"market": "", "start": ""}):
+        refused = client.get(url, params=query).text
+        assert 'id="e-market"' in refused, query  # said beside the market's field
+        assert "Chọn một chợ trong danh sách." in refused
+        assert 'id="reality-figures"' not in refused
+    assert 'id="e-market"' not in client.get(url).text  # the page alone asks nothing
