@@ -69,6 +69,18 @@ def test_a_run_from_the_form_to_its_results(
     assert "%%" not in page.text
     csv_bytes = client.get(f"{url}/files/runs.csv").content
     assert hashlib.sha256(csv_bytes).hexdigest() in page.text  # the manifest lists it
+    manifest = page.text[page.text.index('id="manifest"') :]
+    assert "<td>–</td>" not in manifest
+    assert '<td class="mono">–</td>' not in manifest
+    if "không cài" in manifest:  # dask is not installed here: the row says why that is fine
+        assert "chỉ cần khi chạy trên một cụm Dask" in manifest
+    listing = client.get("/plan/jobs").text
+    assert "máy chạy nền" in listing
+    assert "(cho worker)" not in listing
+    assert (
+        '<span class="small muted">Máy chạy nền được khởi động bằng lệnh <code>cho worker</code>'
+        in listing
+    )
     client.cookies.set("cho_lang", "en")  # the same page in English
     english = client.get(url)
     assert "Headline" in english.text
@@ -123,7 +135,11 @@ def _says_why_a_short_run_lacks_its_headline(page: str) -> None:
     assert "(cần ≥ 730 ngày)" in page
     assert "(chưa tới trong 40 ngày)" in page
     assert "<caption>Cơ sở (baseline)</caption>" in page
-    assert 'Gấp đôi tổ CĐS <span class="mono">double_teams</span>' in page
+    assert "<caption>Gấp đôi tổ CĐS</caption>" in page  # the label alone, no code id
+    assert '"name": "double_teams"' not in page  # the charts' legends
+    assert '<th scope="col" class="num">Gấp đôi tổ CĐS: trung vị' in page
+    assert '<td>Gấp đôi tổ CĐS</td><th scope="row">' in page  # the differences' rows
+    assert "double_teams" not in re.sub(r"<[^>]+>", " ", page.split("<h2", 1)[1])
 
 
 def test_refusals_sit_next_to_their_field_and_queue_nothing(

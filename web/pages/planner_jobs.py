@@ -93,7 +93,10 @@ def jobs_list(request: Request, session: Db, actor: ActorDep) -> Response:
 
 def _chart(metric: str, bands: dict[str, Any], part: str) -> dict[str, Any]:
     days = bands["days"]
-    series = [{"name": name, **scenario[metric]} for name, scenario in bands.get(part, {}).items()]
+    series = [
+        {"name": scenario_label(name), **scenario[metric]}
+        for name, scenario in bands.get(part, {}).items()
+    ]
     rows = [
         {"day": d, "cells": [(s["p5"][d], s["median"][d], s["p95"][d]) for s in series]}
         for d in days[::TABLE_STEP]
