@@ -311,8 +311,10 @@ def _value_errors(request: JobRequest) -> list[FieldError]:
             FieldError(
                 "runs",
                 "too-much-work",
-                f"quá nhiều tính toán: giảm số lượt, số ngày hoặc số điểm (too much work):"
-                f" runs × days × agents = {work:.2g} > {MAX_WORK:.0e}",
+                f"quá nhiều tính toán: số lượt × số ngày × số người và tiểu thương ="
+                f" {labels.decimal(work / 1e9)} tỉ, tối đa {labels.decimal(MAX_WORK / 1e9)} tỉ;"
+                " giảm số lượt, số ngày hoặc số điểm (too much work: runs × days × agents"
+                f" = {work / 1e9:.3g} billion, at most {MAX_WORK / 1e9:g} billion)",
             )
         )
     return errors

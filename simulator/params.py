@@ -27,6 +27,16 @@ def _p(default: Any, unit: str, source: str, low: float = 0.0, high: float | Non
     return field(default=default, metadata={"unit": unit, "source": source, "bounds": bounds})
 
 
+def _en(bound: float) -> str:
+    """A range's bound in plain digits: 50,000,000 or 0.1 (never 5e+07)."""
+    return f"{int(bound):,}" if float(bound).is_integer() else f"{bound:g}"
+
+
+def _vi(bound: float) -> str:
+    """The same as Vietnamese writes it: 50.000.000, 0,1."""
+    return _en(bound).replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
 @dataclass(frozen=True)
 class Params:
     """Everything a run needs. Rates are per day unless the unit says otherwise."""
@@ -305,9 +315,11 @@ class Params:
                 continue
             low, high = f.metadata["bounds"]
             if value != value or value < low or (high is not None and value > high):
-                where = f"từ {low:g} đến {high:g}" if high is not None else f"≥ {low:g}"
+                where = f"từ {_vi(low)} đến {_vi(high)}" if high is not None else f"≥ {_vi(low)}"
                 english = (
-                    f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+                    f"between {_en(low)} and {_en(high)}"
+                    if high is not None
+                    else f"at least {_en(low)}"
                 )
                 found.append((f.name, f"phải {where} (must be {english})"))
         return found

@@ -149,6 +149,10 @@ def test_refusals_sit_next_to_their_field_and_queue_nothing(
     before = len(_jobs(engine))
     for path, data, field_id, text in [
         ("/plan", {"kind": "run", "p_members": "-5"}, "e-p-members", "−5: phải từ 0"),
+        ("/plan", {"kind": "run", "p_ticket_mean": "100000000"}, "e-p-ticket_mean",
+         "100.000.000: phải từ 1.000 đến 50.000.000"),
+        ("/plan", {"kind": "run", "p_fee_rate": "0,5"}, "e-p-fee_rate",
+         "0,5 (50\u00a0%): phải từ 0 đến 0,1"),
         ("/plan", {"kind": "run", "p_members": "nhiều"}, "e-p-members", "cần một số"),
         ("/plan", {"kind": "run", "runs": "0"}, "e-runs", "1"),
         ("/plan/compare", {"kind": "compare"}, "e-compare", "ít nhất một kịch bản"),
