@@ -67,6 +67,8 @@ def test_a_run_from_the_form_to_its_results(
     assert "Bảng số liệu" in page.text  # the data table beneath each chart
     assert "Số ngày tới 50 %" in page.text
     assert "%%" not in page.text
+    assert bare_parameter_names(page.text) == set()  # its changed parameters, by label
+    assert 'Số người mua trong vùng <span class="code">n_shoppers</span> = 300' in page.text
     csv_bytes = client.get(f"{url}/files/runs.csv").content
     assert hashlib.sha256(csv_bytes).hexdigest() in page.text  # the manifest lists it
     manifest = page.text[page.text.index('id="manifest"') :]
