@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from market.errors import FieldError, InvalidInputError
 from market.inputs import WholeNumber
+from planner import labels
 from simulator.params import MONTH_DAYS, SCENARIOS, Params
 
 Kind = Literal["run", "compare", "sweep", "sensitivity", "calibrate"]
@@ -301,7 +302,8 @@ def _value_errors(request: JobRequest) -> list[FieldError]:
                 if name in request.ranges
                 else f"params.{name}"
             )
-            seen.setdefault(where, FieldError(where, "out-of-range", message))
+            typed = labels.shown(name, getattr(params, name))
+            seen.setdefault(where, FieldError(where, "out-of-range", f"{typed}: {message}"))
     errors = list(seen.values())
     work = _work(request, cells)
     if work > MAX_WORK:
@@ -309,8 +311,10 @@ def _value_errors(request: JobRequest) -> list[FieldError]:
             FieldError(
                 "runs",
                 "too-much-work",
-                f"quá nhiều tính toán: giảm số lượt, số ngày hoặc số điểm (too much work):"
-                f" runs × days × agents = {work:.2g} > {MAX_WORK:.0e}",
+                f"quá nhiều tính toán: số lượt × số ngày × số người và tiểu thương ="
+                f" {labels.decimal(work / 1e9)} tỉ, tối đa {labels.decimal(MAX_WORK / 1e9)} tỉ;"
+                " giảm số lượt, số ngày hoặc số điểm (too much work: runs × days × agents"
+                f" = {work / 1e9:.3g} billion, at most {MAX_WORK / 1e9:g} billion)",
             )
         )
     return errors

@@ -27,6 +27,16 @@ def _p(default: Any, unit: str, source: str, low: float = 0.0, high: float | Non
     return field(default=default, metadata={"unit": unit, "source": source, "bounds": bounds})
 
 
+def _en(bound: float) -> str:
+    """A range's bound in plain digits: 50,000,000 or 0.1 (never 5e+07)."""
+    return f"{int(bound):,}" if float(bound).is_integer() else f"{bound:g}"
+
+
+def _vi(bound: float) -> str:
+    """The same as Vietnamese writes it: 50.000.000, 0,1."""
+    return _en(bound).replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
 @dataclass(frozen=True)
 class Params:
     """Everything a run needs. Rates are per day unless the unit says otherwise."""
@@ -305,9 +315,11 @@ class Params:
                 continue
             low, high = f.metadata["bounds"]
             if value != value or value < low or (high is not None and value > high):
-                where = f"từ {low:g} đến {high:g}" if high is not None else f"≥ {low:g}"
+                where = f"từ {_vi(low)} đến {_vi(high)}" if high is not None else f"≥ {_vi(low)}"
                 english = (
-                    f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+                    f"between {_en(low)} and {_en(high)}"
+                    if high is not None
+                    else f"at least {_en(low)}"
                 )
                 found.append((f.name, f"phải {where} (must be {english})"))
         return found
@@ -327,6 +339,70 @@ class Params:
             for f in fields(cls)
         ]
 
+
+# Each parameter as a person reads it: (Vietnamese label, Vietnamese unit). The pages show these,
+# with the code name in small type for experts; a test fails when a parameter has no label.
+LABELS: dict[str, tuple[str, str]] = {
+    "n_shoppers": ("Số người mua trong vùng", "người"),
+    "n_villages": ("Số thôn, tổ dân phố", "thôn (kể cả thị trấn)"),
+    "n_vendors": ("Số ki-ốt, sạp", "ki-ốt"),
+    "smartphone_share": ("Tỉ lệ người lớn có điện thoại thông minh", "tỉ lệ người lớn"),
+    "account_share": ("Tỉ lệ người lớn có tài khoản ngân hàng", "tỉ lệ người lớn"),
+    "town_share": ("Tỉ lệ người mua sống ở thị trấn", "tỉ lệ người mua"),
+    "visit_town": ("Khả năng người thị trấn đi chợ mỗi ngày", "xác suất mỗi ngày"),
+    "visit_village": ("Khả năng người ở thôn xa đi chợ mỗi ngày", "xác suất mỗi ngày"),
+    "purchases_per_visit": ("Số sạp mua mỗi lần đi chợ", "sạp mỗi lần"),
+    "ticket_mean": ("Giá trị trung bình một lần mua", "đồng"),
+    "ticket_sigma": ("Độ phân tán giá trị một lần mua", "σ log-chuẩn"),
+    "ticket_by_category": ("Hệ số giá trị theo ngành hàng", "lần giá trị trung bình"),
+    "vendor_popularity_sigma": ("Độ chênh lệch lượng khách giữa các sạp", "σ log-chuẩn"),
+    "p_s": ("Tự sẵn sàng trả QR (đổi mới, Bass p)", "mỗi ngày"),
+    "q_s": ("Lan truyền trong thôn (bắt chước, Bass q)", "mỗi ngày khi cả thôn đã dùng"),
+    "threshold": ("Ngưỡng người quen đã dùng", "người quen"),
+    "contacts": ("Số người quen trong thôn", "người"),
+    "members": ("Số thành viên tổ công nghệ số cộng đồng", "thành viên"),
+    "trainees_per_member_week": ("Số người mỗi thành viên hướng dẫn mỗi tuần", "người mỗi tuần"),
+    "training_efficacy": ("Hiệu quả một buổi hướng dẫn", "xác suất"),
+    "student_boost": ("Học sinh hướng dẫn trong hè", "lần sức của tổ"),
+    "start_day_of_year": ("Ngày bắt đầu chiến dịch trong năm", "ngày thứ trong năm"),
+    "summer_start_day_of_year": ("Ngày bắt đầu hè", "ngày thứ trong năm"),
+    "summer_end_day_of_year": ("Ngày kết thúc hè", "ngày thứ trong năm"),
+    "tet_start_day_of_year": ("Ngày bắt đầu mùa mua sắm Tết", "ngày thứ trong năm"),
+    "tet_days": ("Độ dài mùa mua sắm Tết", "ngày"),
+    "tet_visit_boost": ("Đi chợ nhiều hơn trước Tết", "lần thêm"),
+    "tet_ticket_boost": ("Mua nhiều tiền hơn trước Tết", "lần thêm"),
+    "vendor_phone_share": ("Tỉ lệ tiểu thương có điện thoại thông minh", "tỉ lệ tiểu thương"),
+    "vendor_account_share": ("Tỉ lệ tiểu thương có tài khoản ngân hàng", "tỉ lệ tiểu thương"),
+    "p_v": ("Tiểu thương tự mở mã QR", "mỗi ngày"),
+    "q_v": ("Tiểu thương bắt chước cùng ngành hàng", "mỗi ngày khi cả ngành đã dùng"),
+    "r_v": ("Tiểu thương mở QR vì khách hỏi", "mỗi ngày theo tỉ lệ khách hỏi"),
+    "ask_propensity": ("Khả năng người mua hỏi trả QR", "xác suất"),
+    "vendor_campaign_per_day": ("Số tiểu thương được vận động mỗi ngày", "tiểu thương mỗi ngày"),
+    "vendor_campaign_days": ("Độ dài đợt vận động tiểu thương", "ngày"),
+    "campaign_efficacy": ("Hiệu quả một lần vận động", "xác suất"),
+    "habit_start": ("Thói quen trả QR lúc đầu", "xác suất chọn QR"),
+    "cash_pref_mean": ("Mức ưa tiền mặt trung bình", "tỉ lệ (trung bình Beta)"),
+    "qr_half_ticket": ("Giá trị mua mà QR hấp dẫn một nửa", "đồng"),
+    "habit_gain": ("Quen dần sau mỗi lần trả QR được", "α mỗi lần"),
+    "habit_loss": ("Nản sau mỗi lần trả QR hỏng", "β mỗi lần"),
+    "outage_prob": ("Khả năng một ngày mất mạng", "xác suất mỗi ngày"),
+    "fee_rate": ("Phí giao dịch QR của tiểu thương", "tỉ lệ giá trị"),
+    "receipt_benefit": ("Lợi ích của một lần nhận tiền QR", "đồng mỗi lần"),
+    "fee_drop": ("Tiểu thương bỏ QR vì phí", "mỗi ngày"),
+    "active_days": ("Số ngày tính là còn dùng QR", "ngày"),
+    "inactive_days": ("Số ngày không có giao dịch thì có thể gỡ mã", "ngày"),
+    "inactive_drop": ("Tiểu thương gỡ mã không dùng", "mỗi ngày"),
+    "lapse_days": ("Số ngày không dùng thì ví coi như bỏ", "ngày"),
+    "lapse_prob": ("Người mua quay lại tiền mặt", "mỗi ngày"),
+    "blitz_start_day": ("Ngày bắt đầu đợt hướng dẫn tăng cường", "ngày của lượt chạy"),
+    "blitz_end_day": (
+        "Ngày kết thúc đợt hướng dẫn tăng cường (0 = không có)",
+        "ngày của lượt chạy",
+    ),
+    "blitz_members": ("Số người hướng dẫn thêm trong đợt tăng cường", "thành viên"),
+    "substeps": ("Số bước tính mỗi ngày", "bước mỗi ngày"),
+    "seed_share": ("Tỉ lệ người mua sẵn sàng từ ngày đầu", "tỉ lệ người mua"),
+}
 
 BASS: dict[str, Any] = {
     # the Bass reduction of the one engine: one village (full mixing), everyone able to adopt,

@@ -92,11 +92,12 @@ def test_the_planners_first_session(site: Site, console: Page, tmp_path: Path) -
     _check(page, "new-run", site.backend)
     # a bad value: refused next to its field, nothing queued
     page.get_by_text("Tổ công nghệ số và học sinh").click()
-    page.get_by_label("members", exact=True).fill("-5")
+    members_label = re.compile("^Số thành viên tổ công nghệ số cộng đồng")  # its label, not members
+    page.get_by_label(members_label).fill("-5")
     page.get_by_role("button", name="Chạy", exact=True).click()
-    members = page.get_by_label("members", exact=True)
+    members = page.get_by_label(members_label)
     expect(members).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#e-p-members")).to_contain_text("phải từ 0")
+    expect(page.locator("#e-p-members")).to_contain_text("−5: phải từ 0")
     expect(members).to_have_value("-5")
     _check(page, "refused", site.backend)
     # the baseline, then double_teams, each watched to the end
@@ -142,7 +143,7 @@ def test_the_planners_first_session(site: Site, console: Page, tmp_path: Path) -
     page.get_by_label("Tham số thứ nhất").select_option("members")
     page.locator("#f-values1").fill("0, 240")
     page.get_by_label("Tham số thứ hai (không bắt buộc)").select_option("fee_rate")
-    page.locator("#f-values2").fill("0, 0.02")
+    page.locator("#f-values2").fill("0; 0,02")  # the decimal comma, values split on ";"
     _settings(page, "2", "120")
     _check(page, "sweep-form", site.backend)
     page.get_by_role("button", name="Quét", exact=True).click()

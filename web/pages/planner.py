@@ -7,11 +7,12 @@ its field, nothing queued."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from fastapi import Request, Response
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -19,7 +20,7 @@ from market.errors import FieldError, InvalidInputError, NotFoundError
 from market.registry.access import Actor, require_role
 from market.registry.markets import list_markets
 from market.registry.models import Role
-from planner import service
+from planner import labels, service
 from planner.requests import (
     PARAMETERS,
     SCENARIO_NAMES,
@@ -28,7 +29,18 @@ from planner.requests import (
     JobRequest,
     described,
 )
-from web.core import N_, ActorDep, Db, FormDep, attempt, context_of, field, page_router, redirect
+from web.core import (
+    ENV,
+    N_,
+    ActorDep,
+    Db,
+    FormDep,
+    attempt,
+    context_of,
+    field,
+    page_router,
+    redirect,
+)
 from web.core import render as render_page
 
 router = page_router()
@@ -90,7 +102,26 @@ RANGE_ROWS = ("1", "2", "3", "4")
 KINDS = ("run", "compare", "sweep", "sensitivity", "calibrate")
 SOURCES = ("targets", "market", "file")
 MAX_UPLOAD = 1_000_000  # bytes of observed points
-NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE]-?\d+)?$")
+
+
+@pass_context
+def _decimal(context: Context, value: float | int | None) -> str:
+    """A number with the page's decimal mark, never in scientific notation."""
+    return labels.decimal(value, context.get("lang", "vi"))
+
+
+@pass_context
+def _param_value(context: Context, value: Any, name: str) -> str:
+    return labels.shown(name, value, context.get("lang", "vi"))
+
+
+ENV.filters.update(
+    decimal=_decimal,
+    param_value=_param_value,
+    param_label=labels.label,
+    scenario_label=labels.scenario_label,
+)
+ENV.globals.update(PARAM_LABEL=labels.label, PARAM_UNIT=labels.unit)
 
 
 def planner_page(actor: Actor, section: str) -> dict[str, Any]:
@@ -99,7 +130,10 @@ def planner_page(actor: Actor, section: str) -> dict[str, Any]:
 
 
 def _topics() -> list[dict[str, Any]]:
-    by_name = {p["name"]: p for p in described()}
+    by_name = {
+        p["name"]: p | {"label": labels.label(p["name"]), "unit_vi": labels.unit(p["name"])}
+        for p in described()
+    }
     return [
         {"key": key, "label": label, "params": [by_name[n] for n in names if n in by_name]}
         for key, label, names in TOPICS
@@ -107,16 +141,18 @@ def _topics() -> list[dict[str, Any]]:
 
 
 def _number(name: str, raw: str, errors: list[FieldError], where: str) -> float | int | None:
-    text = raw.replace(" ", "")
-    if not NUMBER.match(text):
+    kind = PARAMETERS[name].type if name in PARAMETERS else "int"
+    value = labels.read_number(raw, whole=kind == "int")
+    if value is None:
         errors.append(
             FieldError(
-                where, "not-a-number", "cần một số, dấu chấm thập phân (a number, decimal point)"
+                where,
+                "not-a-number",
+                f"“{raw}” không phải một số; cần một số như 0,7 hoặc 120"
+                f" (“{raw}” is not a number; expected a number such as 0.7 or 120)",
             )
         )
         return None
-    kind = PARAMETERS[name].type if name in PARAMETERS else "int"
-    value = float(text)
     return int(value) if kind == "int" and value.is_integer() else value
 
 
@@ -155,13 +191,28 @@ def _grid(form: FormData, errors: list[FieldError], values: dict[str, str]) -> d
                 )
             )
             continue
-        items = [v for v in re.split(r"[;,\s]+", raw) if v]
-        grid[name] = [_number(name, v, errors, f"values{axis}") for v in items]
+        items = labels.split_list(raw)
         if not items:
             errors.append(
                 FieldError(f"values{axis}", "empty", "cần ít nhất một giá trị (at least one value)")
             )
+        unreadable = [v for v in items if labels.read_number(v) is None]
+        if unreadable:
+            errors.append(_list_error(f"values{axis}", unreadable[0]))
+            continue
+        grid[name] = [_number(name, v, errors, f"values{axis}") for v in items]
     return grid
+
+
+def _list_error(where: str, item: str) -> FieldError:
+    """A list item that is not a number, most likely values run together with commas."""
+    hint = (
+        "; nếu là nhiều giá trị, tách bằng dấu chấm phẩy hoặc dấu cách, ví dụ 0,5; 0,8"
+        " (separate several values with “;” or spaces)"
+        if item.count(",") > 1 or ("," in item and "." in item)
+        else " (not a number)"
+    )
+    return FieldError(where, "not-a-number", f"“{item}” không phải một số như 0,5 hoặc 240{hint}")
 
 
 def _ranges(form: FormData, errors: list[FieldError], values: dict[str, str]) -> dict[str, Any]:
@@ -250,7 +301,7 @@ def form_page(
         scenarios=list(SCENARIO_NAMES),
         notes=SCENARIO_NOTES,
         topics=_topics(),
-        tunable=sorted(TUNABLE),
+        tunable=sorted(TUNABLE, key=labels.label),
         metrics=SHARE_METRICS,
         range_rows=RANGE_ROWS[:2] if kind == "calibrate" else RANGE_ROWS,
         markets=list_markets(session, limit=200)[0] if kind == "calibrate" else [],

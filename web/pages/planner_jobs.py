@@ -17,10 +17,11 @@ from market.clock import business_day
 from market.errors import NotFoundError
 from market.inputs import Id
 from market.jobs import ACTIVE, SimulationJob
-from market.money.observed import observed_series
+from market.money.observed import WEEK, observed_series
 from market.registry.access import Actor
 from market.registry.markets import get_market, list_markets, market_stats
 from planner import service
+from planner.labels import scenario_label
 from planner.requests import HEADLINE_DAYS
 from web.core import (
     ENV,
@@ -63,7 +64,11 @@ KIND = {
 }
 TABLE_STEP = 7  # the data table beneath a chart: one row a week
 ENV.globals.update(
-    METRIC_LABELS=METRICS, STATUS_LABELS=STATUS, KIND_LABELS=KIND, HEADLINE_DAYS=HEADLINE_DAYS
+    METRIC_LABELS=METRICS,
+    STATUS_LABELS=STATUS,
+    KIND_LABELS=KIND,
+    HEADLINE_DAYS=HEADLINE_DAYS,
+    SCENARIO_LABEL=scenario_label,
 )
 
 
@@ -88,7 +93,10 @@ def jobs_list(request: Request, session: Db, actor: ActorDep) -> Response:
 
 def _chart(metric: str, bands: dict[str, Any], part: str) -> dict[str, Any]:
     days = bands["days"]
-    series = [{"name": name, **scenario[metric]} for name, scenario in bands.get(part, {}).items()]
+    series = [
+        {"name": scenario_label(name), **scenario[metric]}
+        for name, scenario in bands.get(part, {}).items()
+    ]
     rows = [
         {"day": d, "cells": [(s["p5"][d], s["median"][d], s["p95"][d]) for s in series]}
         for d in days[::TABLE_STEP]
@@ -100,21 +108,34 @@ def _observed(
     session: Session, actor: Actor, market_id: int, start: date, days: int, today: date
 ) -> dict[str, Any]:
     """The market's real vendor coverage by day since `start` (day 0 of the forecast), as a
-    share of its occupied stalls, and today's payout-account coverage."""
+    share of its occupied stalls: weekly from the day the market was registered (days before
+    it existed are left out, not drawn as 0 %) and today's value as the last point; and
+    today's payout-account coverage."""
     market = get_market(session, market_id)
     stats = market_stats(session, actor=actor, market_id=market_id)
+    first = max(start, business_day(market.created_at))
     end = min(start + timedelta(days=days), today)
     points: dict[int, float] = {}
-    if end >= start and stats.occupied_stalls:
+    today_share = None
+    if stats.occupied_stalls:
+        share = 100 / stats.occupied_stalls
         for row in observed_series(session, market_id=market_id, start=start, end=end):
+            if row["metric"] == "vendors_accepting" and row["day"] >= (first - start).days:
+                points[row["day"]] = round(share * row["value"], 2)
+        week = today - timedelta(days=WEEK - 1)  # the series' one week ends today
+        for row in observed_series(session, market_id=market_id, start=week, end=today):
             if row["metric"] == "vendors_accepting":
-                points[row["day"]] = round(100 * row["value"] / stats.occupied_stalls, 2)
+                today_share = round(share * row["value"], 2)
+        if today_share is not None and start <= today <= start + timedelta(days=days):
+            points[(today - start).days] = today_share
     return {
         "market": market,
         "start": start,
         "points": points,
         "coverage": stats.payout_coverage,
         "today_day": (today - start).days,
+        "today_share": today_share,
+        "in_forecast": start <= today <= start + timedelta(days=days),
         "occupied": stats.occupied_stalls,
     }
 
@@ -155,8 +176,8 @@ def _heat(sweep: dict[str, Any]) -> list[dict[str, Any]]:
     column without a second), each cell the last day's share, shaded from the table's lowest
     median (lightest) to its highest (darkest)."""
     names = list(sweep["grid"])
-    rows = [f"{v:g}" for v in sweep["grid"][names[0]]]
-    columns = [f"{v:g}" for v in sweep["grid"][names[1]]] if len(names) > 1 else [None]
+    rows = list(sweep["grid"][names[0]])
+    columns = list(sweep["grid"][names[1]]) if len(names) > 1 else [None]
     tables = []
     for metric in METRICS:
         medians = [cell[metric]["median"] for cell in sweep["cells"]]
@@ -226,7 +247,8 @@ def job_page(
         finished = Response(status_code=204, headers={"HX-Refresh": "true"})
         return finish(request, finished)  # the poll saw the end: show the results in full
     results = _results(request, job)
-    reality = reality_form(request, session, actor, job, market, start)
+    asked = "market" in request.query_params or "start" in request.query_params
+    reality = reality_form(request, session, actor, job, market if asked else None, start)
     if reality["reality"]:
         for chart in results["charts"]:
             if chart["metric"] == "vendors_accepting_share":
@@ -237,16 +259,23 @@ def job_page(
 
 
 def reality_form(
-    request: Request, session: Session, actor: Actor, job: SimulationJob, market: str, start: str
+    request: Request,
+    session: Session,
+    actor: Actor,
+    job: SimulationJob,
+    market: str | None,
+    start: str,
 ) -> dict[str, Any]:
+    """The form that draws a market's real figures on the forecast; `market` is None when the
+    form was not sent (an empty string when it was sent without a market)."""
     markets, _cursor = list_markets(session, limit=200)
     found: dict[str, Any] = {
         "markets": markets,
         "reality": None,
-        "reality_values": {"market": market, "start": start},
+        "reality_values": {"market": market or "", "start": start},
         "reality_refusal": None,
     }
-    if not market and not start:
+    if market is None:
         return found
     errors: dict[str, str] = {}
     market_id = int(market) if market.isdigit() else 0
