@@ -24,14 +24,18 @@ def _report(engine: Engine, world: World) -> followup.DayReport:
         return followup.day_report(session, actor=SYSTEM, market_id=world.market_a, day=CLOSED)
 
 
+def _b14_held_since_the_20th(session: Session, world: World) -> None:
+    stalls.assign_vendor(
+        session,
+        actor=SYSTEM,
+        stall_id=world.stall_vacant,
+        data=AssignmentCreate(vendor_id=world.vendor_a2, start_date=date(2026, 11, 20)),
+    )
+
+
 def test_a_closed_days_stall_figures_do_not_move_later(engine: Engine, world: World) -> None:
     with Session(engine) as session:
-        stalls.assign_vendor(
-            session,
-            actor=SYSTEM,
-            stall_id=world.stall_vacant,
-            data=AssignmentCreate(vendor_id=world.vendor_a2, start_date=date(2026, 11, 20)),
-        )
+        _b14_held_since_the_20th(session, world)
         days.close_day(session, actor=SYSTEM, market_id=world.market_a, day=CLOSED, now=NOW)
         session.commit()
     # B-14 was held on the 25th; B-12's vendor started after it (the world assigns today)
@@ -49,12 +53,7 @@ def test_a_day_closed_without_frozen_figures_reads_that_days_assignments(
     engine: Engine, world: World
 ) -> None:
     with Session(engine) as session:
-        stalls.assign_vendor(
-            session,
-            actor=SYSTEM,
-            stall_id=world.stall_vacant,
-            data=AssignmentCreate(vendor_id=world.vendor_a2, start_date=date(2026, 11, 20)),
-        )
+        _b14_held_since_the_20th(session, world)
         closed = days.close_day(
             session, actor=SYSTEM, market_id=world.market_a, day=CLOSED, now=NOW
         )
