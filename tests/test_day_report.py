@@ -1,5 +1,6 @@
 """A closed day's report keeps the figures of that day: stalls held that day (from the stall
-assignments, not today's occupancy), frozen when the day is closed."""
+assignments, not today's occupancy), frozen when the day is closed; the morning figures list
+categories and zones in the order people read them."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from sqlmodel import Session
 
 from market.money import days, followup
 from market.money.models import DayClose
-from market.registry import stalls
+from market.registry import markets, stalls
 from market.registry.access import SYSTEM
-from market.registry.models import AssignmentCreate
+from market.registry.models import AssignmentCreate, GoodsCategory, StallCreate, ZoneCreate
 from tests.conftest import World
 
 CLOSED = date(2026, 11, 25)
@@ -65,3 +66,39 @@ def test_a_day_closed_without_frozen_figures_reads_that_days_assignments(
         assert "stalls" not in stored.totals
     # two stalls are occupied today, but on the 25th only B-14 was
     assert _report(engine, world).occupied == 1
+
+
+def test_the_morning_figures_list_categories_and_zones_as_people_read_them(
+    engine: Engine, world: World
+) -> None:
+    with Session(engine) as session:
+        for code in ("A-10", "A-2"):
+            zone = markets.create_zone(
+                session,
+                actor=SYSTEM,
+                market_id=world.market_a,
+                data=ZoneCreate(code=code, name=code),
+            )
+            stalls.create_stall(
+                session,
+                actor=SYSTEM,
+                market_id=world.market_a,
+                data=StallCreate(code=f"{code}-1", zone_id=zone.id),
+            )
+        for n, category in enumerate(
+            [GoodsCategory.FOOTWEAR, GoodsCategory.RICE_GRAIN, GoodsCategory.COOKED_FOOD]
+        ):
+            stalls.create_stall(
+                session,
+                actor=SYSTEM,
+                market_id=world.market_a,
+                data=StallCreate(code=f"K-{n}", category=category),
+            )
+        session.commit()
+        seen = followup.coverage(session, actor=SYSTEM, market_id=world.market_a, today=CLOSED)
+    labels = [share.label for share in seen.by_category]
+    # "Ăn uống" among the A's, "Gạo" before "Giày dép" (not by character code)
+    assert labels.index("Ăn uống, đồ chín") < labels.index("Gạo, ngũ cốc")
+    assert labels.index("Gạo, ngũ cốc") < labels.index("Giày dép")
+    zones = [share.key for share in seen.by_zone]
+    assert zones.index("A-2") < zones.index("A-10")

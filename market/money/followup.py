@@ -48,6 +48,7 @@ from market.registry.models import (
 )
 from market.registry.stalls import occupied_on
 from market.registry.vendors import readable_vendor
+from market.text import fold, natural_key
 
 WEEK_DAYS = 7
 IDLE_DAYS = 7
@@ -163,8 +164,9 @@ def coverage(session: Session, *, actor: Actor, market_id: int, today: date) -> 
         live_boards=sum(1 for s in stalls if s.id in live),
         paid_week=total.paid_week,
         total=total,
-        by_zone=sorted(by_zone.values(), key=lambda s: s.key),
-        by_category=sorted(by_category.values(), key=lambda s: s.label),
+        by_zone=sorted(by_zone.values(), key=lambda s: natural_key(s.key)),
+        # as a Vietnamese reader looks a word up: "Gạo" before "Giày dép", "Ăn uống" with A
+        by_category=sorted(by_category.values(), key=lambda s: fold(s.label)),
     )
 
 
@@ -338,13 +340,16 @@ def day_report(session: Session, *, actor: Actor, market_id: int, day: date) -> 
         merged[vid] = VendorDayTotal(
             vid,
             owner.full_name if owner else f"#{key}",
-            sorted(stall_codes.get(vid or 0, [])),
+            sorted(stall_codes.get(vid or 0, []), key=natural_key),
             (old.count if old else 0) + int(bucket["count"]),
             (old.gross if old else 0) + int(bucket["gross"]),
             (old.fees if old else 0) + int(bucket["fees"]),
             (old.net if old else 0) + int(bucket["net"]),
         )
-    rows = sorted(merged.values(), key=lambda r: (r.stall_codes[:1], r.vendor_name))
+    rows = sorted(
+        merged.values(),
+        key=lambda r: ([natural_key(c) for c in r.stall_codes[:1]], fold(r.vendor_name)),
+    )
     coverage = closed.totals.get("stalls") or day_coverage(session, market_id, day)
     return DayReport(closed, rows, int(coverage["occupied"]), int(coverage["paid"]))
 
