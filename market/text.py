@@ -93,6 +93,18 @@ def normalise_mobile(text: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_as_written(e164: str | None) -> str:
+    """A stored number as people write it at home: `+84912345679` → "0912 345 679" (anything
+    that does not parse is shown as stored)."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, "VN")
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
 def phone_search_keys(e164: str) -> str:
     """Digit strings a person might type for a stored phone: `+84912…` → "84912… 0912…"."""
     digits = e164.lstrip("+")

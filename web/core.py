@@ -40,6 +40,7 @@ from market.registry.access import Actor
 from market.registry.models import ApiToken
 from market.registry.users import authenticate
 from market.settings import Settings
+from market.text import phone_as_written
 from web import i18n
 
 SESSION_COOKIE = "cho_session"
@@ -182,7 +183,12 @@ def _environment() -> Environment:
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        money=i18n.money, day=i18n.day, moment=i18n.moment, percent=_percent, number=i18n.number
+        money=i18n.money,
+        day=i18n.day,
+        moment=i18n.moment,
+        percent=_percent,
+        number=i18n.number,
+        phone=phone_as_written,
     )
     env.globals.update(LABELS)
     return env

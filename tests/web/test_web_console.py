@@ -46,6 +46,16 @@ def test_the_vendor_list_shows_every_vendor_of_a_big_market(
     assert "10 tiểu thương" in found.text  # 240…249
 
 
+def test_phones_read_as_people_write_them(client: TestClient, world: World) -> None:
+    sign_in(client, "manager.a")
+    listed = client.get(f"/m/{world.market_a}/vendors").text
+    assert "<td>0912 345 678</td>" in listed  # stored +84912345678
+    assert "+84912345678</td>" not in listed
+    page = client.get(f"/m/{world.market_a}/vendors/{world.vendor_a}").text
+    assert 'href="tel:+84912345678">0912 345 678</a>' in page
+    assert 'value="0912 345 678"' in page  # the edit form takes it back as written
+
+
 def test_the_audit_log_shows_values_as_the_pages_do(client: TestClient, world: World) -> None:
     sign_in(client, "manager.a")
     market = f"/m/{world.market_a}"
