@@ -169,6 +169,8 @@ DOMAIN_FIELD_VI: dict[str, str] = {
     "out-of-range": "ngoài khoảng cho phép",
     "unknown-scenario": "không có kịch bản này",
     "unknown-parameter": "không có tham số này",
+    "invalid-phone": "không phải số di động Việt Nam",
+    "invalid-pin": "mã PIN gồm đúng 6 chữ số",
 }
 
 

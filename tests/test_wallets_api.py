@@ -473,6 +473,12 @@ def test_wallet_login_and_pin_rules(client: TestClient, world: World) -> None:
     )
     assert bad_phone.status_code == 422
     assert bad_phone.json()["errors"][0]["field"] == "phone"
+    both = client.post("/wallets", json={"phone": "0212345678", "pin": "12", "full_name": "A"})
+    assert both.status_code == 422
+    assert [(e["field"], e["message"]) for e in both.json()["errors"]] == [
+        ("phone", "không phải số di động Việt Nam (not a Vietnamese mobile number)"),
+        ("pin", "mã PIN gồm đúng 6 chữ số (6 digits)"),
+    ]
     _open(client, "0904444444")
     again = client.post("/wallets", json={"phone": "090 444 4444", "pin": PIN, "full_name": "B"})
     assert again.status_code == 409

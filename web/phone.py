@@ -109,9 +109,11 @@ def run_money(
 
 
 def in_words(refusal: dict[str, Any]) -> dict[str, Any]:
-    """A refusal whose messages by the fields are its Vietnamese detail (the services' field
-    messages are short English codes for API clients)."""
-    fields = dict.fromkeys(refusal.get("fields", {}), refusal["detail"])
+    """A refusal whose message by its one field is its Vietnamese detail (the services' field
+    messages are short, for API clients); a refusal of several fields keeps one per field."""
+    fields = refusal.get("fields", {})
+    if len(fields) == 1:
+        fields = dict.fromkeys(fields, refusal["detail"])
     return {**refusal, "fields": fields}
 
 

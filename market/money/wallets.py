@@ -62,16 +62,35 @@ def masked_name(full_name: str) -> str:
 # Opening and signing in
 
 
+def new_wallet_number(phone: str, pin: str) -> str:
+    """The phone of a wallet to open, in E.164; a bad phone and a bad PIN are refused together,
+    each by its field."""
+    problems: list[InvalidInputError] = []
+    number = ""
+    try:
+        number = _phone(phone)
+    except InvalidInputError as bad_phone:
+        problems.append(bad_phone)
+    if not PIN.match(pin):
+        problems.append(
+            InvalidInputError(
+                "Mã PIN gồm đúng 6 chữ số (PIN: 6 digits).",
+                errors=[FieldError("pin", "invalid-pin", "6 digits")],
+            )
+        )
+    if problems:
+        raise InvalidInputError(
+            " ".join(problem.detail for problem in problems),
+            errors=[error for problem in problems for error in problem.errors],
+        )
+    return number
+
+
 def open_wallet(
     session: Session, *, phone: str, pin: str, full_name: str, settings: Settings, now: datetime
 ) -> tuple[str, User, LedgerAccount]:
     """Open a shopper wallet (mock KYC: phone and a 6-digit PIN) and sign in."""
-    number = _phone(phone)
-    if not PIN.match(pin):
-        raise InvalidInputError(
-            "Mã PIN gồm đúng 6 chữ số (PIN: 6 digits).",
-            errors=[FieldError("pin", "invalid-pin", "6 digits")],
-        )
+    number = new_wallet_number(phone, pin)
     if session.exec(select(User).where(User.phone == number)).first() is not None:
         raise DuplicateError(
             "Số điện thoại này đã có ví; hãy đăng nhập (a wallet exists for this phone).",

@@ -345,6 +345,14 @@ def test_opening_a_wallet_refuses_bad_input_by_the_field(
         response = client.post("/w/open", data={"csrf": csrf, **form})
         assert response.status_code == 422, form
         assert message in field_error(response.text, field), form
+    # everything wrong is told at once, each beside its field
+    all_wrong = client.post(
+        "/w/open", data={"csrf": csrf, "full_name": "", "phone": "0212345678", "pin": "12a4"}
+    )
+    assert all_wrong.status_code == 422
+    assert "họ tên" in field_error(all_wrong.text, "full_name")
+    assert "di động" in field_error(all_wrong.text, "open-phone")
+    assert "6 chữ số" in field_error(all_wrong.text, "open-pin")
     assert count_rows(engine, User) == users
 
 

@@ -130,12 +130,14 @@ def wallet_login(request: Request, session: Db, form: FormDep) -> Response:
 def wallet_open(request: Request, session: Db, form: FormDep) -> Response:
     context = context_of(request)
     values = {k: field(form, k) for k in ("phone", "full_name")}
-    if not values["full_name"]:
+    pin = field(form, "pin")
+    if not values["full_name"]:  # told beside the name, with what else is wrong in the form
+        _number, wrong = attempt(session, lambda: wallets.new_wallet_number(values["phone"], pin))
         message = "Hãy nhập họ tên (enter your name)."
         refusal: dict[str, Any] | None = {
             "code": "validation-error",
-            "detail": message,
-            "fields": {"full_name": message},
+            "detail": " ".join([message, *([wrong["detail"]] if wrong else [])]),
+            "fields": {"full_name": message} | (in_words(wrong)["fields"] if wrong else {}),
         }
         page = _page(None, "login", values=values, open_refusal=refusal)
         return render(request, "phone/wallet_login.html", page, status=422)
@@ -144,7 +146,7 @@ def wallet_open(request: Request, session: Db, form: FormDep) -> Response:
         lambda: wallets.open_wallet(
             session,
             phone=values["phone"],
-            pin=field(form, "pin"),
+            pin=pin,
             full_name=values["full_name"][:120],
             settings=context.settings,
             now=context.clock(),
