@@ -82,7 +82,11 @@ def test_bad_simulation_requests_are_refused(client: TestClient, world: World) -
         assert field in errors, response.json()
         if field.startswith("params."):  # Vietnamese first, then English in brackets
             assert errors[field].index("(") > 0, errors[field]
-    assert client.post("/simulations", headers=world.headers("manager"), json={}).status_code == 403
+    forbidden = client.post("/simulations", headers=world.headers("manager"), json={})
+    assert forbidden.status_code == 403
+    assert forbidden.json()["detail"] == (
+        "Tài khoản của bạn không có quyền làm việc này (role manager not allowed here)."
+    )  # no role code in the Vietnamese
 
 
 @pytest.mark.slow

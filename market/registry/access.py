@@ -37,7 +37,9 @@ def require_role(actor: Actor, *roles: Role) -> None:
     """Refuse unless the actor has one of `roles` (admin always passes)."""
     if actor.role is Role.ADMIN or actor.role in roles:
         return
-    raise ForbiddenError(f"Vai trò '{actor.role}' không được làm việc này (role not allowed here).")
+    raise ForbiddenError(
+        f"Tài khoản của bạn không có quyền làm việc này (role {actor.role.value} not allowed here)."
+    )
 
 
 def can_manage_market(actor: Actor, market_id: int) -> bool:
