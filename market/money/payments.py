@@ -75,7 +75,10 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
         value = decode(payload).value
     except VietQRError as exc:
         raise InvalidVietQRError(
-            "Mã QR không hợp lệ: " + "; ".join(p.reason for p in exc.problems),
+            "Mã QR không hợp lệ: đây không phải mã thanh toán VietQR, hoặc mã đã hỏng; hãy quét"
+            " lại mã in trên bảng của ki-ốt (chi tiết: "
+            + "; ".join(p.reason for p in exc.problems)
+            + ")",
             errors=[FieldError("payload", p.code, p.reason) for p in exc.problems],
         ) from None
     fixed = value.amount if value.initiation is Initiation.DYNAMIC else None

@@ -396,6 +396,7 @@ def test_scan_shows_the_masked_recipient_then_pays(
     garbage = client.post("/w/pay/check", data={"csrf": csrf, "payload": "hello"})
     assert garbage.status_code == 422
     assert "Mã QR không hợp lệ" in garbage.text
+    assert "không phải mã thanh toán VietQR" in garbage.text  # said plainly before the detail
     empty = client.post("/w/pay/check", data={"csrf": csrf, "payload": ""})
     assert "Chưa có mã" in field_error(empty.text, "payload")
     payload = live_payload(engine, world.stall_a)
