@@ -202,7 +202,8 @@ def worker(
     from planner.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up is not news
+    for chatty in ("alembic", "fontTools"):  # plugin set-up and font subsetting are not news
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     engine = _engine()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -415,6 +415,7 @@ def test_stats_for_manager_and_planner(client: TestClient, world: World) -> None
         assert stats["stalls"] == 2
         assert stats["stalls_with_payout_account"] == 1
         assert stats["payout_coverage"] == 1.0
+        assert stats["vendors_holding_stalls"] == 1
 
 
 def test_oversize_body_is_refused(client: TestClient, world: World, engine: Engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import distinct, func
 from sqlmodel import Session, col, select
 
 from market.errors import DuplicateError, FieldError, InvalidStateError, NotFoundError
@@ -199,6 +199,7 @@ class MarketStats:
     occupied_stalls: int
     stalls_with_payout_account: int
     payout_coverage: float
+    vendors_holding_stalls: int  # a vendor may hold more than one stall
     by_category: dict[str, int]
     by_zone: dict[str, int]
 
@@ -239,12 +240,18 @@ def market_stats(session: Session, *, actor: Actor, market_id: int) -> MarketSta
         by_zone[zone_code or "-"] = by_zone.get(zone_code or "-", 0) + 1
     occupied = sum(1 for s in stalls if s.status == StallStatus.OCCUPIED)
     with_account = sum(1 for s in stalls if s.id in covered)
+    holders = session.exec(
+        select(func.count(distinct(col(StallAssignment.vendor_id))))
+        .join(Stall, col(Stall.id) == StallAssignment.stall_id)
+        .where(Stall.market_id == market_id, col(StallAssignment.end_date).is_(None))
+    ).one()
     return MarketStats(
         market_id=market_id,
         stalls=len(stalls),
         occupied_stalls=occupied,
         stalls_with_payout_account=with_account,
         payout_coverage=round(with_account / occupied, 4) if occupied else 0.0,
+        vendors_holding_stalls=int(holders),
         by_category=by_category,
         by_zone=by_zone,
     )

@@ -20,7 +20,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from market.jobs import SimulationJob
-from market.registry.models import Board, Market
+from market.registry import stalls
+from market.registry.access import SYSTEM
+from market.registry.models import AssignmentCreate, Board, Market
 from market.settings import Settings
 from planner.worker import Worker
 from simulator.params import LABELS, Params
@@ -437,6 +439,13 @@ def test_reality_beside_the_model_starts_with_the_market_and_ends_today(
         for board in session.exec(select(Board).where(Board.market_id == world.market_a)):
             board.printed_at = datetime(2026, 11, 12, 1, 0, tzinfo=UTC)
             session.add(board)
+        # one vendor, two stalls: the model counts vendors, so the share is of vendors
+        stalls.assign_vendor(
+            session,
+            actor=SYSTEM,
+            stall_id=world.stall_vacant,
+            data=AssignmentCreate(vendor_id=world.vendor_a),
+        )
         session.commit()
     sign_in(client, "planner")
     queued = _post(client, "/plan", {"kind": "run", **SMALL})
@@ -448,10 +457,11 @@ def test_reality_beside_the_model_starts_with_the_market_and_ends_today(
     assert spec is not None
     observed = json.loads(spec.group(1))["observed"]
     assert set(observed) == {"20", "27", "30"}  # none on days 6 and 13, before the market
-    assert observed["30"] == observed["27"] > 0
+    assert observed["30"] == observed["27"] == 100  # her two stalls are one vendor with a code
     figures = page[page.index('id="reality-figures"') :]
     today = f"{observed['30']:.1f}".replace(".", ",")
-    assert f"Hôm nay (ngày 30, điểm cuối) {today}\u00a0% ki-ốt đang thuê có bảng mã QR" in figures
+    said = f"Hôm nay (ngày 30, điểm cuối) {today}\u00a0% tiểu thương đang thuê ki-ốt có bảng mã QR"
+    assert said in figures
     for query in ({"market": "", "start": "2026-10-27"}, {"market": "", "start": ""}):
         refused = client.get(url, params=query).text
         assert 'id="e-market"' in refused, query  # said beside the market's field

@@ -78,6 +78,8 @@ def test_the_audit_log_shows_values_as_the_pages_do(client: TestClient, world: W
     assert "Ngành hàng: Khác" in changes
     assert "Trạng thái: Còn trống" in changes
     assert "Kết thúc lúc: –" in changes
+    assert "Điện thoại: 0912 345 678" in changes  # as the vendor page writes it
+    assert "+849" not in changes
     assert re.search(r"In lúc: \d\d/\d\d/2026 \d\d:\d\d", changes)
     assert re.search(r"Nội dung mã QR: [^;]{24}…", changes)
     for raw in ("bank_account", "vacant", "True", "None", "Z;", "240000", "Diện tích (m²): 0.0"):

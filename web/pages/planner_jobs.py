@@ -108,17 +108,17 @@ def _observed(
     session: Session, actor: Actor, market_id: int, start: date, days: int, today: date
 ) -> dict[str, Any]:
     """The market's real vendor coverage by day since `start` (day 0 of the forecast), as a
-    share of its occupied stalls: weekly from the day the market was registered (days before
-    it existed are left out, not drawn as 0 %) and today's value as the last point; and
-    today's payout-account coverage."""
+    share of the vendors holding its stalls today (the model counts vendors): weekly from the
+    day the market was registered (days before it existed are left out, not drawn as 0 %) and
+    today's value as the last point; and today's payout-account coverage."""
     market = get_market(session, market_id)
     stats = market_stats(session, actor=actor, market_id=market_id)
     first = max(start, business_day(market.created_at))
     end = min(start + timedelta(days=days), today)
     points: dict[int, float] = {}
     today_share = None
-    if stats.occupied_stalls:
-        share = 100 / stats.occupied_stalls
+    if stats.vendors_holding_stalls:
+        share = 100 / stats.vendors_holding_stalls
         for row in observed_series(session, market_id=market_id, start=start, end=end):
             if row["metric"] == "vendors_accepting" and row["day"] >= (first - start).days:
                 points[row["day"]] = round(share * row["value"], 2)
@@ -137,6 +137,7 @@ def _observed(
         "today_share": today_share,
         "in_forecast": start <= today <= start + timedelta(days=days),
         "occupied": stats.occupied_stalls,
+        "holders": stats.vendors_holding_stalls,
     }
 
 

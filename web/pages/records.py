@@ -17,6 +17,7 @@ from market.registry import audit, users
 from market.registry.access import Actor, require_role
 from market.registry.markets import list_markets
 from market.registry.models import CATEGORY_LABELS, AuditEntry, Role, User, UserCreate
+from market.text import phone_as_written
 from web import i18n
 from web.core import (
     LABELS,
@@ -128,6 +129,8 @@ def audit_value(entity: str, name: str, value: Any, lang: str) -> str:
         return i18n.moment(instant if instant.tzinfo else instant.replace(tzinfo=UTC))
     if name in DATE_FIELDS:
         return i18n.day(date.fromisoformat(str(value)))
+    if name == "phone":
+        return phone_as_written(str(value))
     if isinstance(value, float):
         shown = f"{value:.1f}"
         return shown.replace(".", ",") if lang == "vi" else shown
