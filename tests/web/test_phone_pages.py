@@ -238,6 +238,9 @@ def test_todays_slip_cash_share_download_and_refunds(
     assert page.status_code == 200
     assert 'id="slip-count">1<' in page.text
     assert 'id="slip-share">50,0\u00a0%<' in page.text
+    assert "Tiền mặt đã thu hôm nay (đồng)" in page.text
+    past = client.get("/v/today?day=2026-11-20")
+    assert "Tiền mặt đã thu trong ngày này (đồng)" in past.text  # not "today" for a past day
     bad = client.get("/v/today?cash=nhiều")
     assert bad.status_code == 422
     assert "số nguyên đồng" in field_error(bad.text, "cash")
