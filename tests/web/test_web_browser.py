@@ -95,7 +95,7 @@ def test_the_manager_journey(site: Site, console: Page, tmp_path: Path) -> None:
     page.get_by_role("button", name="Thêm tài khoản").click()
     expect(page.locator("#accounts table")).to_contain_text("Agribank")
     page.goto(stall_url)
-    page.get_by_label("Gán tiểu thương").select_option(label="Lò Thị Mai — +84912000111")
+    page.get_by_label("Gán tiểu thương").select_option(label="Lò Thị Mai — 0912 000 111")
     page.get_by_role("button", name="Gán", exact=True).click()
     expect(page.get_by_role("link", name="Lò Thị Mai")).to_be_visible()
     expect(page.locator("#boards .tag.live")).to_have_count(1)
