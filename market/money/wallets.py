@@ -65,24 +65,19 @@ def masked_name(full_name: str) -> str:
 def new_wallet_number(phone: str, pin: str) -> str:
     """The phone of a wallet to open, in E.164; a bad phone and a bad PIN are refused together,
     each by its field."""
-    problems: list[InvalidInputError] = []
+    details: list[str] = []
+    errors: list[FieldError] = []
     number = ""
     try:
         number = _phone(phone)
     except InvalidInputError as bad_phone:
-        problems.append(bad_phone)
+        details.append(bad_phone.detail)
+        errors.extend(bad_phone.errors)
     if not PIN.match(pin):
-        problems.append(
-            InvalidInputError(
-                "Mã PIN gồm đúng 6 chữ số (PIN: 6 digits).",
-                errors=[FieldError("pin", "invalid-pin", "6 digits")],
-            )
-        )
-    if problems:
-        raise InvalidInputError(
-            " ".join(problem.detail for problem in problems),
-            errors=[error for problem in problems for error in problem.errors],
-        )
+        details.append("Mã PIN gồm đúng 6 chữ số (PIN: 6 digits).")
+        errors.append(FieldError("pin", "invalid-pin", "6 digits"))
+    if errors:
+        raise InvalidInputError(" ".join(details), errors=errors)
     return number
 
 
