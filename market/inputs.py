@@ -36,6 +36,17 @@ _DECIMAL = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?")
 _DATE_MESSAGE = "Input should be a valid date in the format YYYY-MM-DD"
 
 
+def iso_day(text: str) -> date | None:
+    """The real day `text` writes as YYYY-MM-DD, else None (`date.fromisoformat` alone also
+    takes "20261126" and week dates; forms and the API take only the one form)."""
+    if not _ISO_DAY.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _iso_date(value: Any) -> Any:
     if isinstance(value, datetime):
         raise PydanticCustomError("date_type", "Input should be a valid date")
@@ -43,12 +54,10 @@ def _iso_date(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise PydanticCustomError("date_type", "Input should be a valid date")
-    if not _ISO_DAY.fullmatch(value):
+    day = iso_day(value)
+    if day is None:
         raise PydanticCustomError("date_parsing", _DATE_MESSAGE)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PydanticCustomError("date_parsing", _DATE_MESSAGE) from None
+    return day
 
 
 def _whole_number(value: Any) -> Any:

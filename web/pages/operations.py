@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from market.clock import business_day
 from market.errors import FieldError, NotFoundError, SpreadsheetError
-from market.inputs import Id
+from market.inputs import Id, iso_day
 from market.money import days, followup
 from market.registry import spreadsheet, stall_codes
 from market.registry.access import Actor
@@ -350,9 +350,8 @@ def day_close(
 ) -> Response:
     market_page(session, actor, market_id, "days")
     value = field(form, "day")
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
+    day = iso_day(value)
+    if day is None:
         message = "Ngày không hợp lệ (invalid date)."
         refusal: dict[str, Any] | None = {
             "code": "validation-error",

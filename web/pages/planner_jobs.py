@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from market.clock import business_day
 from market.errors import NotFoundError
-from market.inputs import Id
+from market.inputs import Id, iso_day
 from market.jobs import ACTIVE, SimulationJob
 from market.money.observed import WEEK, observed_series
 from market.registry.access import Actor
@@ -282,11 +282,10 @@ def reality_form(
     market_id = int(market) if market.isdigit() else 0
     if not any(m.id == market_id for m in markets):
         errors["market"] = N_("Chọn một chợ trong danh sách.")
-    try:
-        day0 = date.fromisoformat(start)
-    except ValueError:
+    day0 = iso_day(start)
+    if day0 is None:
         errors["start"] = N_("Cần một ngày dạng năm-tháng-ngày.")
-    if errors:
+    if errors or day0 is None:
         found["reality_refusal"] = {"fields": errors}
         return found
     today = business_day(context_of(request).clock())

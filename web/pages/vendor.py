@@ -6,7 +6,6 @@ code which turns "Đã nhận" when paid, and today's slip with the history and 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import AsyncIterator
 from datetime import date, datetime
@@ -21,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from market.clock import business_day
 from market.db import read_only, require_id
 from market.errors import DomainError, ForbiddenError, UnauthenticatedError
-from market.inputs import Id, WholeNumber
+from market.inputs import Id, WholeNumber, iso_day
 from market.money import days, notifications, statements, wakeups, wallets
 from market.money.models import OutboxEvent, TransferKind
 from market.money.requests import Refund
@@ -390,7 +389,6 @@ def _cash(text: str | None) -> tuple[int | None, str | None]:
         return None, str(exc)
 
 
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 BAD_DAY = "Ngày không hợp lệ: chọn một ngày có thật, dạng 2026-11-26 (not a valid date)."
 FUTURE_DAY = "Ngày chưa tới: chưa có phiếu cho ngày này (that day has not come yet)."
 
@@ -399,10 +397,7 @@ def _day(text: str | None, today: date) -> tuple[date | None, str | None]:
     """The slip's day from the address: a real day up to today, or why not."""
     if not text:
         return None, None
-    try:
-        day = date.fromisoformat(text) if _DAY.fullmatch(text) else None
-    except ValueError:
-        day = None
+    day = iso_day(text)
     if day is None:
         return None, BAD_DAY
     if day > today:
