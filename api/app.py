@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -160,6 +161,7 @@ def create_app(
                 yield
         finally:
             wakeups.HUB.stop()  # the event listener, if a feed started one
+            money_threads.shutdown(wait=True)
 
     app: FastAPI = FastAPIOffline(
         lifespan=lifespan,
@@ -169,9 +171,14 @@ def create_app(
         favicon_url="data:,",
         responses=problems.problem_responses(400, 413, 422),
     )
-    app.state.context = AppContext(settings=settings, engine=engine, clock=clock)
+    money_threads = ThreadPoolExecutor(settings.money_threads, thread_name_prefix="money")
+    app.state.context = AppContext(
+        settings=settings, engine=engine, clock=clock, money_threads=money_threads
+    )
     problems.install(app)
+    # Routes are matched in this order, one by one: money first, a payment is the hot path.
     for module in (
+        wallets,
         reference,
         auth,
         markets,
@@ -180,7 +187,6 @@ def create_app(
         users,
         spreadsheets,
         codes,
-        wallets,
         notifications,
         simulations,
     ):

@@ -120,6 +120,7 @@ def _serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        access_log=settings.access_log,
         proxy_headers=False,
         timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
     )

@@ -10,6 +10,7 @@ Finer checks (which market, which vendor) stay in the domain."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -24,17 +25,19 @@ from market.inputs import WholeNumber
 from market.pagination import MAX_LIMIT, Cursor, decode_cursor
 from market.registry.access import Actor, require_role
 from market.registry.models import ApiToken, Role
-from market.registry.users import authenticate
+from market.registry.users import authenticate, signed_in
 from market.settings import Settings
 
 
 @dataclass(frozen=True)
 class AppContext:
-    """What every request needs from the running app: settings, the engine, the clock."""
+    """What every request needs from the running app: settings, the engine, the clock, and the
+    threads that run money requests (`api.money.MoneyRoute`)."""
 
     settings: Settings
     engine: Engine
     clock: Clock
+    money_threads: ThreadPoolExecutor
 
 
 # Dependencies that never block are `async def`: FastAPI would run a plain `def` in the thread
@@ -72,6 +75,7 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+BearerToken = Annotated[str | None, Depends(oauth2_scheme)]  # None when the request has none
 
 
 def require_token(token: str | None) -> str:
@@ -87,15 +91,13 @@ class Authenticated:
     token: ApiToken
 
 
-def get_authenticated(
-    session: SessionDep, clock: ClockDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Authenticated:
+def get_authenticated(session: SessionDep, clock: ClockDep, token: BearerToken) -> Authenticated:
     actor, row = authenticate(session, raw_token=require_token(token), now=clock())
     return Authenticated(actor, row)
 
 
-async def get_actor(auth: Annotated[Authenticated, Depends(get_authenticated)]) -> Actor:
-    return auth.actor
+def get_actor(session: SessionDep, clock: ClockDep, token: BearerToken) -> Actor:
+    return signed_in(session, raw_token=require_token(token), now=clock())
 
 
 CurrentAuth = Annotated[Authenticated, Depends(get_authenticated)]

@@ -5,21 +5,30 @@ receipt's public shape; outcomes mapped to HTTP."""
 
 from __future__ import annotations
 
+import asyncio
+import email.message
+import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Header
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.dependencies.utils import request_params_to_args
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import ContextDep, oauth2_scheme, require_token
-from api.problems import problem_response
+from api.deps import AppContext, BearerToken, require_token
+from api.problems import problem_response, problem_responses
 from market.db import require_id
 from market.errors import FieldError, ForbiddenError, IdempotencyKeyMissingError
 from market.money import idempotency
@@ -30,54 +39,159 @@ from market.money.requests import MoneyRequest, Payee, Receipt, fingerprint_part
 from market.money.wallets import masked_name
 from market.registry.access import Actor, require_role
 from market.registry.models import Role
-from market.registry.users import authenticate
+from market.registry.users import signed_in
+
+if TYPE_CHECKING:
+    from fastapi._compat import ModelField  # the type of APIRoute.body_field
 
 MAX_ATTEMPTS = 12
 # serialization failure, deadlock, and a unique row created concurrently (a wallet, say)
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
 
 
-MoneyToken = Annotated[str | None, Depends(oauth2_scheme)]
+MONEY_PROBLEMS = problem_responses(400, 402, 404, 409, 422)
 
 
 @dataclass(frozen=True)
 class MoneyCall:
-    """A money request's caller, authenticated and role-checked before its body is read, and
-    the session whose transaction authenticated it and will run the request."""
+    """A money request's caller, authenticated and admitted by the route's gate, and the
+    session whose transaction authenticated it and will run the request."""
 
     session: Session
     actor: Actor
 
 
-def money_caller(*roles: Role, wallet_owner: bool = False) -> Callable[..., Iterator[MoneyCall]]:
-    """A dependency: the caller of a money route open to `roles` (and the admin, unless the
-    route acts on the caller's own wallet, which an admin does not have). A forbidden caller is
-    refused (403) before the request's body is validated."""
+@dataclass(frozen=True)
+class MoneyGate:
+    """Who may call a money route: `roles` (and the admin, unless the route acts on the
+    caller's own wallet, which an admin does not have)."""
 
-    def caller(context: ContextDep, token: MoneyToken) -> Iterator[MoneyCall]:
-        raw_token = require_token(token)
-        with Session(context.engine, expire_on_commit=False) as session:
-            actor, _token = authenticate(session, raw_token=raw_token, now=context.clock())
-            if wallet_owner and actor.is_admin:
-                raise ForbiddenError("Quản trị viên không có ví (admins have no wallet).")
-            require_role(actor, *roles)
-            yield MoneyCall(session, actor)
+    roles: tuple[Role, ...]
+    wallet_owner: bool = False
 
-    return caller
+    def admit(self, actor: Actor) -> None:
+        if self.wallet_owner and actor.is_admin:
+            raise ForbiddenError("Quản trị viên không có ví (admins have no wallet).")
+        require_role(actor, *self.roles)
 
 
-WalletOwner = Annotated[
-    MoneyCall, Depends(money_caller(Role.SHOPPER, wallet_owner=True), scope="function")
-]
-PayoutReader = Annotated[
-    MoneyCall, Depends(money_caller(Role.MANAGER, Role.VENDOR), scope="function")
-]
-Refunder = Annotated[MoneyCall, Depends(money_caller(Role.VENDOR), scope="function")]
-Reverser = Annotated[MoneyCall, Depends(money_caller(), scope="function")]
+WALLET_OWNER = MoneyGate((Role.SHOPPER,), wallet_owner=True)
+PAYOUT_READER = MoneyGate((Role.MANAGER, Role.VENDOR))
+REFUNDER = MoneyGate((Role.VENDOR,))
+REVERSER = MoneyGate(())
+
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="unique per request; 1-255 characters"),
 ]
+
+
+async def _documented_headers(_token: BearerToken, _key: IdempotencyKey = None) -> None:
+    """Documents a money route's bearer token and Idempotency-Key (`MoneyRoute` reads them)."""
+
+
+MoneyEndpoint = Callable[..., MoneyRequest]
+_GATES: dict[Callable[..., Any], MoneyGate] = {}
+
+
+def money_post(
+    router: APIRouter, path: str, gate: MoneyGate
+) -> Callable[[MoneyEndpoint], MoneyEndpoint]:
+    """Register an endpoint (its validated path ids and body → the `MoneyRequest` to run) as a
+    money route on `router` open to `gate`: POST, 201 with the transfer."""
+
+    def register(endpoint: MoneyEndpoint) -> MoneyEndpoint:
+        _GATES[endpoint] = gate
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=["POST"],
+            status_code=201,
+            response_model=TransferPublic,
+            responses=MONEY_PROBLEMS,
+            dependencies=[Depends(_documented_headers)],
+            route_class_override=MoneyRoute,
+        )
+        return endpoint
+
+    return register
+
+
+class MoneyRoute(APIRoute):
+    """A money route, documented by FastAPI from its endpoint's signature but served in one
+    hop to the app's money threads (`AppContext.money_threads`) instead of FastAPI's dependency
+    cycle and thread pool (a payment is the service's hot path):
+    authenticate the caller and apply its gate (401/403 before anything else in the request is
+    read), validate the path ids and the JSON body as FastAPI does (422), build the request
+    (the endpoint), and run it once per Idempotency-Key in the same transaction."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        gate, endpoint, dependant = _GATES[self.endpoint], self.endpoint, self.dependant
+        body_field = self.body_field
+        body_name = dependant.body_params[0].name if dependant.body_params else None
+
+        def serve(
+            context: AppContext, headers: Headers, path: dict[str, Any], raw: bytes
+        ) -> Response:
+            scheme, token = get_authorization_scheme_param(headers.get("authorization"))
+            raw_token = require_token(token if scheme.lower() == "bearer" else None)
+            with Session(context.engine, expire_on_commit=False) as session:
+                actor = signed_in(session, raw_token=raw_token, now=context.clock())
+                gate.admit(actor)
+                values, errors = request_params_to_args(dependant.path_params, path)
+                if body_field is not None and body_name is not None:
+                    values[body_name], body_errors = _validated_body(body_field, headers, raw)
+                    errors += body_errors
+                if errors:
+                    raise RequestValidationError(errors)
+                call = MoneyCall(session, actor)
+                key = headers.get("idempotency-key")
+                return run_money(context, call, key=key, request=endpoint(**values))
+
+        async def handler(request: Request) -> Response:
+            raw = await request.body()
+            context: AppContext = request.app.state.context
+            return await asyncio.get_running_loop().run_in_executor(
+                context.money_threads, serve, context, request.headers, request.path_params, raw
+            )
+
+        return handler
+
+
+def _validated_body(field: ModelField, headers: Headers, raw: bytes) -> tuple[Any, list[Any]]:
+    """The body validated against `field`, read as FastAPI reads a JSON body: parsed only when
+    the content type is JSON (other bytes fail validation); an empty body is missing and
+    unreadable JSON is reported at its character position; bytes that are not text are a bad
+    request (400)."""
+    if not raw:
+        return None, [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+    body: Any = raw
+    if _is_json(headers.get("content-type")):
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            unreadable = {
+                "type": "json_invalid",
+                "loc": ("body", exc.pos),
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": exc.msg},
+            }
+            return None, [unreadable]
+        except (ValueError, RecursionError) as exc:  # not UTF-8 text, or nested past the parser
+            raise StarletteHTTPException(400, "There was an error parsing the body") from exc
+    return field.validate(body, {}, loc=("body",))
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 def _retryable(exc: Exception) -> bool:
@@ -133,7 +247,7 @@ def payee_public(payee: Payee, reader: Actor) -> PayeePublic:
 
 
 def run_money(
-    context: ContextDep, call: MoneyCall, *, key: str | None, request: MoneyRequest
+    context: AppContext, call: MoneyCall, *, key: str | None, request: MoneyRequest
 ) -> JSONResponse:
     """Execute `request` once for (caller, key) in the caller's transaction and answer its
     stored outcome: 201 with the transfer, or a problem. Retried whole on a serialization

@@ -62,6 +62,18 @@ class Settings(BaseSettings):
         max_length=200,
         description="Dask scheduler address (tcp://host:8786): sweeps run on that cluster",
     )
+    money_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="threads per worker process running money requests: enough to overlap their "
+        "database round trips; more only contend for the interpreter's lock",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="log every request (turn off behind a reverse proxy that logs them: it costs "
+        "the service about a twentieth of its CPU per payment)",
+    )
     worker_healthcheck_timeout: int = Field(
         default=60,
         ge=1,

@@ -136,6 +136,19 @@ def test_a_day_before_2000_is_not_closed(client: TestClient, world: World, engin
     assert first.status_code == 200, first.text
 
 
+def test_a_day_is_not_closed_for_a_market_that_does_not_exist(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    missing = max(world.market_a, world.market_b) + 100
+    response = client.post(
+        f"/markets/{missing}/days/2026-01-01/close", headers=world.headers("admin")
+    )
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "not-found"
+    assert snapshot_database(engine) == before
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     [

@@ -191,6 +191,17 @@ def test_the_worker_health_check_timeout_is_a_setting(
     assert served[-1]["timeout_worker_healthcheck"] == 120
 
 
+def test_the_access_log_can_be_left_to_the_proxy(
+    migrated: str, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(cli.app, ["serve"]).exit_code == 0
+    assert served[-1]["access_log"] is True
+    get_settings.cache_clear()
+    monkeypatch.setenv("CHO_ACCESS_LOG", "false")
+    assert runner.invoke(cli.app, ["serve"]).exit_code == 0
+    assert served[-1]["access_log"] is False
+
+
 def test_uvicorn_takes_the_timeout_option() -> None:
     import inspect
 

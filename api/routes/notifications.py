@@ -11,8 +11,14 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContextDep, CurrentUser, SessionDep, SettingsDep, require_token
-from api.money import MoneyToken
+from api.deps import (
+    BearerToken,
+    ContextDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    require_token,
+)
 from api.problems import problem_responses
 from market.db import read_only, require_id
 from market.inputs import Boolean, Id, WholeNumber
@@ -20,7 +26,7 @@ from market.money import feed, notifications, wakeups
 from market.money.models import WebhookEndpoint
 from market.registry import vendors
 from market.registry.models import Status
-from market.registry.users import authenticate
+from market.registry.users import signed_in
 
 router = APIRouter(tags=["notifications"], responses=problem_responses(401, 403, 404, 422))
 
@@ -83,7 +89,7 @@ def list_webhooks(actor: CurrentUser, session: SessionDep, vendor_id: Id) -> lis
 )
 async def payment_events(
     context: ContextDep,
-    token: MoneyToken,
+    token: BearerToken,
     vendor_id: Id,
     last_event_id: Annotated[WholeNumber | None, Header(alias="Last-Event-ID", ge=0)] = None,
     after: Annotated[WholeNumber, Query(ge=0, description="resume after this event id")] = 0,
@@ -101,7 +107,7 @@ async def payment_events(
         """The next events, the token checked again each time: revoked, expired, its user
         deactivated or the vendor no longer theirs, it raises (and an open stream ends)."""
         with Session(read_only(context.engine)) as session:
-            actor, _token = authenticate(session, raw_token=raw_token, now=context.clock())
+            actor = signed_in(session, raw_token=raw_token, now=context.clock())
             events = notifications.events_after(
                 session, actor=actor, vendor_id=vendor_id, after_id=cursor
             )

@@ -7,21 +7,19 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from api.deps import ClockDep, ContextDep, CurrentUser, SessionDep, SettingsDep
+from api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from api.money import (
-    IdempotencyKey,
+    MONEY_PROBLEMS,
+    PAYOUT_READER,
+    REFUNDER,
+    REVERSER,
+    WALLET_OWNER,
     PayeePublic,
-    PayoutReader,
-    Refunder,
-    Reverser,
-    TransferPublic,
-    WalletOwner,
+    money_post,
     payee_public,
-    run_money,
 )
 from api.problems import problem_responses
 from market.clock import business_day
@@ -30,12 +28,20 @@ from market.errors import InvalidCredentialsError
 from market.inputs import Id, IsoDate, WholeNumber
 from market.money import days, ledger, statements, wallets
 from market.money.models import LedgerAccount, LedgerAccountKind, TransferKind
-from market.money.requests import PayByQR, Refund, Reversal, SendToPhone, TopUp, Withdrawal
+from market.money.requests import (
+    MoneyRequest,
+    PayByQR,
+    Refund,
+    Reversal,
+    SendToPhone,
+    TopUp,
+    Withdrawal,
+)
 from market.pagination import decode_cursor, encode_cursor
 from market.registry.access import Actor, require_role
 
 router = APIRouter(tags=["wallets"], responses=problem_responses(401, 403, 404, 409, 422))
-MONEY = problem_responses(400, 402, 404, 409, 422)
+MONEY = MONEY_PROBLEMS
 
 Amount = Annotated[int, Field(gt=0, le=10**12, strict=True, description="whole đồng")]
 
@@ -189,22 +195,16 @@ def my_wallet(actor: CurrentUser, session: SessionDep, clock: ClockDep) -> Walle
     return _wallet_public(wallets.own_wallet(session, actor), clock())
 
 
-@router.post("/wallets/me/top-ups", status_code=201, response_model=TransferPublic, responses=MONEY)
-def top_up(
-    context: ContextDep, call: WalletOwner, data: AmountBody, key: IdempotencyKey = None
-) -> JSONResponse:
+@money_post(router, "/wallets/me/top-ups", WALLET_OWNER)
+def top_up(data: AmountBody) -> MoneyRequest:
     """Nạp tiền into the caller's wallet."""
-    return run_money(context, call, key=key, request=TopUp(data.amount))
+    return TopUp(data.amount)
 
 
-@router.post(
-    "/wallets/me/withdrawals", status_code=201, response_model=TransferPublic, responses=MONEY
-)
-def withdraw(
-    context: ContextDep, call: WalletOwner, data: AmountBody, key: IdempotencyKey = None
-) -> JSONResponse:
+@money_post(router, "/wallets/me/withdrawals", WALLET_OWNER)
+def withdraw(data: AmountBody) -> MoneyRequest:
     """Rút tiền from the caller's wallet."""
-    return run_money(context, call, key=key, request=Withdrawal(data.amount))
+    return Withdrawal(data.amount)
 
 
 @router.get("/wallets/lookup", response_model=RecipientPublic)
@@ -217,29 +217,16 @@ def lookup(
     return RecipientPublic(phone_masked=found.phone_masked, name_masked=found.name_masked)
 
 
-@router.post(
-    "/wallets/me/transfers", status_code=201, response_model=TransferPublic, responses=MONEY
-)
-def transfer(
-    context: ContextDep, call: WalletOwner, data: TransferBody, key: IdempotencyKey = None
-) -> JSONResponse:
+@money_post(router, "/wallets/me/transfers", WALLET_OWNER)
+def transfer(data: TransferBody) -> MoneyRequest:
     """Chuyển tiền to another wallet by phone number."""
-    return run_money(
-        context,
-        call,
-        key=key,
-        request=SendToPhone(data.to_phone, data.amount, data.memo),
-    )
+    return SendToPhone(data.to_phone, data.amount, data.memo)
 
 
-@router.post(
-    "/wallets/me/payments", status_code=201, response_model=TransferPublic, responses=MONEY
-)
-def pay(
-    context: ContextDep, call: WalletOwner, data: PayBody, key: IdempotencyKey = None
-) -> JSONResponse:
+@money_post(router, "/wallets/me/payments", WALLET_OWNER)
+def pay(data: PayBody) -> MoneyRequest:
     """Pay a stall by its scanned VietQR (a static code needs `amount`; a dynamic code fixes it)."""
-    return run_money(context, call, key=key, request=PayByQR(data.payload, data.amount))
+    return PayByQR(data.payload, data.amount)
 
 
 def _statement(
@@ -297,51 +284,22 @@ def vendor_statement(
     return _statement(session, actor, wallet, cursor, limit)
 
 
-@router.post(
-    "/payout-accounts/{account_id}/withdrawals",
-    status_code=201,
-    response_model=TransferPublic,
-    responses=MONEY,
-)
-def vendor_withdraw(
-    context: ContextDep,
-    call: PayoutReader,
-    account_id: Id,
-    data: AmountBody,
-    key: IdempotencyKey = None,
-) -> JSONResponse:
+@money_post(router, "/payout-accounts/{account_id}/withdrawals", PAYOUT_READER)
+def vendor_withdraw(account_id: Id, data: AmountBody) -> MoneyRequest:
     """Rút tiền from a vendor wallet."""
-    return run_money(context, call, key=key, request=Withdrawal(data.amount, account_id))
+    return Withdrawal(data.amount, account_id)
 
 
-@router.post(
-    "/payments/{payment_id}/refunds",
-    status_code=201,
-    response_model=TransferPublic,
-    responses=MONEY,
-)
-def refund(
-    context: ContextDep,
-    call: Refunder,
-    payment_id: Id,
-    data: AmountBody,
-    key: IdempotencyKey = None,
-) -> JSONResponse:
+@money_post(router, "/payments/{payment_id}/refunds", REFUNDER)
+def refund(payment_id: Id, data: AmountBody) -> MoneyRequest:
     """The vendor refunds part or all of a payment (never more than the payment in total)."""
-    return run_money(context, call, key=key, request=Refund(payment_id, data.amount))
+    return Refund(payment_id, data.amount)
 
 
-@router.post(
-    "/payments/{payment_id}/reversal",
-    status_code=201,
-    response_model=TransferPublic,
-    responses=MONEY,
-)
-def reversal(
-    context: ContextDep, call: Reverser, payment_id: Id, key: IdempotencyKey = None
-) -> JSONResponse:
+@money_post(router, "/payments/{payment_id}/reversal", REVERSER)
+def reversal(payment_id: Id) -> MoneyRequest:
     """An admin reverses a payment that has not been refunded."""
-    return run_money(context, call, key=key, request=Reversal(payment_id))
+    return Reversal(payment_id)
 
 
 @router.get("/vendors/{vendor_id}/slip", response_model=DailySlip)

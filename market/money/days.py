@@ -13,12 +13,14 @@ from market.errors import (
     DayNotOverError,
     FieldError,
     InvalidInputError,
+    NotFoundError,
 )
 from market.money import followup, ledger
 from market.money.models import DayClose, LedgerAccount, Transfer, TransferKind
 from market.registry import audit
 from market.registry.access import Actor, require_market_manager
 from market.registry.models import (
+    Market,
     PayoutAccount,
 )
 from market.registry.vendors import readable_vendor
@@ -97,6 +99,8 @@ def close_day(
 ) -> DayClose:
     """Freeze a market's per-vendor totals for a business day that is over."""
     require_market_manager(actor, market_id)
+    if session.get(Market, market_id) is None:  # an admin passes the check for any id
+        raise NotFoundError("Không tìm thấy chợ (market not found).")
     if day < EARLIEST_DAY:
         raise InvalidInputError(
             "Chỉ chốt được ngày từ 01/01/2000 đến hôm qua (a day from 2000-01-01 to yesterday).",

@@ -7,10 +7,12 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from market.db import require_id
@@ -73,7 +75,8 @@ def user_market_ids(session: Session, user_id: int) -> list[int]:
 
 
 def actor_for(session: Session, user: User) -> Actor:
-    """Only managers act on markets, so only theirs are read."""
+    """The actor a user (or a row of the user's columns) is. Only managers act on markets, so
+    only theirs are read."""
     role = Role(user.role)
     markets = user_market_ids(session, require_id(user)) if role is Role.MANAGER else []
     return Actor(
@@ -183,24 +186,48 @@ def issue_token(
     return raw, token
 
 
-_TOKEN_AND_USER = (
-    select(ApiToken, User)
-    .join(User, col(User.id) == ApiToken.user_id)
-    .where(ApiToken.token_hash == bindparam("digest"))
-)
+_TOKENS, _USERS = ApiToken.__table__, User.__table__  # type: ignore[attr-defined]
+_SIGNED_IN = (
+    core_select(
+        _TOKENS.c.id.label("token_id"),
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.expires_at,
+        _USERS.c.id,
+        _USERS.c.username,
+        _USERS.c.role,
+        _USERS.c.status,
+        _USERS.c.vendor_id,
+        _USERS.c.phone,
+    )
+    .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .where(_TOKENS.c.token_hash == bindparam("digest"))
+)  # plain columns: no ORM objects are built for the read every request makes
+
+
+def signed_in(session: Session, *, raw_token: str, now: datetime) -> Actor:
+    """The actor behind a bearer token; expired, revoked or unknown tokens and deactivated users
+    are refused."""
+    return _signed_in(session, raw_token, now)[0]
 
 
 def authenticate(session: Session, *, raw_token: str, now: datetime) -> tuple[Actor, ApiToken]:
-    """The actor behind a bearer token; expired, revoked or unknown tokens are refused."""
-    row = session.exec(_TOKEN_AND_USER, params={"digest": _token_digest(raw_token)}).first()
-    if row is None or row[0].revoked_at is not None or row[0].expires_at <= now:
+    """`signed_in`, with the token's row (to revoke it, say)."""
+    actor, token_id = _signed_in(session, raw_token, now)
+    token = session.get(ApiToken, token_id)
+    assert token is not None
+    return actor, token
+
+
+def _signed_in(session: Session, raw_token: str, now: datetime) -> tuple[Actor, int]:
+    row = session.connection().execute(_SIGNED_IN, {"digest": _token_digest(raw_token)}).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise UnauthenticatedError(
             "Phiên đăng nhập không hợp lệ hoặc đã hết hạn (invalid, expired or revoked token)."
         )
-    token, user = row
-    if user.status != Status.ACTIVE:
+    if row.status != Status.ACTIVE:
         raise UnauthenticatedError("Tài khoản đã bị khóa (user is deactivated).")
-    return actor_for(session, user), token
+    user = cast(User, row)  # the row's user columns are named as User's attributes
+    return actor_for(session, user), row.token_id
 
 
 def revoke_token(session: Session, *, token: ApiToken, now: datetime) -> None:

@@ -27,7 +27,7 @@ from market.money.requests import Refund
 from market.registry import stall_codes, stalls, vendors
 from market.registry.access import Actor
 from market.registry.models import Role, Stall, Vendor
-from market.registry.users import authenticate
+from market.registry.users import signed_in
 from qr import board as board_render
 from qr.amounts import format_vnd
 from qr.render import svg_text
@@ -177,7 +177,7 @@ async def soundbox_events(
 
     def fetch(cursor: int) -> list[tuple[int, str, dict[str, Any]]]:
         with Session(read_only(context.engine)) as session:
-            actor, _token = authenticate(session, raw_token=raw, now=context.clock())
+            actor = signed_in(session, raw_token=raw, now=context.clock())
             vendor = own_vendor(session, actor)
             events = notifications.events_after(
                 session,
@@ -190,7 +190,7 @@ async def soundbox_events(
 
     def vendor_of_session() -> int:
         with Session(read_only(context.engine)) as session:
-            actor, _token = authenticate(session, raw_token=raw, now=context.clock())
+            actor = signed_in(session, raw_token=raw, now=context.clock())
             return require_id(own_vendor(session, actor))
 
     start = max(after, last_event_id or 0)
