@@ -272,6 +272,21 @@ def test_an_oversized_chunked_json_body_is_413(
     assert snapshot_database(engine) == before
 
 
+def test_an_oversized_chunked_money_request_is_413_and_claims_no_key(
+    small_client: TestClient, world: World, engine: Engine
+) -> None:
+    before = snapshot_database(engine)
+    body = b'{"amount": 1000, "padding": "' + b"x" * 3000 + b'"}'
+    headers = world.headers("shopper") | {"content-type": "application/json"}
+    response = small_client.post(
+        "/wallets/me/top-ups",
+        content=_chunks(body[:500], body[500:1500], body[1500:]),
+        headers=headers | {"Idempotency-Key": "too-large-1"},
+    )
+    _assert_too_large(response)
+    assert snapshot_database(engine) == before
+
+
 def test_an_oversized_chunked_multipart_body_is_413(
     small_client: TestClient, world: World, engine: Engine
 ) -> None:
