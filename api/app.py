@@ -176,9 +176,10 @@ def create_app(
         settings=settings, engine=engine, clock=clock, money_threads=money_threads
     )
     problems.install(app)
-    # Routes are matched in this order, one by one: money first, a payment is the hot path.
+    # Routes are matched in this order, one by one: the money routes first (a payment is the
+    # hot path), then the rest.
+    app.include_router(wallets.money_router)
     for module in (
-        wallets,
         reference,
         auth,
         markets,
@@ -187,6 +188,7 @@ def create_app(
         users,
         spreadsheets,
         codes,
+        wallets,
         notifications,
         simulations,
     ):

@@ -41,6 +41,8 @@ from market.pagination import decode_cursor, encode_cursor
 from market.registry.access import Actor, require_role
 
 router = APIRouter(tags=["wallets"], responses=problem_responses(401, 403, 404, 409, 422))
+# the money routes, which the app matches before every other route (a payment is the hot path)
+money_router = APIRouter(tags=["wallets"], responses=problem_responses(401, 403, 404, 409, 422))
 MONEY = MONEY_PROBLEMS
 
 Amount = Annotated[int, Field(gt=0, le=10**12, strict=True, description="whole đồng")]
@@ -195,13 +197,13 @@ def my_wallet(actor: CurrentUser, session: SessionDep, clock: ClockDep) -> Walle
     return _wallet_public(wallets.own_wallet(session, actor), clock())
 
 
-@money_post(router, "/wallets/me/top-ups", WALLET_OWNER)
+@money_post(money_router, "/wallets/me/top-ups", WALLET_OWNER)
 def top_up(data: AmountBody) -> MoneyRequest:
     """Nạp tiền into the caller's wallet."""
     return TopUp(data.amount)
 
 
-@money_post(router, "/wallets/me/withdrawals", WALLET_OWNER)
+@money_post(money_router, "/wallets/me/withdrawals", WALLET_OWNER)
 def withdraw(data: AmountBody) -> MoneyRequest:
     """Rút tiền from the caller's wallet."""
     return Withdrawal(data.amount)
@@ -217,13 +219,13 @@ def lookup(
     return RecipientPublic(phone_masked=found.phone_masked, name_masked=found.name_masked)
 
 
-@money_post(router, "/wallets/me/transfers", WALLET_OWNER)
+@money_post(money_router, "/wallets/me/transfers", WALLET_OWNER)
 def transfer(data: TransferBody) -> MoneyRequest:
     """Chuyển tiền to another wallet by phone number."""
     return SendToPhone(data.to_phone, data.amount, data.memo)
 
 
-@money_post(router, "/wallets/me/payments", WALLET_OWNER)
+@money_post(money_router, "/wallets/me/payments", WALLET_OWNER)
 def pay(data: PayBody) -> MoneyRequest:
     """Pay a stall by its scanned VietQR (a static code needs `amount`; a dynamic code fixes it)."""
     return PayByQR(data.payload, data.amount)
@@ -284,19 +286,19 @@ def vendor_statement(
     return _statement(session, actor, wallet, cursor, limit)
 
 
-@money_post(router, "/payout-accounts/{account_id}/withdrawals", PAYOUT_READER)
+@money_post(money_router, "/payout-accounts/{account_id}/withdrawals", PAYOUT_READER)
 def vendor_withdraw(account_id: Id, data: AmountBody) -> MoneyRequest:
     """Rút tiền from a vendor wallet."""
     return Withdrawal(data.amount, account_id)
 
 
-@money_post(router, "/payments/{payment_id}/refunds", REFUNDER)
+@money_post(money_router, "/payments/{payment_id}/refunds", REFUNDER)
 def refund(payment_id: Id, data: AmountBody) -> MoneyRequest:
     """The vendor refunds part or all of a payment (never more than the payment in total)."""
     return Refund(payment_id, data.amount)
 
 
-@money_post(router, "/payments/{payment_id}/reversal", REVERSER)
+@money_post(money_router, "/payments/{payment_id}/reversal", REVERSER)
 def reversal(payment_id: Id) -> MoneyRequest:
     """An admin reverses a payment that has not been refunded."""
     return Reversal(payment_id)
