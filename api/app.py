@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import web
 from api import problems
-from api.deps import AppContext
+from api.deps import AppContext, MoneyThreads
 from api.routes import (
     auth,
     codes,
@@ -161,7 +160,7 @@ def create_app(
                 yield
         finally:
             wakeups.HUB.stop()  # the event listener, if a feed started one
-            money_threads.shutdown(wait=True)
+            money_threads.stop()
 
     app: FastAPI = FastAPIOffline(
         lifespan=lifespan,
@@ -171,7 +170,7 @@ def create_app(
         favicon_url="data:,",
         responses=problems.problem_responses(400, 413, 422),
     )
-    money_threads = ThreadPoolExecutor(settings.money_threads, thread_name_prefix="money")
+    money_threads = MoneyThreads(settings.money_threads)
     app.state.context = AppContext(
         settings=settings, engine=engine, clock=clock, money_threads=money_threads
     )

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
@@ -60,10 +60,32 @@ PortOption = Annotated[int, typer.Option(help="port to listen on")]
 WorkersOption = Annotated[int, typer.Option(min=1, help="worker processes")]
 
 
+def _settings() -> Settings:
+    """The settings from the environment; a bad value is one line on stderr naming its
+    variable, and exit status 2."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        _refuse(f"Cấu hình không hợp lệ (invalid setting): {_reasons(exc, 'CHO_')}")
+
+
+def _reasons(exc: ValidationError, prefix: str) -> str:
+    """Each invalid value as `VARIABLE: message`, the variable named by `prefix` and its field."""
+    return "; ".join(
+        f"{prefix}{'.'.join(str(p) for p in e['loc']).upper()}: {field_message(e)}"
+        for e in exc.errors(include_input=False)
+    )
+
+
+def _refuse(line: str) -> NoReturn:
+    typer.echo(line, err=True)
+    raise typer.Exit(2)
+
+
 def _engine() -> Engine:
     """The engine of the configured database, which must exist and be migrated; otherwise one
     line on stderr saying what is missing, exit status 2, and nothing created."""
-    url = get_settings().database_url
+    url = _settings().database_url
     try:
         require_database(url)
     except DatabaseNotReadyError as exc:
@@ -92,12 +114,7 @@ def _first_admin(engine: Engine, settings: Settings) -> None:
             username=username, password=password, full_name="Quản trị hệ thống", role=Role.ADMIN
         )
     except ValidationError as exc:
-        reasons = "; ".join(
-            f"CHO_ADMIN_{'.'.join(str(p) for p in e['loc']).upper()}: {field_message(e)}"
-            for e in exc.errors(include_input=False)
-        )
-        typer.echo(f"Không tạo được quản trị viên đầu tiên: {reasons}", err=True)
-        raise typer.Exit(2) from None
+        _refuse(f"Không tạo được quản trị viên đầu tiên: {_reasons(exc, 'CHO_ADMIN_')}")
     try:
         with unit_of_work(engine) as session:
             if session.exec(select(User).where(User.username == username)).first() is not None:
@@ -109,7 +126,7 @@ def _first_admin(engine: Engine, settings: Settings) -> None:
 
 
 def _serve(host: str, port: int, workers: int) -> None:
-    settings = get_settings()
+    settings = _settings()
     engine = _engine()
     _first_admin(engine, settings)
     engine.dispose()
@@ -121,7 +138,8 @@ def _serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level="info",
         access_log=settings.access_log,
-        proxy_headers=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
     )
 
@@ -142,7 +160,7 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="start serving")] = True,
 ) -> None:
     """Create or upgrade the database, load the Mậu A demo market and users, then serve."""
-    settings = get_settings()
+    settings = _settings()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     with unit_of_work(engine) as session:
@@ -218,7 +236,7 @@ def worker(
                     stop.set()
 
         threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    runner = Worker(engine, get_settings())
+    runner = Worker(engine, _settings())
     console.print(f"cho worker {runner.name}: đang chờ việc (waiting for jobs)")
     count = runner.run_forever(stop, once=once)
     engine.dispose()
@@ -228,7 +246,7 @@ def worker(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Run the migrations up to the newest schema."""
-    url = get_settings().database_url
+    url = _settings().database_url
     upgrade(url)
     console.print(f"Đã cập nhật cấu trúc dữ liệu (schema upgraded): {url}")
 

@@ -9,6 +9,7 @@ Finer checks (which market, which vendor) stay in the domain."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +30,30 @@ from market.registry.users import authenticate, signed_in
 from market.settings import Settings
 
 
+class MoneyThreads:
+    """The threads that run money requests (`api.money.MoneyRoute`): started on first use and
+    stopped, once the requests they are running finish, when the app's lifespan ends (an app
+    that starts again gets new ones)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="money")
+            return self._pool
+
+    def stop(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
 @dataclass(frozen=True)
 class AppContext:
     """What every request needs from the running app: settings, the engine, the clock, and the
@@ -37,7 +62,7 @@ class AppContext:
     settings: Settings
     engine: Engine
     clock: Clock
-    money_threads: ThreadPoolExecutor
+    money_threads: MoneyThreads
 
 
 # Dependencies that never block are `async def`: FastAPI would run a plain `def` in the thread

@@ -151,8 +151,9 @@ class MoneyRoute(APIRoute):
         async def handler(request: Request) -> Response:
             raw = await request.body()
             context: AppContext = request.app.state.context
+            threads = context.money_threads.pool
             return await asyncio.get_running_loop().run_in_executor(
-                context.money_threads, serve, context, request.headers, request.path_params, raw
+                threads, serve, context, request.headers, request.path_params, raw
             )
 
         return handler

@@ -5,9 +5,15 @@ one run on this machine:
    client updates its own branch row mostly; at scale 1 all 16 queue on one row and pgbench is
    artificially slow), in a database of its own, then 16 concurrent clients paying by QR
    through the service (2 uvicorn workers) on the same server for the same time. Floor 0.15,
-   aim 0.30.
+   aim 0.30. Beside it, the same clients on GET /health (one `SELECT 1` in a transaction) on a
+   database of the same server: the most requests per second this stack answers when each
+   touches the database, so payments ÷ GET /health says how close a payment comes to that.
 2. SQLite: the same payment load, divided by the cheapest JSON endpoint (GET /health, which
    also reads the database) of the same server with the same clients. Floor 0.20, aim 0.40.
+
+During each measured phase the bench reads the CPU time the service's processes and
+PostgreSQL's used (/proc, Linux) and prints both per payment: what a payment costs the machine
+on each side.
 
 Client i is shopper i paying stall i's printed static code 1,000 ₫ (16 shoppers, 16 stalls of
 one market), each request with a new Idempotency-Key. The load generator is a lean asyncio
@@ -51,9 +57,10 @@ from market.registry.users import hash_password
 from tests.live import Seeded, Server, drop_database, fresh_database, seed
 
 
-def pgbench_tps(admin_url: str, clients: int, seconds: int) -> float:
+def pgbench_tps(admin_url: str, clients: int, seconds: int) -> tuple[float, float]:
     """TPS of pgbench's TPC-B at scale max(16, clients) (one branch row per client: the fair
-    reference) on a database of its own on the same server."""
+    reference) on a database of its own on the same server, and PostgreSQL's CPU milliseconds
+    per transaction."""
     url = make_url(admin_url)
     binary = shutil.which("pgbench") or next(
         iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None
@@ -89,16 +96,19 @@ def pgbench_tps(admin_url: str, clients: int, seconds: int) -> float:
     subprocess.run(
         [str(binary), "-i", "-q", "-s", str(scale), *common, name], check=True, capture_output=True
     )
+    before = cpu_seconds(postgres_pids())
     out = subprocess.run(
         [str(binary), "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), *common, name],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
+    database_cpu = cpu_seconds(postgres_pids()) - before
     drop_database(admin_url, name)
     match = re.search(r"tps = ([0-9.]+)", out)
     assert match, out
-    return float(match.group(1))
+    tps = float(match.group(1))
+    return tps, database_cpu / (tps * seconds) * 1000
 
 
 # Connections open 20 ms apart so the kernel spreads them over the workers: opened at once, the
@@ -238,13 +248,79 @@ def run_service(
             server.start()
         bases = [server.base for server in servers]
         load(bases, clients, WARM_UP, pay(world))
+        service = [pid for server in servers for pid in process_tree(server.pid)]
+        before = CpuSplit.read(service, backend)
         rate, lat, err = load(bases, clients, seconds, pay(world))
         report(f"pay by QR, {shape.label}", rate, lat, err)
+        before.report(CpuSplit.read(service, backend), rate * seconds)
         audit(servers[-1].base, world)
     finally:
         for server in servers:
             server.stop()
     return rate
+
+
+@dataclass(frozen=True)
+class CpuSplit:
+    """CPU seconds used so far by the service's processes and by PostgreSQL's (every process
+    named postgres on this machine; none on SQLite), read from /proc (Linux)."""
+
+    service: float
+    database: float
+
+    @classmethod
+    def read(cls, service_pids: list[int], backend: str) -> CpuSplit:
+        database = postgres_pids() if backend == "postgresql" else []
+        return cls(cpu_seconds(service_pids), cpu_seconds(database))
+
+    def report(self, after: CpuSplit, payments: float) -> None:
+        per = {
+            "service": (after.service - self.service) / payments * 1000,
+            "PostgreSQL": (after.database - self.database) / payments * 1000,
+        }
+        print("  CPU per payment: " + ", ".join(f"{k} {v:.2f} ms" for k, v in per.items() if v))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds of these processes, with their children that have exited
+    (a PostgreSQL backend's time passes to the postmaster when its client disconnects)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(field) for field in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and its descendants (uvicorn's supervisor and its workers)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(") ", 1)[1].split()[1])
+            except OSError:
+                continue
+            parents.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += parents.get(pid, [])
+    return tree
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
 
 
 def audit(base: str, world: Seeded) -> None:
@@ -259,7 +335,8 @@ def audit(base: str, world: Seeded) -> None:
 
 
 def health_rate(url: str, workdir: Path, clients: int, seconds: float) -> float:
-    """GET /health per second of a 2-worker server on `url` (the SQLite reference)."""
+    """GET /health per second of a 2-worker server on `url` (the SQLite reference; on
+    PostgreSQL, the stack's ceiling)."""
     server = Server(url, workdir / "health.log", workers=2)
     server.start()
     try:
@@ -273,23 +350,40 @@ def health_rate(url: str, workdir: Path, clients: int, seconds: float) -> float:
 
 def on_postgresql(admin_url: str, workdir: Path, clients: int, seconds: int, shape: Shape) -> float:
     """Payments/s of `shape` on a fresh PostgreSQL database, dropped afterwards."""
+    return on_fresh_database(
+        admin_url,
+        workdir,
+        lambda url: run_service("postgresql", url, workdir, clients, seconds, shape),
+    )
+
+
+def on_fresh_database(admin_url: str, workdir: Path, measure: Callable[[str], float]) -> float:
+    """`measure` on a fresh, migrated PostgreSQL database, dropped afterwards."""
     name = f"cho_bench_{uuid.uuid4().hex[:6]}"
     url = fresh_database("postgresql", workdir, admin_url, name)
     try:
-        return run_service("postgresql", url, workdir, clients, seconds, shape)
+        return measure(url)
     finally:
         drop_database(admin_url, name)
 
 
 def postgresql(args: argparse.Namespace, workdir: Path) -> None:
     print("PostgreSQL")
-    tps = pgbench_tps(args.pg, args.clients, args.seconds)
+    tps, database_ms = pgbench_tps(args.pg, args.clients, args.seconds)
     print(
         f"  pgbench TPC-B, scale {max(16, args.clients)}, {args.clients} clients"
         f" (reference) {tps:8.1f} tps   {load_average()}"
     )
+    print(f"  CPU per pgbench transaction: PostgreSQL {database_ms:.2f} ms")
     rate = on_postgresql(args.pg, workdir, args.clients, args.seconds, Shape(1, 2))
+    ceiling = on_fresh_database(
+        args.pg, workdir, lambda url: health_rate(url, workdir, args.clients, args.seconds)
+    )
     print(f"  ratio payments/s ÷ pgbench tps: {rate / tps:.2f}   (floor 0.15, aim 0.30)")
+    print(
+        f"  ratio GET /health ÷ pgbench tps: {ceiling / tps:.2f}"
+        f"   payments/s ÷ GET /health/s: {rate / ceiling:.2f}"
+    )
     if args.instances:
         one = on_postgresql(args.pg, workdir, args.clients, args.seconds, Shape(1, 1))
         two = on_postgresql(args.pg, workdir, args.clients, args.seconds, Shape(2, 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -56,7 +57,7 @@ def _sqlite_begin(connection: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`: SQLite gets WAL, foreign keys, a busy timeout and immediate
-    transactions; PostgreSQL gets a pre-pinged pool."""
+    transactions; PostgreSQL gets a pool that pings connections idle for a while."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -67,7 +68,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection back in use within this many seconds is handed out without a ping. A
+# database restart or a dropped connection leaves the pool idle for longer than this (a request
+# that meets the failure itself gets an error, and SQLAlchemy then replaces every pooled
+# connection older than it), so the round trip is saved only where it proves nothing.
+IDLE_BEFORE_PING = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pessimistic disconnect handling (`pool_pre_ping`), only for connections idle
+    for `IDLE_BEFORE_PING` seconds or more: one that fails the ping is replaced before use."""
+
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(str(exc)) from exc  # the pool connects afresh and retries
+
+    event.listen(engine, "connect", returned)
+    event.listen(engine, "checkin", returned)
+    event.listen(engine, "checkout", ping)
 
 
 def read_only(engine: Engine) -> Engine:

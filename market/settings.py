@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -74,6 +75,13 @@ class Settings(BaseSettings):
         description="log every request (turn off behind a reverse proxy that logs them: it costs "
         "the service about a twentieth of its CPU per payment)",
     )
+    trusted_proxies: str = Field(
+        default="",
+        max_length=1000,
+        description="addresses or networks (comma-separated; `*` for any) of the reverse proxies "
+        "whose X-Forwarded-For and X-Forwarded-Proto headers name the real client and scheme, "
+        "for login throttling per client and secure cookies; empty: those headers are ignored",
+    )
     worker_healthcheck_timeout: int = Field(
         default=60,
         ge=1,
@@ -87,6 +95,22 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(
         default=None, description="the first admin's password (never printed or logged)"
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"'{entry}' không phải địa chỉ hay mạng IP (not an IP address or network;"
+                    " e.g. 10.0.0.5, 172.18.0.0/16 or *)"
+                ) from None
+        return ",".join(entries)
 
     @property
     def webhook_allowed(self) -> frozenset[str]:

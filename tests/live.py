@@ -223,6 +223,12 @@ class Server:
                 raise RuntimeError(self.log.read_text(errors="replace"))
         raise RuntimeError("server did not start")
 
+    @property
+    def pid(self) -> int:
+        """The `cho serve` process (its workers are its children)."""
+        assert self.process is not None, "the server was not started"
+        return self.process.pid
+
     def kill(self) -> None:
         """kill -9 the server and its workers, mid-whatever."""
         if self.process is not None and self.process.poll() is None:

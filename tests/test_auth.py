@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import PASSWORD, FrozenClock, World
+from tests.live import Server
 
 
 def test_login_gives_a_token_that_works(client: TestClient, world: World) -> None:
@@ -172,3 +175,58 @@ def test_admin_creates_users_with_checked_links(client: TestClient, world: World
     assert dup.status_code == 409
     login = client.post("/auth/token", data={"username": "ql.yenbai", "password": "long-enough-1"})
     assert login.status_code == 200
+
+
+def _failed_logins(base: str, client: str, names: list[str]) -> list[int]:
+    """Statuses of wrong-password sign-ins for `names`, each as forwarded for `client` by a
+    proxy (a header only: nothing is sent to that address)."""
+    return [
+        httpx.post(
+            f"{base}/auth/token",
+            data={"username": name, "password": "not-the-password"},
+            headers={"X-Forwarded-For": client},
+            timeout=30,
+        ).status_code
+        for name in names
+    ]
+
+
+# two failures lock a client for 15 minutes; each sign-in names another user, so only the
+# client's own count can lock it
+LOCK_AFTER_TWO = {"CHO_LOGIN_FREE_FAILURES": "2", "CHO_LOGIN_LOCK_FAILURES": "2"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_behind_a_trusted_proxy_each_client_is_throttled_on_its_own(
+    live_url: str, tmp_path: Path
+) -> None:
+    server = Server(
+        live_url,
+        tmp_path / "server.log",
+        workers=1,
+        env=LOCK_AFTER_TWO | {"CHO_TRUSTED_PROXIES": "127.0.0.1"},
+    )
+    server.start()
+    try:
+        assert _failed_logins(server.base, "198.51.100.7", ["an", "binh", "chi"]) == [
+            401,
+            401,
+            429,
+        ]
+        assert _failed_logins(server.base, "198.51.100.8", ["dung"]) == [401]  # another client
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_forwarded_headers_from_an_untrusted_peer_are_ignored(
+    live_url: str, tmp_path: Path
+) -> None:
+    server = Server(live_url, tmp_path / "server.log", workers=1, env=LOCK_AFTER_TWO)
+    server.start()
+    try:
+        assert _failed_logins(server.base, "198.51.100.7", ["an", "binh"]) == [401, 401]
+        # claiming to be another client changes nothing: the peer itself is locked
+        assert _failed_logins(server.base, "198.51.100.8", ["chi"]) == [429]
+    finally:
+        server.stop()

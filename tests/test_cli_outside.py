@@ -202,6 +202,27 @@ def test_the_access_log_can_be_left_to_the_proxy(
     assert served[-1]["access_log"] is False
 
 
+def test_forwarded_headers_are_trusted_only_from_the_proxies_named(
+    migrated: str, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(cli.app, ["serve"]).exit_code == 0
+    assert served[-1]["proxy_headers"] is False
+    get_settings.cache_clear()
+    monkeypatch.setenv("CHO_TRUSTED_PROXIES", " 10.0.0.5, 172.18.0.0/16 ")
+    assert runner.invoke(cli.app, ["serve"]).exit_code == 0
+    assert served[-1]["proxy_headers"] is True
+    assert served[-1]["forwarded_allow_ips"] == "10.0.0.5,172.18.0.0/16"
+
+
+def test_a_proxy_that_is_not_an_address_is_refused_in_one_line(
+    migrated: str, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHO_TRUSTED_PROXIES", "10.0.0.5,nginx")
+    result = runner.invoke(cli.app, ["serve"])
+    _one_line_refusal(result, "CHO_TRUSTED_PROXIES", "'nginx'")
+    assert served == []
+
+
 def test_uvicorn_takes_the_timeout_option() -> None:
     import inspect
 

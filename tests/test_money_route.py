@@ -146,3 +146,14 @@ def _header_params(route: Any) -> list[Any]:
     for sub in route.dependant.dependencies:
         found += sub.header_params
     return found
+
+
+def test_an_app_started_again_serves_money_requests_again(client: TestClient, world: World) -> None:
+    """The money threads stop with the app's lifespan and start afresh with the next one."""
+    app = client.app
+    for key in ("first-life", "second-life"):
+        with TestClient(app) as again:
+            answer = again.post(
+                TOP_UP, json={"amount": 10_000}, headers=_keyed(world, "shopper", key)
+            )
+            assert answer.status_code == 201, answer.text

@@ -3,7 +3,7 @@ signed-in actor from the session cookie; the CSRF check; template rendering (a w
 block of it for an htmx swap); and how refusals become pages.
 
 The session cookie holds a bearer token of the same kind `POST /auth/token` issues, checked by the
-same `authenticate()`: sign-out, revocation, password change and deactivation end a page session
+same `signed_in()`: sign-out, revocation, password change and deactivation end a page session
 exactly as they end an API session.
 
 CSRF: double submit. A random `cho_csrf` cookie (HttpOnly, SameSite=Lax) is set on the first page
@@ -37,8 +37,7 @@ from market.clock import Clock
 from market.errors import DomainError, ForbiddenError, NotFoundError, UnauthenticatedError
 from market.field_messages import field_message, vietnamese_first
 from market.registry.access import Actor
-from market.registry.models import ApiToken
-from market.registry.users import authenticate
+from market.registry.users import signed_in
 from market.settings import Settings
 from market.text import phone_as_written
 from web import i18n
@@ -84,28 +83,21 @@ class CsrfError(Exception):
     """The form's CSRF token is missing or stale: refused, nothing done."""
 
 
-@dataclass(frozen=True)
-class Signed:
-    actor: Actor
-    token: ApiToken
-
-
-def get_signed(request: Request, session: Db) -> Signed:
+def signed_actor(request: Request, session: Db) -> Actor:
+    """The actor behind the session cookie, or `LoginRequiredError`."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         raise LoginRequiredError
     try:
-        actor, token = authenticate(session, raw_token=raw, now=context_of(request).clock())
+        return signed_in(session, raw_token=raw, now=context_of(request).clock())
     except UnauthenticatedError:
         raise LoginRequiredError from None
-    return Signed(actor, token)
 
 
-async def get_actor(signed: Annotated[Signed, Depends(get_signed)]) -> Actor:
-    return signed.actor
+async def get_actor(actor: Annotated[Actor, Depends(signed_actor)]) -> Actor:
+    return actor
 
 
-SignedDep = Annotated[Signed, Depends(get_signed)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
@@ -173,6 +165,11 @@ def _percent(context: Context, value: float | None) -> str:
     return i18n.percent(value, context.get("lang", i18n.DEFAULT))
 
 
+@pass_context
+def _area(context: Context, value: float) -> str:
+    return i18n.area(value, context.get("lang", i18n.DEFAULT))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -187,6 +184,7 @@ def _environment() -> Environment:
         day=i18n.day,
         moment=i18n.moment,
         percent=_percent,
+        area=_area,
         number=i18n.number,
         phone=phone_as_written,
     )

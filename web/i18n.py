@@ -78,6 +78,15 @@ def number(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
+def area(value: float, lang: str = DEFAULT) -> str:
+    """A stall's floor area to two decimals at most: 12.0 → "12 m²", 1234.5 → "1.234,5 m²" in
+    Vietnamese ("1,234.5 m²" in English)."""
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    if lang == "vi":
+        text = text.translate(str.maketrans(",.", ".,"))
+    return f"{text} m²"
+
+
 # The goods categories' labels come from market/registry/models.py; listed here so the catalog
 # extractor sees them (a test keeps this list equal to CATEGORY_LABELS).
 CATEGORY_MSGIDS = (

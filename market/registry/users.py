@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from market.db import require_id
 from market.errors import (
@@ -186,7 +186,7 @@ def issue_token(
     return raw, token
 
 
-_TOKENS, _USERS = ApiToken.__table__, User.__table__  # type: ignore[attr-defined]
+_TOKENS, _USERS = SQLModel.metadata.tables["api_token"], SQLModel.metadata.tables["app_user"]
 _SIGNED_IN = (
     core_select(
         _TOKENS.c.id.label("token_id"),

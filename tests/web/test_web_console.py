@@ -165,3 +165,27 @@ def test_the_vendor_page_names_webhooks_and_the_fee_unit_in_vietnamese(
     listing = client.get(f"/m/{world.market_a}/vendors")
     assert "Phí giao dịch (phần vạn: 100 = 1 %)" in listing.text
     assert "Ví dụ 150 là 1,5 %; để trống là 0" in listing.text
+
+
+def test_a_stopped_zone_is_named_on_the_zone_list_after_confirming(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "manager.a")
+    zones = f"/m/{world.market_a}/zones"
+    action = f"{zones}/{world.zone_a}/deactivate"
+    asked = client.post(action, data={"csrf": form_csrf(client, zones)})
+    done = client.post(action, data={"csrf": csrf_of(asked.text), "confirm": "yes"})
+    assert done.status_code == 200
+    assert str(done.url).endswith(f"{zones}?stopped={world.zone_a}")
+    notice = re.search(r'<p class="notice" role="status">([^<]*)</p>', done.text)
+    assert notice is not None
+    assert notice.group(1).startswith("Đã ngừng khu ")
+    # a link naming a zone that is still active, or no zone of this market, claims nothing
+    added = client.post(zones, data={"csrf": csrf_of(done.text), "code": "Z9", "name": "Khu chín"})
+    assert added.status_code == 200
+    active = re.search(rf'href="/m/{world.market_a}/stalls\?zone=(\d+)">Z9<', added.text)
+    assert active is not None
+    for stopped in (active.group(1), "999999"):
+        shown = client.get(f"{zones}?stopped={stopped}")
+        assert shown.status_code == 200
+        assert "Đã ngừng khu" not in shown.text

@@ -175,6 +175,10 @@ def test_formats() -> None:
     assert i18n.percent(0.425) == "42,5\u00a0%"
     assert i18n.percent(0.425, "en") == "42.5\u00a0%"
     assert i18n.percent(None) == "–"
+    assert i18n.area(12.0) == "12 m²"
+    assert i18n.area(6.5) == "6,5 m²"
+    assert i18n.area(1234.25, "en") == "1,234.25 m²"
+    assert i18n.area(1234.25) == "1.234,25 m²"
 
 
 def test_another_managers_market_is_not_found(client: TestClient, world: World) -> None:
@@ -256,6 +260,7 @@ def test_a_stall_vendor_and_account_added_through_the_pages(
     )
     assert added.status_code == 200
     assert "Ki-ốt B-15" in added.text
+    assert "6,5 m²" in added.text  # the area as it was written, not "6.5"
     assert "240.000\u00a0₫" in added.text
     vendors = f"/m/{world.market_a}/vendors"
     vendor = client.post(

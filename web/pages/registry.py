@@ -419,15 +419,25 @@ def _zones_page(
     values: dict[str, str] | None = None,
     status: int = 200,
     block: str = "zone_form",
+    stopped: int | None = None,
 ) -> Response:
     page = market_page(session, actor, market_id, "zones")
-    page.update(zones=_zones(session, market_id), refusal=refusal, values=values or {})
+    zones = _zones(session, market_id)
+    page.update(
+        zones=zones,
+        refusal=refusal,
+        values=values or {},
+        # the zone just stopped, named only if it is this market's and stopped indeed
+        stopped=next((z for z in zones if z.id == stopped and z.status != "active"), None),
+    )
     return render(request, "zones.html", page, status=status, block=block)
 
 
 @router.get("/m/{market_id}/zones")
-def zone_list(request: Request, session: Db, actor: ActorDep, market_id: Id) -> Response:
-    return _zones_page(request, session, actor, market_id)
+def zone_list(
+    request: Request, session: Db, actor: ActorDep, market_id: Id, stopped: Id | None = None
+) -> Response:
+    return _zones_page(request, session, actor, market_id, stopped=stopped)
 
 
 @router.post("/m/{market_id}/zones")
@@ -476,7 +486,7 @@ def zone_deactivate(
     )
     if refusal:
         return _zones_page(request, session, actor, market_id, refusal=refusal, status=409)
-    return redirect(request, f"/m/{market_id}/zones")
+    return redirect(request, f"/m/{market_id}/zones?stopped={zone_id}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,12 +35,12 @@ from web.core import (
     attempt,
     context_of,
     field,
-    get_signed,
     page_router,
     redirect,
     refused,
     render,
     rotate_csrf,
+    signed_actor,
 )
 from web.phone import (
     AmountError,
@@ -63,7 +63,7 @@ ENTRY = "/w/login"
 def _shopper(request: Request, session: Session) -> Actor | None:
     """The signed-in shopper, or None (the wallet's own sign-in page is shown instead)."""
     try:
-        actor = get_signed(request, session).actor
+        actor = signed_actor(request, session)
     except LoginRequiredError:
         return None
     return actor if actor.role is Role.SHOPPER else None
