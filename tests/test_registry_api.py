@@ -475,3 +475,30 @@ def test_control_characters_are_refused_not_crashing(
     assert snapshot_database(engine) == before | {
         "login_failure": snapshot_database(engine)["login_failure"]
     }
+
+
+def test_a_stopped_zone_takes_no_new_stall_but_keeps_its_own(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    h = world.headers("manager")
+    market = f"/markets/{world.market_a}"
+    loose = client.post(f"{market}/stalls", headers=h, json={"code": "C-1"})
+    assert loose.status_code == 201, loose.text
+    assert client.delete(f"{market}/zones/{world.zone_a}", headers=h).status_code == 200
+    before = snapshot_database(engine)
+    for refused in (
+        client.post(f"{market}/stalls", headers=h, json={"code": "B-20", "zone_id": world.zone_a}),
+        client.patch(f"/stalls/{loose.json()['id']}", headers=h, json={"zone_id": world.zone_a}),
+    ):
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "invalid-state"
+        assert "đã ngừng" in refused.json()["detail"]
+        assert [e["field"] for e in refused.json()["errors"]] == ["zone_id"]
+    assert snapshot_database(engine) == before
+    kept = client.patch(
+        f"/stalls/{world.stall_a}",
+        headers=h,
+        json={"zone_id": world.zone_a, "monthly_fee": 250_000},  # the page sends every field
+    )
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["zone_id"] == world.zone_a

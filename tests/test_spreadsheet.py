@@ -343,3 +343,23 @@ def test_files_that_are_not_spreadsheets_are_refused(
         assert response.status_code == 422, (name, response.text)
         assert response.json()["code"] == "invalid-spreadsheet"
     assert snapshot_database(engine) == before
+
+
+def test_an_import_places_no_new_stall_in_a_stopped_zone(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    h = world.headers("manager")
+    assert client.delete(f"/markets/{world.market_a}/zones/{world.zone_a}", headers=h).status_code
+    before = snapshot_database(engine)
+    new_stall = ["Khu B", "B-30", 6, "Rau củ", 240000, "", "", "", "", "", "", "", ""]
+    response = _upload(client, world, _xlsx([new_stall]), commit=True)
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [(e["row"], e["column"]) for e in errors] == [(2, "Khu")]
+    assert "khu B đã ngừng" in errors[0]["message"]
+    assert snapshot_database(engine) == before
+    # a stall already in the stopped zone may stay there (a re-import changes nothing)
+    staying = ["B", "B-12", 0, "Khác", 0, "", "", "", "", "", "", "", ""]
+    dry = _upload(client, world, _xlsx([staying]), commit=False)
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["errors"] == []

@@ -170,6 +170,11 @@ def _area(context: Context, value: float) -> str:
     return i18n.area(value, context.get("lang", i18n.DEFAULT))
 
 
+@pass_context
+def _measure(context: Context, value: float) -> str:
+    return i18n.measure(value, context.get("lang", i18n.DEFAULT))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -185,6 +190,7 @@ def _environment() -> Environment:
         moment=i18n.moment,
         percent=_percent,
         area=_area,
+        measure=_measure,
         number=i18n.number,
         phone=phone_as_written,
     )

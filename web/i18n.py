@@ -78,13 +78,16 @@ def number(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
+def measure(value: float, lang: str = DEFAULT) -> str:
+    """A measured quantity to two decimals at most, as people write it and as the forms read it
+    back: 12.0 → "12", 6.5 → "6,5" in Vietnamese ("6.5" in English); no thousands grouping."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",") if lang == "vi" else text
+
+
 def area(value: float, lang: str = DEFAULT) -> str:
-    """A stall's floor area to two decimals at most: 12.0 → "12 m²", 1234.5 → "1.234,5 m²" in
-    Vietnamese ("1,234.5 m²" in English)."""
-    text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    if lang == "vi":
-        text = text.translate(str.maketrans(",.", ".,"))
-    return f"{text} m²"
+    """A stall's floor area: 12.0 → "12 m²", 6.5 → "6,5 m²" in Vietnamese."""
+    return f"{measure(value, lang)} m²"
 
 
 # The goods categories' labels come from market/registry/models.py; listed here so the catalog

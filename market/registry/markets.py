@@ -126,6 +126,17 @@ def get_zone(session: Session, *, market_id: int, zone_id: int) -> Zone:
     return zone
 
 
+def open_zone(session: Session, *, market_id: int, zone_id: int) -> Zone:
+    """A zone of the market that stalls may be placed in: a stopped zone takes no more."""
+    zone = get_zone(session, market_id=market_id, zone_id=zone_id)
+    if zone.status != Status.ACTIVE:
+        raise InvalidStateError(
+            f"Khu {zone.code} đã ngừng: không xếp thêm ki-ốt vào khu này (the zone is stopped).",
+            errors=[FieldError("zone_id", "inactive", "the zone is stopped")],
+        )
+    return zone
+
+
 def find_zone_by_code(session: Session, *, market_id: int, code: str) -> Zone | None:
     return session.exec(
         select(Zone).where(Zone.market_id == market_id, func.upper(Zone.code) == code.upper())

@@ -547,7 +547,34 @@ def _read_zones(
         if isinstance(zone, NewZone):
             zone = new_by_code.setdefault(zone.code, zone)
         read[text] = zone
-    return read, errors
+    return read, errors + _into_stopped_zones(session, market_id, rows, read)
+
+
+def _into_stopped_zones(
+    session: Session, market_id: int, rows: list[ImportRow], read: dict[str, Zone | NewZone]
+) -> list[FieldError]:
+    """An error for each row that would place a stall in a stopped zone (a stall already there
+    may stay)."""
+    errors = []
+    for row in rows:
+        zone = read.get(row.zone_text or "")
+        if not isinstance(zone, Zone) or zone.status == Status.ACTIVE:
+            continue
+        stall = find_stall_by_code(session, market_id=market_id, code=row.stall.code)
+        if stall is not None and stall.zone_id == zone.id:
+            continue
+        column = HEADERS["zone"]
+        errors.append(
+            FieldError(
+                f"rows.{row.number}.zone",
+                "inactive",
+                f"Dòng {row.number}, cột '{column}': khu {zone.code} đã ngừng, không xếp thêm"
+                f" ki-ốt vào khu này (giá trị: '{row.zone_text}').",
+                row=row.number,
+                column=column,
+            )
+        )
+    return errors
 
 
 def _create_zones(

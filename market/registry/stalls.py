@@ -20,7 +20,7 @@ from market.errors import (
 from market.pagination import Cursor, apply_keyset, next_cursor
 from market.registry import audit, boards
 from market.registry.access import Actor, require_market_manager
-from market.registry.markets import get_zone, require_active_market
+from market.registry.markets import open_zone, require_active_market
 from market.registry.models import (
     CATEGORY_LABELS,
     AssignmentCreate,
@@ -103,7 +103,7 @@ def create_stall(session: Session, *, actor: Actor, market_id: int, data: StallC
     require_market_manager(actor, market_id)
     require_active_market(session, market_id)
     if data.zone_id is not None:
-        get_zone(session, market_id=market_id, zone_id=data.zone_id)
+        open_zone(session, market_id=market_id, zone_id=data.zone_id)
     _ensure_code_free(session, market_id=market_id, code=data.code, stall_id=None)
     stall = Stall(
         market_id=market_id,
@@ -128,8 +128,8 @@ def update_stall(session: Session, *, actor: Actor, stall_id: int, data: StallUp
         _ensure_code_free(
             session, market_id=stall.market_id, code=changes["code"], stall_id=stall_id
         )
-    if changes.get("zone_id") is not None:
-        get_zone(session, market_id=stall.market_id, zone_id=changes["zone_id"])
+    if changes.get("zone_id") not in (None, stall.zone_id):  # a stall may stay where it is
+        open_zone(session, market_id=stall.market_id, zone_id=changes["zone_id"])
     before = audit.snapshot(stall)
     new_status = changes.pop("status", None)
     for name, value in changes.items():

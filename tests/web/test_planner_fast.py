@@ -168,6 +168,16 @@ def test_refusals_sit_next_to_their_field_and_queue_nothing(
         assert response.status_code == 422, (data, response.status_code)
         assert f'id="{field_id}"' in response.text, data
         assert text in response.text, data
+    # every wrong box is marked at once, whatever stage would have caught it
+    several = _post(
+        client,
+        "/plan",
+        {"kind": "run", "runs": "0", "days": "một năm", "p_n_shoppers": "-5", "p_members": "3"},
+    )
+    assert several.status_code == 422
+    for field_id in ("e-runs", "e-days", "e-p-n_shoppers"):
+        assert f'id="{field_id}"' in several.text, field_id
+    assert 'id="e-p-members"' not in several.text
     # forms made by hand: an unknown kind of job or source of observed points queues nothing
     assert _post(client, "/plan", {"kind": "evil"}).status_code == 404
     unknown = _post(client, "/plan/calibrate", {"kind": "calibrate", "source": "elsewhere"})

@@ -177,8 +177,8 @@ def test_formats() -> None:
     assert i18n.percent(None) == "–"
     assert i18n.area(12.0) == "12 m²"
     assert i18n.area(6.5) == "6,5 m²"
-    assert i18n.area(1234.25, "en") == "1,234.25 m²"
-    assert i18n.area(1234.25) == "1.234,25 m²"
+    assert i18n.area(1234.25, "en") == "1234.25 m²"
+    assert i18n.measure(1234.25) == "1234,25"  # as the stall form reads it back
 
 
 def test_another_managers_market_is_not_found(client: TestClient, world: World) -> None:
@@ -261,6 +261,7 @@ def test_a_stall_vendor_and_account_added_through_the_pages(
     assert added.status_code == 200
     assert "Ki-ốt B-15" in added.text
     assert "6,5 m²" in added.text  # the area as it was written, not "6.5"
+    assert re.search(r'name="area_m2"[^>]*value="6,5"', added.text)  # the edit form, likewise
     assert "240.000\u00a0₫" in added.text
     vendors = f"/m/{world.market_a}/vendors"
     vendor = client.post(
@@ -406,7 +407,7 @@ def test_the_audit_log_names_actions_and_fields_in_vietnamese(
     assert "Thêm mới" in cells  # created by the fixture
     assert "Sửa" in cells
     assert "Phí tháng: 240.000\u00a0₫" in cells
-    assert any("Mã: B-14; Diện tích (m²): 0,0" in c for c in cells)
+    assert any("Mã: B-14; Diện tích (m²): 0;" in c for c in cells)
     assert not {"create", "update"} & set(cells)
     assert "monthly_fee" not in log.text
     assert "code=" not in log.text

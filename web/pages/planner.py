@@ -13,10 +13,12 @@ from typing import Any
 from fastapi import Request, Response
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from market.errors import FieldError, InvalidInputError, NotFoundError
+from market.field_messages import field_message
 from market.registry.access import Actor, require_role
 from market.registry.markets import list_markets
 from market.registry.models import Role
@@ -27,6 +29,7 @@ from planner.requests import (
     SHARE_METRICS,
     TUNABLE,
     JobRequest,
+    check,
     described,
 )
 from web.core import (
@@ -250,8 +253,8 @@ def _analysis(form: FormData, errors: list[FieldError], values: dict[str, str]) 
 
 
 def request_from_form(kind: str, form: FormData, values: dict[str, str]) -> dict[str, Any]:
-    """The job request a form describes (`values` gets what to show again); InvalidInputError
-    when a box holds something that is not a number."""
+    """The job request a form describes (`values` gets what to show again), or InvalidInputError
+    naming every box that is wrong at once: not a number, or out of its range."""
     values.update({name: field(form, name) for name in (*SETTINGS, "scenario")})
     errors: list[FieldError] = []
     params, typed = _overrides(form, errors)
@@ -272,9 +275,66 @@ def request_from_form(kind: str, form: FormData, values: dict[str, str]) -> dict
             values[name] = field(form, name)
             if values[name]:
                 body[name] = _number(name, values[name], errors, name)
+    body = _read(body)
+    errors += _every_problem(body, read_as_numbers=not errors)
     if errors:
-        raise InvalidInputError("Có ô không phải là số (a box is not a number).", errors=errors)
+        raise InvalidInputError(
+            "Có ô chưa đúng; xem các ô được đánh dấu (some boxes are wrong; see the marked boxes).",
+            errors=_first_per_box(errors),
+        )
     return body
+
+
+def _read(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without the boxes that could not be read as numbers (already reported)."""
+    read = {name: value for name, value in body.items() if value is not None}
+    read["params"] = {name: value for name, value in body["params"].items() if value is not None}
+    return read
+
+
+def _every_problem(body: dict[str, Any], *, read_as_numbers: bool) -> list[FieldError]:
+    """What the service would refuse in `body`, all at once rather than one stage at a time:
+    settings out of their range, then parameters out of theirs (checked with the default in
+    place of a setting that is out of range; the amount of work is judged only when every box
+    could be read, since it depends on them all). A calibration's observed points are read
+    after the boxes (`observed_points`) and are not judged here."""
+    try:
+        request = JobRequest.model_validate(body)
+        settings_ok = True
+    except ValidationError as exc:
+        problems = exc.errors(include_input=False)
+        errors = [_field_error(problem) for problem in problems]
+        bad = {str(problem["loc"][0]) for problem in problems if problem["loc"]}
+        try:
+            request = JobRequest.model_validate({k: v for k, v in body.items() if k not in bad})
+        except ValidationError:
+            return errors
+        settings_ok = False
+    else:
+        errors = []
+    try:
+        check(request)
+    except InvalidInputError as exc:
+        errors += [
+            error
+            for error in exc.errors
+            if ((read_as_numbers and settings_ok) or error.code != "too-much-work")
+            and not error.field.startswith("observed")  # read after the boxes, on their own
+        ]
+    return errors
+
+
+def _field_error(problem: Any) -> FieldError:
+    where = ".".join(str(part) for part in problem["loc"]) or "form"
+    return FieldError(where, str(problem["type"]), field_message(problem))
+
+
+def _first_per_box(errors: list[FieldError]) -> list[FieldError]:
+    """One problem per box (the first found), in the order found."""
+    seen: dict[str, FieldError] = {}
+    for error in errors:
+        seen.setdefault(error.field.split(".")[-1], error)
+    return list(seen.values())
 
 
 def form_page(

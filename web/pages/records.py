@@ -132,8 +132,7 @@ def audit_value(entity: str, name: str, value: Any, lang: str) -> str:
     if name == "phone":
         return phone_as_written(str(value))
     if isinstance(value, float):
-        shown = f"{value:.1f}"
-        return shown.replace(".", ",") if lang == "vi" else shown
+        return i18n.measure(value, lang)
     if isinstance(value, dict | list):
         return text(N_("(%(n)d mục)")) % {"n": len(value)}
     return _shortened(name, str(value))
