@@ -197,6 +197,14 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     if exc.status_code == 404 and _wants_a_page(_request):  # a person typed an address
         body = '<p>Địa chỉ này không có trang nào (no such page). <a href="/">Trang đầu</a></p>'
         return HTMLResponse(_page("Không tìm thấy trang", body), 404)
+    if exc.status_code == 405 and _request.method == "GET" and _wants_a_page(_request):
+        # the address of a form's button (a confirmation page shows it), opened as a page
+        body = (
+            "<p>Địa chỉ này là nút bấm của một biểu mẫu, không mở thành trang được; hãy quay lại"
+            " trang trước và bấm nút (this address is a form's button, not a page)."
+            ' <a href="/">Trang đầu</a></p>'
+        )
+        return HTMLResponse(_page("Không mở trực tiếp được", body), 405, headers=exc.headers)
     code = {404: "not-found", 405: "method-not-allowed", 413: PAYLOAD_TOO_LARGE}.get(
         exc.status_code, BAD_REQUEST
     )

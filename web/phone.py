@@ -32,6 +32,7 @@ _LIMIT = NAPAS_TRANSFER_CAP + 1
 TOO_LARGE = (
     f"Số tiền quá lớn: phải dưới {format_vnd(_LIMIT)} (amount too large: below {_LIMIT:,} ₫)."
 )
+ABOVE_ZERO = "Số tiền phải lớn hơn 0 (amount must be above 0)."
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
@@ -45,6 +46,8 @@ def parse_amount(text: str) -> int:
     match = _AMOUNT.match(cleaned)
     if not cleaned:
         raise AmountError("Hãy nhập số tiền (enter an amount).")
+    if not match and cleaned[0] in "-−" and _AMOUNT.match(cleaned[1:].strip()):
+        raise AmountError(ABOVE_ZERO)  # "-5000": a number, on the wrong side of 0
     if not match:
         raise AmountError("Số tiền là số nguyên đồng, ví dụ 150.000 hoặc 150k (whole đồng).")
     digits = re.sub(r"[. ]", "", match.group(1)).lstrip("0")
@@ -52,7 +55,7 @@ def parse_amount(text: str) -> int:
         raise AmountError(TOO_LARGE)
     amount = int(digits or "0") * (1000 if match.group(2) else 1)
     if amount <= 0:
-        raise AmountError("Số tiền phải lớn hơn 0 (amount must be above 0).")
+        raise AmountError(ABOVE_ZERO)
     if amount > NAPAS_TRANSFER_CAP:
         raise AmountError(TOO_LARGE)
     return amount

@@ -195,3 +195,18 @@ def test_a_stopped_zone_is_named_on_the_zone_list_after_confirming(
         shown = client.get(f"{zones}?stopped={stopped}")
         assert shown.status_code == 200
         assert "Đã ngừng khu" not in shown.text
+
+
+def test_a_buttons_address_opened_as_a_page_says_so_in_words(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "manager.a")
+    action = f"/m/{world.market_a}/zones/{world.zone_a}/deactivate"  # a confirmation page's URL
+    opened = client.get(action, headers={"Accept": "text/html,application/xhtml+xml"})
+    assert opened.status_code == 405
+    assert opened.headers["content-type"].startswith("text/html")
+    assert "không mở thành trang được" in opened.text
+    assert 'href="/"' in opened.text
+    api = client.get(f"/markets/{world.market_a}/import", headers={"Accept": "application/json"})
+    assert api.status_code == 405
+    assert api.headers["content-type"] == "application/problem+json"  # the API keeps problems

@@ -255,7 +255,7 @@ def test_a_stall_vendor_and_account_added_through_the_pages(
             "zone_id": str(world.zone_a),
             "category": "fruit",
             "area_m2": "6,5",
-            "monthly_fee": "240.000",
+            "monthly_fee": "240k",  # as the wallet reads amounts
         },
     )
     assert added.status_code == 200

@@ -87,8 +87,11 @@ def _int(text: str) -> int | None:
 
 
 def _number(text: str, default: str = "0") -> str:
-    """Digits typed with dot or space thousands ("150.000") as pydantic reads them."""
+    """Đồng typed with dot or space thousands ("150.000") or in thousands ("360k", as the
+    wallet reads amounts) as pydantic reads them."""
     cleaned = text.replace(".", "").replace(" ", "").replace("\u00a0", "")
+    if cleaned[:-1].isdigit() and cleaned[-1:] in {"k", "K"}:
+        cleaned = cleaned[:-1] + "000"
     return cleaned or default
 
 

@@ -240,6 +240,16 @@ def _payable(session: Session, payload: str) -> payments.ScannedCode:
     return code
 
 
+def _as_shoppers_read_it(refusal: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A refusal as a shopper reads it: an unreadable code's parser details (the API's answer
+    keeps them, for whoever printed the code) are left out."""
+    if refusal is None or refusal["code"] != "invalid-vietqr":
+        return refusal
+    said_plainly = refusal["detail"].split(" (chi tiết:")[0].rstrip(".") + "."
+    unreadable = "Không đọc được mã này (not a payment code)."
+    return refusal | {"detail": said_plainly, "fields": {"payload": unreadable}}
+
+
 def _confirm(
     request: Request,
     session: Session,
@@ -253,7 +263,7 @@ def _confirm(
     """The recipient, before paying; or back to the scanner with the reason it cannot be paid."""
     code, problem = attempt(session, lambda: _payable(session, payload))
     if code is None:
-        page = _page(actor, "scan", refusal=problem, payload=payload)
+        page = _page(actor, "scan", refusal=_as_shoppers_read_it(problem), payload=payload)
         return render(request, "phone/scan.html", page, status=422)
     wallet = wallets.own_wallet(session, actor)
     page = _page(
