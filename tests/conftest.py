@@ -350,7 +350,7 @@ def _seed_world(engine: Engine, settings: Settings, now: datetime, password_hash
         users["shopper"].phone = "+84901111111"
         s.add(users["shopper"])
         s.flush()
-        payment = _seed_payment(
+        payment = seed_payment(
             s, users["shopper"].id or 0, users["shopper"].phone or "", stall_a.id or 0, now
         )
         job = _seed_simulation(s, users["planner"].id or 0, settings.data_dir)
@@ -397,7 +397,7 @@ def _seed_simulation(session: Session, planner_id: int, data_dir: str) -> int:
     return job.id or 0
 
 
-def _seed_payment(session: Session, user_id: int, phone: str, stall_id: int, now: datetime) -> int:
+def seed_payment(session: Session, user_id: int, phone: str, stall_id: int, now: datetime) -> int:
     """The shopper tops up 1,000,000 ₫ and pays 100,000 ₫ at stall A."""
     from market.money import ledger, payments, wallets
     from market.registry import boards

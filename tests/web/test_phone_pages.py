@@ -22,7 +22,7 @@ from market.money.models import Transfer, TransferKind
 from market.registry import boards
 from market.registry.access import Actor
 from market.registry.models import Board, BoardStatus, Role, SaleCode, User
-from tests.conftest import World, count_rows, snapshot_database
+from tests.conftest import FrozenClock, World, count_rows, seed_payment, snapshot_database
 from tests.web.test_web_fast import csrf_of, form_csrf, sign_in
 from web.pages.vendor import feed_event
 
@@ -598,3 +598,37 @@ def test_the_soundbox_page_loads_under_60_kb_of_javascript(
     total = sum(len(gzip.compress(client.get(src).content, 9)) for src in scripts)
     total += len(gzip.compress(client.get("/sw.js").content, 9))
     assert total < PAGE_JS_BUDGET
+
+
+def test_each_refund_form_carries_its_own_key(
+    client: TestClient, world: World, engine: Engine, clock: FrozenClock
+) -> None:
+    """Two payments, two refund forms: refunding one and then the other from the same page
+    (say, back after the first) refunds both, instead of the second being read as a replay."""
+    with Session(engine) as session:
+        shopper = session.get(User, world.user_ids["shopper"])
+        assert shopper is not None
+        assert shopper.phone
+        second = seed_payment(
+            session, world.user_ids["shopper"], shopper.phone, world.stall_a, clock()
+        )
+        session.commit()
+    sign_in(client, "vendor.a")
+    page = client.get("/v/today")
+    forms = re.findall(
+        r'name="payment" value="(\d+)">\s*<input type="hidden" name="key" value="([^"]+)"',
+        page.text,
+    )
+    assert sorted(int(payment) for payment, _key in forms) == sorted([second, world.payment_a])
+    assert len({key for _payment, key in forms}) == 2
+    csrf = csrf_of(page.text)
+    for payment, key in forms:
+        done = client.post(
+            "/v/refund",
+            data={"csrf": csrf, "payment": str(payment), "key": key, "amount": "10.000"},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303, done.text
+    with Session(engine) as session:
+        refunds = session.exec(select(Transfer).where(Transfer.kind == TransferKind.REFUND)).all()
+        assert sorted(r.original_id or 0 for r in refunds) == sorted([second, world.payment_a])
