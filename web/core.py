@@ -94,11 +94,7 @@ def signed_actor(request: Request, session: Db) -> Actor:
         raise LoginRequiredError from None
 
 
-async def get_actor(actor: Annotated[Actor, Depends(signed_actor)]) -> Actor:
-    return actor
-
-
-ActorDep = Annotated[Actor, Depends(get_actor)]
+ActorDep = Annotated[Actor, Depends(signed_actor)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -69,16 +69,21 @@ class ScannedCode:
     reference: str | None = None  # a per-sale code's own reference (62.01): it pays once
 
 
+# What a payer is told about bytes that are not a VietQR payment code (the API's answer adds the
+# decoder's reasons, for whoever printed the code)
+NOT_A_PAYMENT_CODE = (
+    "Mã QR không hợp lệ: đây không phải mã thanh toán VietQR, hoặc mã đã hỏng; hãy quét lại mã in"
+    " trên bảng của ki-ốt"
+)
+
+
 def resolve_code(session: Session, payload: str) -> ScannedCode:
     """The live payout account a scanned payload pays, or the reason it cannot be paid."""
     try:
         value = decode(payload).value
     except VietQRError as exc:
         raise InvalidVietQRError(
-            "Mã QR không hợp lệ: đây không phải mã thanh toán VietQR, hoặc mã đã hỏng; hãy quét"
-            " lại mã in trên bảng của ki-ốt (chi tiết: "
-            + "; ".join(p.reason for p in exc.problems)
-            + ")",
+            f"{NOT_A_PAYMENT_CODE} (chi tiết: " + "; ".join(p.reason for p in exc.problems) + ")",
             errors=[FieldError("payload", p.code, p.reason) for p in exc.problems],
         ) from None
     fixed = value.amount if value.initiation is Initiation.DYNAMIC else None

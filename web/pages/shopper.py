@@ -245,9 +245,9 @@ def _as_shoppers_read_it(refusal: dict[str, Any] | None) -> dict[str, Any] | Non
     keeps them, for whoever printed the code) are left out."""
     if refusal is None or refusal["code"] != "invalid-vietqr":
         return refusal
-    said_plainly = refusal["detail"].split(" (chi tiết:")[0].rstrip(".") + "."
     unreadable = "Không đọc được mã này (not a payment code)."
-    return refusal | {"detail": said_plainly, "fields": {"payload": unreadable}}
+    plainly = f"{payments.NOT_A_PAYMENT_CODE}."
+    return refusal | {"detail": plainly, "fields": {"payload": unreadable}}
 
 
 def _confirm(
