@@ -34,9 +34,9 @@ from market.errors import FieldError, ForbiddenError, IdempotencyKeyMissingError
 from market.money import idempotency
 from market.money.execute import execute
 from market.money.ids import user_id_of
-from market.money.models import TransferKind
+from market.money.models import LedgerAccount, TransferKind
 from market.money.requests import MoneyRequest, Payee, Receipt, fingerprint_parts
-from market.money.wallets import masked_name
+from market.money.wallets import masked_name, signed_in_shopper
 from market.registry.access import Actor, require_role
 from market.registry.models import Role
 from market.registry.users import signed_in
@@ -59,6 +59,7 @@ class MoneyCall:
 
     session: Session
     actor: Actor
+    wallet: LedgerAccount | None = None  # the caller's own, read with the token (own-wallet routes)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,11 @@ class MoneyRoute(APIRoute):
             scheme, token = get_authorization_scheme_param(headers.get("authorization"))
             raw_token = require_token(token if scheme.lower() == "bearer" else None)
             with Session(context.engine, expire_on_commit=False) as session:
-                actor = signed_in(session, raw_token=raw_token, now=context.clock())
+                now = context.clock()
+                if gate.wallet_owner:
+                    actor, wallet = signed_in_shopper(session, raw_token=raw_token, now=now)
+                else:
+                    actor, wallet = signed_in(session, raw_token=raw_token, now=now), None
                 gate.admit(actor)
                 values, errors = request_params_to_args(dependant.path_params, path)
                 if body_field is not None and body_name is not None:
@@ -144,7 +149,7 @@ class MoneyRoute(APIRoute):
                     errors += body_errors
                 if errors:
                     raise RequestValidationError(errors)
-                call = MoneyCall(session, actor)
+                call = MoneyCall(session, actor, wallet)
                 key = headers.get("idempotency-key")
                 return run_money(context, call, key=key, request=endpoint(**values))
 
@@ -258,7 +263,7 @@ def run_money(
     fingerprint = idempotency.request_hash(*fingerprint_parts(request))
 
     def once(now: Any) -> tuple[dict[str, Any], int]:
-        receipt = execute(session, actor, request, now)
+        receipt = execute(session, actor, request, now, call.wallet)
         public = receipt_public(receipt, actor).model_dump(mode="json")
         return public, require_id(receipt.transfer)
 

@@ -3,6 +3,8 @@ the unit ("Một trăm năm mươi nghìn đồng"), as printed on per-sale code
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from num2words import num2words
 
 
@@ -12,8 +14,10 @@ def format_vnd(amount: int) -> str:
     return f"{sign}{abs(amount):,}".replace(",", ".") + "\u00a0₫"
 
 
+@lru_cache(maxsize=4096)
 def amount_in_words(amount: int) -> str:
-    """150000 → "Một trăm năm mươi nghìn đồng"."""
+    """150000 → "Một trăm năm mươi nghìn đồng" (kept for the amounts a market pays over and over:
+    every payment's event carries its amount in words)."""
     if amount < 0:
         raise ValueError("amounts in words are for positive amounts")
     words = str(num2words(amount, lang="vi"))

@@ -8,9 +8,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from api.money import MoneyRoute
-from tests.conftest import World
+from market.money.models import LedgerAccount
+from market.registry.models import Role, User
+from market.registry.users import issue_token
+from market.settings import Settings
+from tests.conftest import FrozenClock, World, count_rows
 from tests.test_api_hardening import _api_routes
 
 TOP_UP = "/wallets/me/top-ups"
@@ -157,3 +163,28 @@ def test_an_app_started_again_serves_money_requests_again(client: TestClient, wo
                 TOP_UP, json={"amount": 10_000}, headers=_keyed(world, "shopper", key)
             )
             assert answer.status_code == 201, answer.text
+
+
+def test_a_shoppers_first_money_request_opens_their_wallet_and_later_ones_find_it(
+    client: TestClient, world: World, engine: Engine, settings: Settings, clock: FrozenClock
+) -> None:
+    """The wallet is read with the token (`wallets.signed_in_shopper`); a shopper whose account
+    was made without one gets it on their first money request, and the next finds it."""
+    with Session(engine) as session:
+        user = User(username="new.shopper", password_hash="x", role=Role.SHOPPER, full_name="Mới")
+        session.add(user)
+        session.flush()
+        token, _row = issue_token(session, user=user, settings=settings, now=clock())
+        session.commit()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    before = count_rows(engine, LedgerAccount)
+    balances = [
+        client.post(
+            TOP_UP, json={"amount": amount}, headers=headers | {"Idempotency-Key": f"first-{n}"}
+        ).json()["balance"]
+        for n, amount in enumerate((30_000, 12_000))
+    ]
+    assert balances == [30_000, 42_000]
+    assert count_rows(engine, LedgerAccount) == before + 1
+    wallet = client.get("/wallets/me", headers=headers).json()
+    assert wallet["balance"] == 42_000

@@ -23,22 +23,28 @@ from market.money.requests import (
 from market.registry.access import Actor
 
 
-def execute(session: Session, actor: Actor, request: MoneyRequest, now: datetime) -> Receipt:
+def execute(
+    session: Session,
+    actor: Actor,
+    request: MoneyRequest,
+    now: datetime,
+    own: LedgerAccount | None = None,
+) -> Receipt:
     """Run one money request; a refusal raises a `DomainError` (the transaction is then the
-    caller's to roll back)."""
+    caller's to roll back). `own`: the caller's wallet, when already read with the token."""
     match request:
         case TopUp(amount=amount):
-            wallet = wallets.own_wallet(session, actor)
+            wallet = wallets.own_wallet(session, actor, own)
             transfer = wallets.top_up(session, wallet=wallet, amount=amount, now=now)
         case Withdrawal(amount=amount, payout_account_id=account_id):
             wallet = (
-                wallets.own_wallet(session, actor)
+                wallets.own_wallet(session, actor, own)
                 if account_id is None
                 else wallets.vendor_wallet_for(session, actor, account_id)
             )
             transfer = wallets.withdraw(session, wallet=wallet, amount=amount, now=now)
         case SendToPhone(to_phone=to_phone, amount=amount, memo=memo):
-            wallet = wallets.own_wallet(session, actor)
+            wallet = wallets.own_wallet(session, actor, own)
             transfer = wallets.transfer_to_phone(
                 session,
                 actor=actor,
@@ -49,7 +55,7 @@ def execute(session: Session, actor: Actor, request: MoneyRequest, now: datetime
                 now=now,
             )
         case PayByQR(payload=payload, amount=amount):
-            wallet = wallets.own_wallet(session, actor)
+            wallet = wallets.own_wallet(session, actor, own)
             code = payments.resolve_code(session, payload)
             transfer = payments.pay(
                 session, actor=actor, wallet=wallet, code=code, amount=amount, now=now

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -44,7 +45,7 @@ from market.registry.models import (
 from market.registry.payouts import live_account
 from market.text import mask_digits
 from qr.amounts import format_vnd
-from qr.vietqr import Initiation, VietQRError, decode
+from qr.vietqr import Initiation, VietQR, VietQRError, decode
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ NOT_A_PAYMENT_CODE = (
 def resolve_code(session: Session, payload: str) -> ScannedCode:
     """The live payout account a scanned payload pays, or the reason it cannot be paid."""
     try:
-        value = decode(payload).value
+        value = _decoded(payload)
     except VietQRError as exc:
         raise InvalidVietQRError(
             f"{NOT_A_PAYMENT_CODE} (chi tiết: " + "; ".join(p.reason for p in exc.problems) + ")",
@@ -150,6 +151,13 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
         has_webhooks=bool(printed.has_webhooks),
         reference=value.bill_number if fixed is not None else None,
     )
+
+
+@lru_cache(maxsize=4096)
+def _decoded(payload: str) -> VietQR:
+    """A payload's VietQR, decoded once per payload (a stall's printed code is scanned all day;
+    a refusal is not kept)."""
+    return decode(payload).value
 
 
 def _require_active(vendor_status: str) -> None:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, col, select
 
 from market.db import require_id
 from market.errors import (
@@ -29,7 +29,7 @@ from market.registry.models import (
     User,
 )
 from market.registry.payouts import readable_account
-from market.registry.users import hash_password, issue_token, login
+from market.registry.users import SIGNED_IN, hash_password, issue_token, login, signed_in_with
 from market.settings import Settings
 from market.text import InvalidPhoneError, mask_digits, normalise_mobile
 
@@ -128,12 +128,27 @@ def wallet_login(
 # Whose wallet
 
 
-def own_wallet(session: Session, actor: Actor) -> LedgerAccount:
-    """The signed-in shopper's wallet."""
+def own_wallet(session: Session, actor: Actor, known: LedgerAccount | None = None) -> LedgerAccount:
+    """The signed-in shopper's wallet (`known`: as `signed_in_shopper` read it)."""
     require_role(actor, Role.SHOPPER)
     if actor.is_admin:
         raise ForbiddenError("Quản trị viên không có ví (admins have no wallet).")
-    return ledger.shopper_wallet(session, user_id_of(actor))
+    return known if known is not None else ledger.shopper_wallet(session, user_id_of(actor))
+
+
+_SIGNED_IN_WITH_WALLET = SIGNED_IN.add_columns(LedgerAccount).outerjoin(
+    LedgerAccount, col(LedgerAccount.owner_user_id) == SQLModel.metadata.tables["app_user"].c.id
+)
+
+
+def signed_in_shopper(
+    session: Session, *, raw_token: str, now: datetime
+) -> tuple[Actor, LedgerAccount | None]:
+    """`signed_in`, and the caller's shopper wallet read in the same round trip (None
+    while they have none): a money request on the caller's own wallet reads both at once."""
+    actor, row = signed_in_with(session, _SIGNED_IN_WITH_WALLET, raw_token=raw_token, now=now)
+    wallet: LedgerAccount | None = row.LedgerAccount
+    return actor, wallet
 
 
 def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) -> LedgerAccount:

@@ -7,11 +7,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func
+from sqlalchemy import Row, Select, bindparam, delete, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -187,7 +187,7 @@ def issue_token(
 
 
 _TOKENS, _USERS = SQLModel.metadata.tables["api_token"], SQLModel.metadata.tables["app_user"]
-_SIGNED_IN = (
+SIGNED_IN = (
     core_select(
         _TOKENS.c.id.label("token_id"),
         _TOKENS.c.revoked_at,
@@ -207,19 +207,33 @@ _SIGNED_IN = (
 def signed_in(session: Session, *, raw_token: str, now: datetime) -> Actor:
     """The actor behind a bearer token; expired, revoked or unknown tokens and deactivated users
     are refused."""
-    return _signed_in(session, raw_token, now)[0]
+    return _actor_of(session, _token_row(session, raw_token), now)
 
 
 def authenticate(session: Session, *, raw_token: str, now: datetime) -> tuple[Actor, ApiToken]:
     """`signed_in`, with the token's row (to revoke it, say)."""
-    actor, token_id = _signed_in(session, raw_token, now)
-    token = session.get(ApiToken, token_id)
+    row = _token_row(session, raw_token)
+    actor = _actor_of(session, row, now)
+    token = session.get(ApiToken, row.token_id)
     assert token is not None
     return actor, token
 
 
-def _signed_in(session: Session, raw_token: str, now: datetime) -> tuple[Actor, int]:
-    row = session.connection().execute(_SIGNED_IN, {"digest": _token_digest(raw_token)}).first()
+def signed_in_with(
+    session: Session, statement: Select[Any], *, raw_token: str, now: datetime
+) -> tuple[Actor, Row[Any]]:
+    """`signed_in` through `statement`: `SIGNED_IN` with more columns read in the same round
+    trip (a money route reads the caller's wallet with the token), and the row it read."""
+    row = session.execute(statement, {"digest": _token_digest(raw_token)}).first()
+    return _actor_of(session, row, now), cast(Row[Any], row)
+
+
+def _token_row(session: Session, raw_token: str) -> Any:
+    return session.connection().execute(SIGNED_IN, {"digest": _token_digest(raw_token)}).first()
+
+
+def _actor_of(session: Session, row: Any, now: datetime) -> Actor:
+    """The actor of a row of `SIGNED_IN`'s columns (None: no such token), or the refusal."""
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise UnauthenticatedError(
             "Phiên đăng nhập không hợp lệ hoặc đã hết hạn (invalid, expired or revoked token)."
@@ -227,7 +241,7 @@ def _signed_in(session: Session, raw_token: str, now: datetime) -> tuple[Actor, 
     if row.status != Status.ACTIVE:
         raise UnauthenticatedError("Tài khoản đã bị khóa (user is deactivated).")
     user = cast(User, row)  # the row's user columns are named as User's attributes
-    return actor_for(session, user), row.token_id
+    return actor_for(session, user)
 
 
 def revoke_token(session: Session, *, token: ApiToken, now: datetime) -> None:

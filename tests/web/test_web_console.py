@@ -186,6 +186,9 @@ def test_a_stopped_zone_is_named_on_the_zone_list_after_confirming(
     add_form = add_form[: add_form.index("</select>")]
     assert f'value="{world.zone_a}"' not in add_form
     assert "(đã ngừng)" in stalls
+    # so does the boards page's print-by-zone table
+    boards = client.get(f"/m/{world.market_a}/boards").text
+    assert len(re.findall(r"<td>[^<]* — [^<]* \(đã ngừng\)</td>", boards)) == 1
     # a link naming a zone that is still active, or no zone of this market, claims nothing
     added = client.post(zones, data={"csrf": csrf_of(done.text), "code": "Z9", "name": "Khu chín"})
     assert added.status_code == 200

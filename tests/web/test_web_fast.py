@@ -283,6 +283,22 @@ def test_a_stall_vendor_and_account_added_through_the_pages(
     assert {m: count_rows(engine, m) for m in counts} == {m: n + 1 for m, n in counts.items()}
 
 
+def test_a_stall_without_a_measured_area_says_so(client: TestClient, world: World) -> None:
+    sign_in(client, "manager.a")
+    stalls = f"/m/{world.market_a}/stalls"
+    form = client.get(stalls).text
+    assert "Để trống nếu chưa đo" in form
+    added = client.post(
+        stalls,
+        data={"csrf": csrf_of(form), "code": "b-16", "zone_id": str(world.zone_a), "area_m2": ""},
+    )
+    assert added.status_code == 200
+    assert "Ki-ốt B-16" in added.text
+    assert "chưa đo diện tích" in added.text
+    assert "0 m²" not in added.text
+    assert re.search(r'name="area_m2"[^>]*value=""', added.text)  # not "0" to be corrected
+
+
 def test_htmx_requests_get_one_block(client: TestClient, world: World) -> None:
     sign_in(client, "manager.a")
     partial = client.get(f"/m/{world.market_a}/vendors?q=huong", headers={"HX-Request": "true"})
