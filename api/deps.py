@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -63,6 +64,12 @@ class AppContext:
     engine: Engine
     clock: Clock
     money_threads: MoneyThreads
+
+    @cached_property
+    def autocommit_engine(self) -> Engine:
+        """The engine's pool, its connections in autocommit: each statement commits alone (a
+        payment in one statement, `market.money.one_statement`)."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 # Dependencies that never block are `async def`: FastAPI would run a plain `def` in the thread

@@ -31,11 +31,12 @@ from api.deps import AppContext, BearerToken, require_token
 from api.problems import problem_response, problem_responses
 from market.db import require_id
 from market.errors import FieldError, ForbiddenError, IdempotencyKeyMissingError
-from market.money import idempotency
+from market.money import idempotency, one_statement
 from market.money.execute import execute
 from market.money.ids import user_id_of
-from market.money.models import LedgerAccount, TransferKind
-from market.money.requests import MoneyRequest, Payee, Receipt, fingerprint_parts
+from market.money.ledger import AccountRow
+from market.money.models import TransferKind
+from market.money.requests import MoneyRequest, PayByQR, Payee, Receipt, fingerprint_parts
 from market.money.wallets import masked_name, signed_in_shopper
 from market.registry.access import Actor, require_role
 from market.registry.models import Role
@@ -59,7 +60,7 @@ class MoneyCall:
 
     session: Session
     actor: Actor
-    wallet: LedgerAccount | None = None  # the caller's own, read with the token (own-wallet routes)
+    wallet: AccountRow | None = None  # the caller's own, read with the token (own-wallet routes)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class MoneyGate:
 
     roles: tuple[Role, ...]
     wallet_owner: bool = False
+    one_statement: bool = False  # a payment by QR: tried in one statement first (PostgreSQL)
 
     def admit(self, actor: Actor) -> None:
         if self.wallet_owner and actor.is_admin:
@@ -77,6 +79,7 @@ class MoneyGate:
 
 
 WALLET_OWNER = MoneyGate((Role.SHOPPER,), wallet_owner=True)
+PAYER = MoneyGate((Role.SHOPPER,), wallet_owner=True, one_statement=True)
 PAYOUT_READER = MoneyGate((Role.MANAGER, Role.VENDOR))
 REFUNDER = MoneyGate((Role.VENDOR,))
 REVERSER = MoneyGate(())
@@ -131,11 +134,34 @@ class MoneyRoute(APIRoute):
         body_field = self.body_field
         body_name = dependant.body_params[0].name if dependant.body_params else None
 
+        def request_of(headers: Headers, path: dict[str, Any], raw: bytes) -> MoneyRequest:
+            values, errors = request_params_to_args(dependant.path_params, path)
+            if body_field is not None and body_name is not None:
+                values[body_name], body_errors = _validated_body(body_field, headers, raw)
+                errors += body_errors
+            if errors:
+                raise RequestValidationError(errors)
+            request: MoneyRequest = endpoint(**values)
+            return request
+
         def serve(
             context: AppContext, headers: Headers, path: dict[str, Any], raw: bytes
         ) -> Response:
             scheme, token = get_authorization_scheme_param(headers.get("authorization"))
             raw_token = require_token(token if scheme.lower() == "bearer" else None)
+            key = headers.get("idempotency-key")
+            if gate.one_statement and context.engine.dialect.name == "postgresql":
+                with Session(context.autocommit_engine, expire_on_commit=False) as session:
+                    paid = _paid_in_one_statement(
+                        context,
+                        session,
+                        gate,
+                        raw_token,
+                        key,
+                        partial(request_of, headers, path, raw),
+                    )
+                if paid is not None:
+                    return paid
             with Session(context.engine, expire_on_commit=False) as session:
                 now = context.clock()
                 if gate.wallet_owner:
@@ -143,15 +169,8 @@ class MoneyRoute(APIRoute):
                 else:
                     actor, wallet = signed_in(session, raw_token=raw_token, now=now), None
                 gate.admit(actor)
-                values, errors = request_params_to_args(dependant.path_params, path)
-                if body_field is not None and body_name is not None:
-                    values[body_name], body_errors = _validated_body(body_field, headers, raw)
-                    errors += body_errors
-                if errors:
-                    raise RequestValidationError(errors)
                 call = MoneyCall(session, actor, wallet)
-                key = headers.get("idempotency-key")
-                return run_money(context, call, key=key, request=endpoint(**values))
+                return run_money(context, call, key=key, request=request_of(headers, path, raw))
 
         async def handler(request: Request) -> Response:
             raw = await request.body()
@@ -162,6 +181,39 @@ class MoneyRoute(APIRoute):
             )
 
         return handler
+
+
+def _paid_in_one_statement(
+    context: AppContext,
+    session: Session,
+    gate: MoneyGate,
+    raw_token: str,
+    key: str | None,
+    request_of: Callable[[], MoneyRequest],
+) -> Response | None:
+    """A payment by QR under a new key, in one statement on the autocommit `session`
+    (`market.money.one_statement`), refused before it as the ordinary path refuses (401, 403,
+    422, a missing key); None when the ordinary path must take it (nothing was written)."""
+    now = context.clock()
+    actor, wallet, key_stored = one_statement.signed_in_to_pay(
+        session, raw_token=raw_token, key=key or "", now=now
+    )
+    gate.admit(actor)
+    request = request_of()
+    _require_key(key)
+    if key_stored or not isinstance(request, PayByQR):
+        return None
+    answer = one_statement.pay(
+        session,
+        actor=actor,
+        wallet=wallet,
+        request=request,
+        key=key or "",
+        fingerprint=idempotency.request_hash(*fingerprint_parts(request)),
+        now=now,
+        answer=lambda receipt: receipt_public(receipt, actor).model_dump(mode="json"),
+    )
+    return None if answer is None else JSONResponse(answer, status_code=201)
 
 
 def _validated_body(field: ModelField, headers: Headers, raw: bytes) -> tuple[Any, list[Any]]:

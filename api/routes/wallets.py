@@ -13,6 +13,7 @@ from sqlmodel import Session
 from api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from api.money import (
     MONEY_PROBLEMS,
+    PAYER,
     PAYOUT_READER,
     REFUNDER,
     REVERSER,
@@ -225,7 +226,7 @@ def transfer(data: TransferBody) -> MoneyRequest:
     return SendToPhone(data.to_phone, data.amount, data.memo)
 
 
-@money_post(money_router, "/wallets/me/payments", WALLET_OWNER)
+@money_post(money_router, "/wallets/me/payments", PAYER)
 def pay(data: PayBody) -> MoneyRequest:
     """Pay a stall by its scanned VietQR (a static code needs `amount`; a dynamic code fixes it)."""
     return PayByQR(data.payload, data.amount)

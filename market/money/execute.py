@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from market.money import payments, wallets
+from market.money import ledger, payments, wallets
 from market.money.models import LedgerAccount
 from market.money.requests import (
     MoneyRequest,
@@ -28,23 +28,23 @@ def execute(
     actor: Actor,
     request: MoneyRequest,
     now: datetime,
-    own: LedgerAccount | None = None,
+    own: ledger.Account | None = None,
 ) -> Receipt:
     """Run one money request; a refusal raises a `DomainError` (the transaction is then the
     caller's to roll back). `own`: the caller's wallet, when already read with the token."""
     match request:
         case TopUp(amount=amount):
-            wallet = wallets.own_wallet(session, actor, own)
+            wallet = _own(session, actor, own)
             transfer = wallets.top_up(session, wallet=wallet, amount=amount, now=now)
         case Withdrawal(amount=amount, payout_account_id=account_id):
             wallet = (
-                wallets.own_wallet(session, actor, own)
+                _own(session, actor, own)
                 if account_id is None
                 else wallets.vendor_wallet_for(session, actor, account_id)
             )
             transfer = wallets.withdraw(session, wallet=wallet, amount=amount, now=now)
         case SendToPhone(to_phone=to_phone, amount=amount, memo=memo):
-            wallet = wallets.own_wallet(session, actor, own)
+            wallet = _own(session, actor, own)
             transfer = wallets.transfer_to_phone(
                 session,
                 actor=actor,
@@ -55,7 +55,7 @@ def execute(
                 now=now,
             )
         case PayByQR(payload=payload, amount=amount):
-            wallet = wallets.own_wallet(session, actor, own)
+            wallet = _own(session, actor, own)
             code = payments.resolve_code(session, payload)
             transfer = payments.pay(
                 session, actor=actor, wallet=wallet, code=code, amount=amount, now=now
@@ -70,6 +70,12 @@ def execute(
             transfer = payments.reverse(session, actor=actor, payment_id=payment_id, now=now)
             wallet = _account(session, transfer.credit_account_id)
     return Receipt(transfer, wallet.balance)
+
+
+def _own(session: Session, actor: Actor, known: ledger.Account | None) -> ledger.Account:
+    """The caller's own wallet: `known` when the caller's token was read with it (the route's
+    gate then admitted only its owner)."""
+    return known if known is not None else wallets.own_wallet(session, actor)
 
 
 def _account(session: Session, account_id: int) -> LedgerAccount:

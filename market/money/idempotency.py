@@ -10,14 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import JSON, Insert, bindparam, insert, true, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.expression import CTE
 from sqlmodel import Session, SQLModel
 
 from market.clock import utc_now
 from market.errors import DomainError, IdempotencyMismatchError
+from market.money.ledger import FollowUp, json_with
 from market.money.models import IdempotencyOutcome, IdempotencyRecord
 
 KEYS = SQLModel.metadata.tables[str(IdempotencyRecord.__tablename__)]
@@ -103,6 +105,45 @@ def _claim(session: Session, *, user_id: int, key: str, fingerprint: str) -> int
             "Khóa Idempotency-Key này đã dùng cho một yêu cầu khác (key reused with another body)."
         )
     return Outcome(stored.outcome == IdempotencyOutcome.OK, stored.response, replayed=True)
+
+
+def record_follow_up(
+    *, user_id: int, key: str, fingerprint: str, response: dict[str, Any]
+) -> FollowUp:
+    """The key's record of a transfer's success, stored by the transfer's own statement
+    (PostgreSQL) instead of claimed first and settled after: its answer gets the transfer's id
+    and the payer's balance from the statement. A twin that stored the key first makes the
+    statement fail on the key's unique index, so nothing is written (the caller then replays
+    the twin's outcome), exactly once either way."""
+    values = {
+        "user_id": user_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "outcome": IdempotencyOutcome.OK,
+        "response": response,
+        "created_at": utc_now(),
+    }
+    return FollowUp(_record_of_new_transfer, {f"k_{name}": value for name, value in values.items()})
+
+
+def _record_of_new_transfer(new_transfer: CTE, payer: CTE) -> Insert:
+    column = KEYS.c
+    return insert(KEYS).from_select(
+        ["user_id", "key", "request_hash", "outcome", "response", "transfer_id", "created_at"],
+        core_select(
+            bindparam("k_user_id", type_=column.user_id.type),
+            bindparam("k_key", type_=column.key.type),
+            bindparam("k_request_hash", type_=column.request_hash.type),
+            bindparam("k_outcome", type_=column.outcome.type),
+            json_with(
+                bindparam("k_response", type_=JSON()),
+                id=new_transfer.c.id,
+                balance=payer.c.balance,
+            ),
+            new_transfer.c.id,
+            bindparam("k_created_at", type_=column.created_at.type),
+        ).select_from(new_transfer.join(payer, true())),
+    )
 
 
 def _settle(session: Session, record_id: int, outcome: Outcome, transfer_id: int | None) -> Outcome:

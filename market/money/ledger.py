@@ -35,12 +35,27 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Update, bindparam, case, func, insert, true, union_all, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Insert,
+    Update,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql.expression import CTE, BindParameter, FromClause
+from sqlalchemy.sql.expression import CTE, BindParameter, ColumnElement, FromClause
 from sqlmodel import Session, SQLModel, col, select
 
 from market.clock import MARKET_TZ, business_day
@@ -197,6 +212,35 @@ def vendor_wallet(session: Session, payout_account_id: int) -> LedgerAccount:
 # Posting
 
 
+_ROW_FIELDS = ("id", "kind", "daily_limit", "balance")
+
+
+@dataclass
+class AccountRow:
+    """An account as a Core read gives it, without an ORM object (a payment's hot path reads its
+    two wallets joined to other rows): what a transfer needs of it. Its `balance` is set to the
+    new one when a transfer moves it."""
+
+    id: int
+    kind: str
+    daily_limit: int | None
+    balance: int
+
+
+Account = LedgerAccount | AccountRow
+
+
+def account_columns(prefix: str) -> tuple[ColumnElement[Any], ...]:
+    """An account's `AccountRow` columns, labelled `<prefix>_<name>`, to join into a read."""
+    return tuple(ACCOUNTS.c[name].label(f"{prefix}_{name}") for name in _ROW_FIELDS)
+
+
+def account_of(row: Any, prefix: str) -> AccountRow | None:
+    """The account a read joined with `account_columns(prefix)` (None: no such account)."""
+    values = {name: getattr(row, f"{prefix}_{name}") for name in _ROW_FIELDS}
+    return None if values["id"] is None else AccountRow(**values)
+
+
 @dataclass(frozen=True)
 class Leg:
     account_id: int
@@ -266,11 +310,11 @@ class Posting:
     the fees account; what it links to and says. `post` writes it with its legs."""
 
     kind: TransferKind
-    debit: LedgerAccount
-    credit: LedgerAccount
+    debit: Account
+    credit: Account
     amount: int
     fee: int = 0
-    fees_account: LedgerAccount | None = None
+    fees_account: Account | None = None
     original_id: int | None = None
     board_id: int | None = None
     market_id: int | None = None
@@ -290,16 +334,41 @@ def legs_of(posting: Posting) -> list[Leg]:
     return legs
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """A write that joins a transfer's own statement on PostgreSQL, so that the transfer, its
+    entries and what announces or records it are one statement (committed alone, in
+    autocommit, they need no BEGIN or COMMIT): `build(new_transfer, payer)` makes it from the
+    new transfer's row (a CTE with its `id`) and the debited account's leg (a CTE with its new
+    `balance`); `parameters` holds its values, named apart from the ledger's."""
+
+    build: Callable[[CTE, CTE], Insert]
+    parameters: dict[str, Any]
+
+
+# the transfer about to be written (its id 0 until the statement writes it) → its follow-ups
+FollowUps = Callable[[Transfer], tuple[FollowUp, ...]]
+
+
+def json_with(value: BindParameter[Any], **written: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A JSON parameter with keys set from the statement's own rows (PostgreSQL): the id of a
+    row it inserts, a balance it moves."""
+    pairs = [part for key, column in written.items() for part in (literal(key), column)]
+    merged = cast(value, JSONB).op("||", return_type=JSONB)(func.jsonb_build_object(*pairs))
+    return cast(merged, JSON)
+
+
 def move(
     session: Session,
     posting: Posting,
     *,
     now: datetime,
     checks: Callable[[], None] | None = None,
+    then: FollowUps | None = None,
 ) -> Transfer:
     """Write an ordinary transfer (top-up, withdrawal, transfer, payment, refund): its legs are
     `legs_of(posting)`."""
-    return post(session, posting, legs_of(posting), now=now, checks=checks)
+    return post(session, posting, legs_of(posting), now=now, checks=checks, then=then)
 
 
 def reverse(
@@ -324,6 +393,7 @@ def post(
     *,
     now: datetime,
     checks: Callable[[], None] | None = None,
+    then: FollowUps | None = None,
 ) -> Transfer:
     """Write one transfer and its legs (signed amounts that sum to zero).
 
@@ -331,7 +401,8 @@ def post(
     transfers cannot deadlock) and the wallet limits are enforced here on `posting.debit`.
     `checks` (rules that read history, such as refunds not exceeding the payment) runs first,
     once the rows are locked in the same order. A refusal may leave the transaction
-    half-written: the caller rolls it back."""
+    half-written: the caller rolls it back. `then` adds follow-ups to the transfer's one
+    statement (PostgreSQL, no daily limit: refused elsewhere)."""
     amount, fee, debit = posting.amount, posting.fee, posting.debit
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError("amount must be a positive int of đồng")
@@ -367,16 +438,23 @@ def post(
         "created_at": now,
     }
     connection = session.connection()
+    transfer = Transfer(id=0, **fields)  # its id once written
     if debit.daily_limit is None and _in_one_statement(connection):
-        transfer_id, balances = _write_chained(session, moves, fields, month)
+        follow_ups = then(transfer) if then is not None else ()
+        transfer_id, balances = _write_chained(session, moves, fields, month, follow_ups)
+    elif then is not None:
+        raise ValueError("follow-ups join only a transfer written in one statement")
     else:
         transfer_id, balances = _write_step_by_step(session, moves, fields, debit, now)
     # the accounts the caller holds (and the session's identity map) now show the balances the
     # database holds: a caller reads a balance after the transfer from its account object
     for account in (debit, posting.credit, posting.fees_account):
-        if account is not None and account.id in balances:
+        if isinstance(account, AccountRow) and account.id in balances:
+            account.balance = balances[account.id]
+        elif account is not None and account.id in balances:
             set_committed_value(account, "balance", balances[account.id])
-    return Transfer(id=transfer_id, **fields)
+    transfer.id = transfer_id
+    return transfer
 
 
 Moves = list[tuple[Leg, date | None]]  # each leg with the month it is capped in (None: uncapped)
@@ -391,7 +469,7 @@ def _in_one_statement(connection: Connection) -> bool:
 
 
 def _write_step_by_step(
-    session: Session, moves: Moves, fields: dict[str, Any], debit: LedgerAccount, now: datetime
+    session: Session, moves: Moves, fields: dict[str, Any], debit: Account, now: datetime
 ) -> tuple[int, dict[int, int]]:
     """Each leg's UPDATE in turn (a refusal raises at once), the daily limit checked under the
     row lock, then the transfer and its entries: the SQLite path, and PostgreSQL's when the
@@ -421,7 +499,11 @@ def _entry(
 
 
 def _write_chained(
-    session: Session, moves: Moves, fields: dict[str, Any], month: date | None
+    session: Session,
+    moves: Moves,
+    fields: dict[str, Any],
+    month: date | None,
+    follow_ups: tuple[FollowUp, ...] = (),
 ) -> tuple[int, dict[int, int]]:
     """The same writes as `_write_step_by_step` in one round trip (PostgreSQL): the legs'
     UPDATEs (`leg_update`, the same rules) chained in account id order, each running only if
@@ -435,7 +517,12 @@ def _write_chained(
         for name, value in (("amount", leg.amount), ("account", leg.account_id))
     }
     parameters |= {f"t_{name}": value for name, value in fields.items()} | {"month": month}
-    row = session.connection().execute(_chained(shape), parameters).first()
+    for follow_up in follow_ups:
+        parameters |= follow_up.parameters
+    debit = fields["debit_account_id"]
+    payer = next(n for n, (leg, _) in enumerate(moves) if leg.account_id == debit)
+    statement = _chained(shape, tuple(f.build for f in follow_ups), payer)
+    row = session.connection().execute(statement, parameters).first()
     if row is None:
         refused = next(
             (leg, capped) for leg, capped in moves if leg.account_id == fields["debit_account_id"]
@@ -446,8 +533,14 @@ def _write_chained(
 
 
 @lru_cache(maxsize=32)
-def _chained(shape: tuple[Move, ...]) -> Any:
-    """The one statement for legs of these moves, in this order (built once per shape)."""
+def _chained(
+    shape: tuple[Move, ...],
+    follow_ups: tuple[Callable[[CTE, CTE], Insert], ...] = (),
+    payer: int = 0,
+) -> Any:
+    """The one statement for legs of these moves, in this order (built once per shape). With
+    follow-ups (given the debited leg's position) it writes everything or fails: it may be
+    committed on its own."""
     legs: list[CTE] = []
     for n, move in enumerate(shape):
         statement = leg_update(move, n)
@@ -482,14 +575,26 @@ def _chained(shape: tuple[Move, ...]) -> Any:
             )
         ),
     )
-    joined: FromClause = transfer
-    for leg in legs:
-        joined = joined.join(leg, true())
-    return (
-        core_select(transfer.c.id, *(leg.c.balance for leg in legs))
-        .select_from(joined)
-        .add_cte(entries.cte("new_entries"))
-    )
+    if not follow_ups:
+        joined: FromClause = transfer
+        for leg in legs:
+            joined = joined.join(leg, true())
+        return (
+            core_select(transfer.c.id, *(leg.c.balance for leg in legs))
+            .select_from(joined)
+            .add_cte(entries.cte("new_entries"))
+        )
+    # Committed alone, a refused leg must undo the legs before it: the statement then fails
+    # (division by zero: no transfer was written) rather than answer no row.
+    whole = literal(1) / core_select(func.count()).select_from(transfer).scalar_subquery()
+    chained = core_select(
+        core_select(transfer.c.id).scalar_subquery(),
+        *(core_select(leg.c.balance).scalar_subquery() for leg in legs),
+        whole.label("whole"),
+    ).add_cte(entries.cte("new_entries"))
+    for n, build in enumerate(follow_ups):
+        chained = chained.add_cte(build(transfer, legs[payer]).cte(f"then_{n}"))
+    return chained
 
 
 def _by_account(leg: Leg) -> int:
@@ -517,7 +622,7 @@ def day_start(now: datetime) -> datetime:
     return now.astimezone(MARKET_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _check_daily_limit(session: Session, wallet: LedgerAccount, amount: int, now: datetime) -> None:
+def _check_daily_limit(session: Session, wallet: Account, amount: int, now: datetime) -> None:
     """Refuse what would take the wallet's outgoing total for the local day past its own daily
     limit (this transfer is not in the journal yet)."""
     assert wallet.daily_limit is not None

@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, Text, bindparam, cast, func, insert, literal
+from sqlalchemy import JSON, Engine, Insert, Text, bindparam, cast, func, insert, literal, true
 from sqlalchemy import select as core_select
+from sqlalchemy.sql.expression import CTE, ColumnElement, FromClause
 from sqlmodel import Session, SQLModel, col, select
 
 from market.money import wakeups, webhook_targets
+from market.money.ledger import FollowUp, json_with
 from market.money.models import (
     DeliveryStatus,
     OutboxEvent,
@@ -42,27 +44,44 @@ EVENTS = SQLModel.metadata.tables["outbox_event"]
 DELIVERIES = SQLModel.metadata.tables["webhook_delivery"]
 ENDPOINTS = SQLModel.metadata.tables["webhook_endpoint"]
 VENDORS = SQLModel.metadata.tables["vendor"]
+_WAKE_UP = func.pg_notify(wakeups.CHANNEL, cast(EVENTS.c.vendor_id, Text))
 _INSERT_EVENT = {
     "sqlite": insert(EVENTS).returning(EVENTS.c.id),
     # the same round trip queues the wake-up, which PostgreSQL sends when the payment commits
-    "postgresql": insert(EVENTS).returning(
-        EVENTS.c.id, func.pg_notify(wakeups.CHANNEL, cast(EVENTS.c.vendor_id, Text))
-    ),
+    "postgresql": insert(EVENTS).returning(EVENTS.c.id, _WAKE_UP),
 }
 ACTIVE_WEBHOOKS = (
     core_select(ENDPOINTS.c.id)
     .where(ENDPOINTS.c.vendor_id == VENDORS.c.id, ENDPOINTS.c.status == Status.ACTIVE)
     .exists()
 )  # whether a vendor (in the caller's FROM clause) has any active webhook
-_FAN_OUT = insert(DELIVERIES).from_select(
-    ["event_id", "endpoint_id", "status", "attempts", "next_attempt_at"],
-    core_select(
-        bindparam("event_id"),
-        ENDPOINTS.c.id,
-        literal(DeliveryStatus.PENDING.value),
-        literal(0),
-        bindparam("next_attempt_at", type_=UTCDateTime()),
-    ).where(ENDPOINTS.c.vendor_id == bindparam("vendor_id"), ENDPOINTS.c.status == Status.ACTIVE),
+
+
+def _fan_out(
+    event_id: ColumnElement[Any],
+    vendor_id: ColumnElement[Any],
+    next_attempt_at: ColumnElement[Any],
+    events: CTE | None = None,
+) -> Insert:
+    """One pending delivery per active webhook of the vendor for the event `event_id` (a column
+    of `events` when the event is written by the same statement)."""
+    endpoints: FromClause = ENDPOINTS if events is None else events.join(ENDPOINTS, true())
+    return insert(DELIVERIES).from_select(
+        ["event_id", "endpoint_id", "status", "attempts", "next_attempt_at"],
+        core_select(
+            event_id,
+            ENDPOINTS.c.id,
+            literal(DeliveryStatus.PENDING.value),
+            literal(0),
+            next_attempt_at,
+        )
+        .select_from(endpoints)
+        .where(ENDPOINTS.c.vendor_id == vendor_id, ENDPOINTS.c.status == Status.ACTIVE),
+    )
+
+
+_FAN_OUT = _fan_out(
+    bindparam("event_id"), bindparam("vendor_id"), bindparam("next_attempt_at", type_=UTCDateTime())
 )
 
 MAX_ATTEMPTS = 8
@@ -82,6 +101,21 @@ def record_event(
     and wake the vendor's open feeds when it commits (`wakeups`). A caller that has just read
     `has_webhooks` for the vendor in this transaction passes it, so a vendor without webhooks
     costs no fan-out statement."""
+    connection = session.connection()
+    event_id = connection.execute(
+        _INSERT_EVENT[connection.dialect.name], _event_row(vendor_id, type, transfer)
+    ).one()[0]
+    wakeups.mark(session, vendor_id)
+    if has_webhooks is False:
+        return
+    connection.execute(
+        _FAN_OUT,
+        {"event_id": event_id, "vendor_id": vendor_id, "next_attempt_at": transfer.created_at},
+    )
+
+
+def _event_row(vendor_id: int, type: str, transfer: Transfer) -> dict[str, Any]:
+    """The event's column values announcing `transfer` to its vendor."""
     data = {
         "transfer_id": transfer.id,
         "kind": transfer.kind,
@@ -94,24 +128,42 @@ def record_event(
         "business_day": transfer.business_day.isoformat(),
         "created_at": transfer.created_at.isoformat(),
     }
-    connection = session.connection()
-    event_id = connection.execute(
-        _INSERT_EVENT[connection.dialect.name],
-        {
-            "event_id": str(uuid.uuid4()),
-            "vendor_id": vendor_id,
-            "type": type,
-            "data": data,
-            "created_at": transfer.created_at,
-        },
-    ).one()[0]
-    wakeups.mark(session, vendor_id)
-    if has_webhooks is False:
-        return
-    connection.execute(
-        _FAN_OUT,
-        {"event_id": event_id, "vendor_id": vendor_id, "next_attempt_at": transfer.created_at},
+    return {
+        "event_id": str(uuid.uuid4()),
+        "vendor_id": vendor_id,
+        "type": type,
+        "data": data,
+        "created_at": transfer.created_at,
+    }
+
+
+def event_follow_up(*, vendor_id: int, type: str, transfer: Transfer) -> FollowUp:
+    """`record_event` for a transfer about to be written, as a follow-up of its one statement
+    (PostgreSQL): the same event (its `transfer_id` set by the statement), its wake-up queued and
+    one pending delivery per active webhook of the vendor."""
+    row = _event_row(vendor_id, type, transfer)
+    return FollowUp(_event_of_new_transfer, {f"e_{name}": value for name, value in row.items()})
+
+
+def _event_of_new_transfer(new_transfer: CTE, _payer: CTE) -> Insert:
+    created_at = bindparam("e_created_at", type_=UTCDateTime())
+    vendor_id = bindparam("e_vendor_id", type_=EVENTS.c.vendor_id.type)
+    event = (
+        insert(EVENTS)
+        .from_select(
+            ["event_id", "vendor_id", "type", "data", "created_at"],
+            core_select(
+                bindparam("e_event_id", type_=EVENTS.c.event_id.type),
+                vendor_id,
+                bindparam("e_type", type_=EVENTS.c.type.type),
+                json_with(bindparam("e_data", type_=JSON()), transfer_id=new_transfer.c.id),
+                created_at,
+            ).select_from(new_transfer),
+        )
+        .returning(EVENTS.c.id, _WAKE_UP)
+        .cte("new_event")
     )
+    return _fan_out(event.c.id, vendor_id, created_at, events=event)
 
 
 def event_body(event: OutboxEvent) -> dict[str, Any]:

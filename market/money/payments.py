@@ -61,7 +61,7 @@ class ScannedCode:
     board_id: int | None
     serial: str | None
     fixed_amount: int | None
-    wallet: LedgerAccount | None  # the account's vendor wallet, once it has one
+    wallet: ledger.Account | None  # the account's vendor wallet, once it has one
     market_name: str
     vendor_name: str
     holder_name: str  # the payout account's holder, as the bank has it
@@ -143,7 +143,7 @@ def resolve_code(session: Session, payload: str) -> ScannedCode:
         board_id=printed.board_id,
         serial=printed.serial,
         fixed_amount=fixed,
-        wallet=printed.LedgerAccount,
+        wallet=ledger.account_of(printed, "wallet"),
         market_name=printed.market_name,
         vendor_name=printed.vendor_name,
         holder_name=printed.holder_name,
@@ -185,14 +185,14 @@ _PRINTED_BOARD: dict[str, Any] = {
         col(Vendor.full_name).label("vendor_name"),
         col(PayoutAccount.holder_name),
         ACTIVE_WEBHOOKS.label("has_webhooks"),
-        LedgerAccount,
+        *ledger.account_columns("wallet"),
     )
     .select_from(Board)
     .join(PayoutAccount, col(PayoutAccount.id) == Board.payout_account_id)
     .join(Vendor, col(Vendor.id) == PayoutAccount.vendor_id)
     .join(Stall, col(Stall.id) == Board.stall_id)
     .join(Market, col(Market.id) == Board.market_id)
-    .outerjoin(LedgerAccount, col(LedgerAccount.payout_account_id) == PayoutAccount.id)
+    .outerjoin(ledger.ACCOUNTS, ledger.ACCOUNTS.c.payout_account_id == PayoutAccount.id)
     .where(getattr(Board, column) == bindparam("value"))
     for column in ("serial", "payload")
 }
@@ -200,8 +200,9 @@ _PRINTED_BOARD: dict[str, Any] = {
 
 def _printed_board(session: Session, by: str, value: str) -> Any:
     """The board (live or not) that printed a code, with the states of the account it pays, its
-    vendor and its stall, and the account's vendor wallet (None until it has one)."""
-    return session.execute(_PRINTED_BOARD[by], {"value": value}).first()
+    vendor and its stall, and the account's vendor wallet (`wallet_…` columns), in plain columns:
+    no ORM object is built for the read every payment makes."""
+    return session.connection().execute(_PRINTED_BOARD[by], {"value": value}).first()
 
 
 def fee_for(amount: int, fee_bps: int) -> int:
@@ -214,7 +215,7 @@ def pay_by_qr(
     session: Session,
     *,
     actor: Actor,
-    wallet: LedgerAccount,
+    wallet: ledger.Account,
     payload: str,
     amount: int | None,
     now: datetime,
@@ -224,17 +225,40 @@ def pay_by_qr(
     return pay(session, actor=actor, wallet=wallet, code=code, amount=amount, now=now)
 
 
+PAYMENT_RECEIVED = "payment.received"  # the event a vendor's soundbox announces
+
+
 def pay(
     session: Session,
     *,
     actor: Actor,
-    wallet: LedgerAccount,
+    wallet: ledger.Account,
     code: ScannedCode,
     amount: int | None,
     now: datetime,
 ) -> Transfer:
     """Pay what a scanned code resolved to: the shopper is debited, the vendor's wallet
     credited less the vendor's fee; a per-sale code is marked paid."""
+    posting = payment_posting(session, actor=actor, wallet=wallet, code=code, amount=amount)
+    transfer = ledger.move(session, posting, now=now)
+    if code.reference is not None:
+        _use_sale_code(session, code, transfer, now)
+    record_event(
+        session,
+        vendor_id=code.vendor_id,
+        type=PAYMENT_RECEIVED,
+        transfer=transfer,
+        has_webhooks=code.has_webhooks,
+    )
+    return transfer
+
+
+def payment_posting(
+    session: Session, *, actor: Actor, wallet: ledger.Account, code: ScannedCode, amount: int | None
+) -> ledger.Posting:
+    """The transfer paying what a scanned code resolved to, once the payment's rules allow it:
+    the amount the code fixes or the payer gives, nobody paying their own stall, the vendor's
+    fee."""
     if code.fixed_amount is not None:
         if amount is not None and amount != code.fixed_amount:
             raise AmountMismatchError(
@@ -253,34 +277,20 @@ def pay(
     target = code.wallet or ledger.vendor_wallet(session, code.account_id)
     fee = fee_for(amount, code.fee_bps)
     fees = ledger.system_account(session, LedgerAccountKind.FEES) if fee else None
-    transfer = ledger.move(
-        session,
-        ledger.Posting(
-            kind=TransferKind.PAYMENT,
-            debit=wallet,
-            credit=target,
-            amount=amount,
-            fee=fee,
-            fees_account=fees,
-            board_id=code.board_id,
-            market_id=code.market_id,
-            memo=f"Ki-ốt {code.stall_code} · {code.market_name}"[:100]
-            if code.stall_code
-            else f"Thanh toán QR · {code.market_name}"[:100],
-            source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
-        ),
-        now=now,
+    return ledger.Posting(
+        kind=TransferKind.PAYMENT,
+        debit=wallet,
+        credit=target,
+        amount=amount,
+        fee=fee,
+        fees_account=fees,
+        board_id=code.board_id,
+        market_id=code.market_id,
+        memo=f"Ki-ốt {code.stall_code} · {code.market_name}"[:100]
+        if code.stall_code
+        else f"Thanh toán QR · {code.market_name}"[:100],
+        source_label=mask_digits(actor.phone, 3) if actor.phone else "ví",
     )
-    if code.reference is not None:
-        _use_sale_code(session, code, transfer, now)
-    record_event(
-        session,
-        vendor_id=code.vendor_id,
-        type="payment.received",
-        transfer=transfer,
-        has_webhooks=code.has_webhooks,
-    )
-    return transfer
 
 
 SALE_CODES = SQLModel.metadata.tables["sale_code"]

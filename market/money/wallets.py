@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 
 from market.db import require_id
 from market.errors import (
@@ -128,27 +128,28 @@ def wallet_login(
 # Whose wallet
 
 
-def own_wallet(session: Session, actor: Actor, known: LedgerAccount | None = None) -> LedgerAccount:
-    """The signed-in shopper's wallet (`known`: as `signed_in_shopper` read it)."""
+def own_wallet(session: Session, actor: Actor) -> LedgerAccount:
+    """The signed-in shopper's wallet."""
     require_role(actor, Role.SHOPPER)
     if actor.is_admin:
         raise ForbiddenError("Quản trị viên không có ví (admins have no wallet).")
-    return known if known is not None else ledger.shopper_wallet(session, user_id_of(actor))
+    return ledger.shopper_wallet(session, user_id_of(actor))
 
 
-_SIGNED_IN_WITH_WALLET = SIGNED_IN.add_columns(LedgerAccount).outerjoin(
-    LedgerAccount, col(LedgerAccount.owner_user_id) == SQLModel.metadata.tables["app_user"].c.id
+# the token's columns and the caller's shopper wallet (`wallet_…` columns: None while they have
+# none), in plain columns
+SIGNED_IN_WITH_WALLET = SIGNED_IN.add_columns(*ledger.account_columns("wallet")).outerjoin(
+    ledger.ACCOUNTS, ledger.ACCOUNTS.c.owner_user_id == SQLModel.metadata.tables["app_user"].c.id
 )
 
 
 def signed_in_shopper(
     session: Session, *, raw_token: str, now: datetime
-) -> tuple[Actor, LedgerAccount | None]:
-    """`signed_in`, and the caller's shopper wallet read in the same round trip (None
-    while they have none): a money request on the caller's own wallet reads both at once."""
-    actor, row = signed_in_with(session, _SIGNED_IN_WITH_WALLET, raw_token=raw_token, now=now)
-    wallet: LedgerAccount | None = row.LedgerAccount
-    return actor, wallet
+) -> tuple[Actor, ledger.AccountRow | None]:
+    """`signed_in`, and the caller's shopper wallet read in the same round trip (None while
+    they have none): a money request on the caller's own wallet reads both at once."""
+    actor, row = signed_in_with(session, SIGNED_IN_WITH_WALLET, raw_token=raw_token, now=now)
+    return actor, ledger.account_of(row, "wallet")
 
 
 def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) -> LedgerAccount:
@@ -161,7 +162,7 @@ def vendor_wallet_for(session: Session, actor: Actor, payout_account_id: int) ->
 # Operations
 
 
-def top_up(session: Session, *, wallet: LedgerAccount, amount: int, now: datetime) -> Transfer:
+def top_up(session: Session, *, wallet: ledger.Account, amount: int, now: datetime) -> Transfer:
     """Nạp tiền: money enters the wallet from cash-in."""
     cash_in = ledger.system_account(session, LedgerAccountKind.CASH_IN)
     return ledger.move(
@@ -177,7 +178,7 @@ def top_up(session: Session, *, wallet: LedgerAccount, amount: int, now: datetim
     )
 
 
-def withdraw(session: Session, *, wallet: LedgerAccount, amount: int, now: datetime) -> Transfer:
+def withdraw(session: Session, *, wallet: ledger.Account, amount: int, now: datetime) -> Transfer:
     """Rút tiền: money leaves the wallet to cash-out."""
     cash_out = ledger.system_account(session, LedgerAccountKind.CASH_OUT)
     return ledger.move(
@@ -232,7 +233,7 @@ def transfer_to_phone(
     session: Session,
     *,
     actor: Actor,
-    wallet: LedgerAccount,
+    wallet: ledger.Account,
     to_phone: str,
     amount: int,
     memo: str | None,

@@ -220,11 +220,18 @@ def authenticate(session: Session, *, raw_token: str, now: datetime) -> tuple[Ac
 
 
 def signed_in_with(
-    session: Session, statement: Select[Any], *, raw_token: str, now: datetime
+    session: Session,
+    statement: Select[Any],
+    *,
+    raw_token: str,
+    now: datetime,
+    parameters: dict[str, Any] | None = None,
 ) -> tuple[Actor, Row[Any]]:
     """`signed_in` through `statement`: `SIGNED_IN` with more columns read in the same round
-    trip (a money route reads the caller's wallet with the token), and the row it read."""
-    row = session.execute(statement, {"digest": _token_digest(raw_token)}).first()
+    trip (a money route reads the caller's wallet with the token) and their `parameters`, and
+    the row it read."""
+    digest = {"digest": _token_digest(raw_token)}
+    row = session.connection().execute(statement, digest | (parameters or {})).first()
     return _actor_of(session, row, now), cast(Row[Any], row)
 
 
