@@ -477,4 +477,7 @@ def test_reality_beside_the_model_starts_with_the_market_and_ends_today(
         assert 'id="e-market"' in refused, query  # said beside the market's field
         assert "Chọn một chợ trong danh sách." in refused
         assert 'id="reality-figures"' not in refused
+    undated = client.get(url, params={"market": str(world.market_a), "start": ""}).text
+    assert 'id="e-start"' in undated  # an empty date box says what to choose, not a format
+    assert "Chọn ngày bắt đầu: ngày 0 của lượt chạy trên lịch." in undated
     assert 'id="e-market"' not in client.get(url).text  # the page alone asks nothing

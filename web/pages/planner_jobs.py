@@ -284,7 +284,7 @@ def reality_form(
         errors["market"] = N_("Chọn một chợ trong danh sách.")
     day0 = iso_day(start)
     if day0 is None:
-        errors["start"] = N_("Cần một ngày dạng năm-tháng-ngày.")
+        errors["start"] = N_("Chọn ngày bắt đầu: ngày 0 của lượt chạy trên lịch.")
     if errors or day0 is None:
         found["reality_refusal"] = {"fields": errors}
         return found
