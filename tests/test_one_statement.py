@@ -137,3 +137,35 @@ def test_a_refusal_in_one_statement_undoes_the_legs_before_it_and_is_stored_as_r
     assert again.headers["idempotent-replayed"] == "true"
     assert _balance(client, shopper) == 10_000
     assert _audit(client, world) == []
+
+
+def test_a_vendors_fee_is_a_third_leg_of_the_one_statement(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """The first fee ever charged creates the fees account (the ordinary path: the shortcut
+    writes no account); later payments with a fee are one statement of three legs."""
+    changed = client.patch(
+        f"/vendors/{world.vendor_a}", headers=world.headers("manager"), json={"fee_bps": 110}
+    )
+    assert changed.status_code == 200, changed.text
+    shopper = _open(client, "0905555666")
+    assert _money(client, "/wallets/me/top-ups", shopper, "seed", {"amount": 500_000}).status_code
+    payload = client.get(f"/stalls/{world.stall_a}/code", headers=world.headers("manager"))
+    body = {"payload": payload.json()["payload"], "amount": 100_000}
+    answers = []
+    for key in ("first-fee", "second-fee"):
+        with Statements(engine) as statements:
+            paid = _money(client, PAY, shopper, key, body)
+        assert paid.status_code == 201, paid.text
+        answers.append((paid.json(), statements.seen))
+    (first, first_seen), (second, seen) = answers
+    assert not all(autocommit for _, autocommit in first_seen)  # the ordinary path took it
+    assert first["fee"] == second["fee"] == 1_100
+    assert second["net"] == 98_900
+    assert all(autocommit for _, autocommit in seen)  # the fees account exists now
+    assert len(seen) == 4  # token, board, the fees account, the one write
+    assert second["balance"] == 300_000
+    with engine.connect() as connection:
+        fees = connection.execute(text("SELECT balance FROM ledger_account WHERE kind = 'fees'"))
+        assert fees.scalar_one() >= 2_200
+    assert _audit(client, world) == []

@@ -11,7 +11,8 @@ Everything that decides is the ordinary path's own code (`users`, `payments.reso
 `idempotency`). What the shortcut does not take, it leaves to the ordinary path with nothing
 written: a key seen before (replayed there), any refusal (stored there under the key), a twin
 that stored the key first (its statement fails on the key's unique index), a per-sale code, a
-vendor or payer without a wallet yet, a wallet with a daily limit."""
+vendor or payer without a wallet yet, a wallet with a daily limit, the first fee ever charged
+(creating the fees account needs a transaction: its savepoint fails in autocommit)."""
 
 from __future__ import annotations
 
