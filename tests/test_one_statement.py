@@ -112,7 +112,7 @@ def test_a_payment_is_three_statements_in_autocommit_writing_what_the_ordinary_p
         again = _money(client, PAY, shopper, key, body)
         assert again.status_code == 201
         assert again.headers["idempotent-replayed"] == "true"
-        assert again.json() == first.json()
+        assert again.content == first.content  # byte for byte, whichever path stored it
     assert _balance(client, shopper) == 450_000
     assert _audit(client, world) == []
 

@@ -65,6 +65,11 @@ def amount_refusal(exc: AmountError, field: str = "amount") -> dict[str, Any]:
     return {"code": "validation-error", "detail": str(exc), "fields": {field: str(exc)}}
 
 
+# Refusals of how much was asked (no field named by the service): told beside the form's amount
+# box, where the shopper corrects it
+AMOUNT_REFUSALS = {"insufficient-funds", "limit-exceeded"}
+
+
 def new_key() -> str:
     """A fresh Idempotency-Key for a form that moves money."""
     return str(uuid.uuid4())
@@ -107,6 +112,8 @@ def run_money(
         return Done(outcome.response, None, outcome.replayed)
     stored = outcome.response
     fields = {(e.get("field") or "form").split(".")[-1]: "" for e in stored["errors"]}
+    if not fields and stored["code"] in AMOUNT_REFUSALS:
+        fields = {"amount": ""}
     refusal = {"code": stored["code"], "detail": stored["detail"], "fields": fields}
     return Done(None, in_words(refusal), False)
 

@@ -103,4 +103,19 @@ def pay(
         transfer = ledger.move(session, posting, now=now, then=follow_ups)
     except (DomainError, DBAPIError):
         return None  # a refusal to store, a twin to replay, a failure to retry: all ordinary
-    return provisional | {"id": transfer.id, "balance": wallet.balance}
+    paid: dict[str, Any] = _in_jsonb_order(
+        provisional | {"id": transfer.id, "balance": wallet.balance}
+    )
+    return paid
+
+
+def _in_jsonb_order(value: Any) -> Any:
+    """`value` with its objects' keys in PostgreSQL's jsonb order (shorter keys first, then
+    bytewise), the order the statement stored the answer in: the first answer and its replays
+    read alike, byte for byte."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        return {key: _in_jsonb_order(value[key]) for key in keys}
+    if isinstance(value, list):
+        return [_in_jsonb_order(item) for item in value]
+    return value

@@ -421,7 +421,9 @@ def test_scan_shows_the_masked_recipient_then_pays(
     before = snapshot_database(engine)
     poor = client.post("/w/pay", data=form | {"amount": "5.000.000"})
     assert poor.status_code == 409
-    assert "Số dư không đủ" in poor.text
+    assert "Số dư không đủ" in field_error(poor.text, "amount")  # beside the amount box
+    assert 'aria-invalid="true"' in poor.text
+    assert 'value="5.000.000"' in poor.text  # what was typed, to be corrected
     after = snapshot_database(engine)
     assert {k: v for k, v in after.items() if k != "idempotency_record"} == {
         k: v for k, v in before.items() if k != "idempotency_record"
@@ -632,3 +634,14 @@ def test_each_refund_form_carries_its_own_key(
     with Session(engine) as session:
         refunds = session.exec(select(Transfer).where(Transfer.kind == TransferKind.REFUND)).all()
         assert sorted(r.original_id or 0 for r in refunds) == sorted([second, world.payment_a])
+
+
+def test_kinds_of_transfer_are_said_in_the_readers_language(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "vendor.a")
+    client.cookies.set("cho_lang", "en")
+    today = client.get("/v/today")
+    assert '<html lang="en">' in today.text
+    assert "<strong>Payment</strong>" in today.text  # the world's payment today
+    assert "Thanh toán" not in today.text

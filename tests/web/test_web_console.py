@@ -213,3 +213,16 @@ def test_a_buttons_address_opened_as_a_page_says_so_in_words(
     api = client.get(f"/markets/{world.market_a}/import", headers={"Accept": "application/json"})
     assert api.status_code == 405
     assert api.headers["content-type"] == "application/problem+json"  # the API keeps problems
+
+
+def test_a_stall_and_its_vendor_read_in_english(client: TestClient, world: World) -> None:
+    sign_in(client, "manager.a")
+    client.cookies.set("cho_lang", "en")
+    stall = client.get(f"/m/{world.market_a}/stalls/{world.stall_a}").text
+    assert "<p>Zone: " in stall
+    assert "Vendor renting the stall" in stall
+    vendor = client.get(f"/m/{world.market_a}/vendors/{world.vendor_a}").text
+    listed = re.search(r"</a> — ([^,<]+), monthly fee", vendor)
+    assert listed is not None
+    assert listed.group(1) in stall  # the category as the stall page names it, in English
+    assert listed.group(1).isascii(), listed.group(1)  # not the Vietnamese label

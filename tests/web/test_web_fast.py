@@ -297,6 +297,14 @@ def test_a_stall_without_a_measured_area_says_so(client: TestClient, world: Worl
     assert "chưa đo diện tích" in added.text
     assert "0 m²" not in added.text
     assert re.search(r'name="area_m2"[^>]*value=""', added.text)  # not "0" to be corrected
+    edit = str(added.url).split("?")[0] + "/edit"
+    measured = client.post(edit, data={"csrf": csrf_of(added.text), "area_m2": "7,5"})
+    assert "7,5 m²" in measured.text
+    # emptying the box (its hint says so) makes the stall unmeasured again
+    emptied = client.post(edit, data={"csrf": csrf_of(measured.text), "area_m2": ""})
+    assert emptied.status_code == 200
+    assert "chưa đo diện tích" in emptied.text
+    assert "7,5 m²" not in emptied.text
 
 
 def test_htmx_requests_get_one_block(client: TestClient, world: World) -> None:

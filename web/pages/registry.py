@@ -367,7 +367,8 @@ def stall_edit(
         "code": field(form, "code") or None,
         "zone_id": _int(field(form, "zone_id")),
         "category": field(form, "category") or None,
-        "area_m2": field(form, "area_m2").replace(",", ".") or None,
+        # the box shows the current area: emptied, the stall is not measured (stored as 0)
+        "area_m2": field(form, "area_m2").replace(",", ".") or "0",
         "monthly_fee": _number(field(form, "monthly_fee"), "") or None,
     }
     return _stall_action(
