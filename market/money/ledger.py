@@ -16,6 +16,9 @@ Design, stated up front:
 - Posted rows are never updated or deleted (database triggers refuse it). Refunds and reversals
   are new transfers pointing at the original; refunds of a payment never exceed it.
 - Every money request carries an idempotency key (`idempotency.py`).
+- On PostgreSQL a transfer's writes are one statement, which may carry follow-ups written from
+  the new transfer's row (`FollowUp`: its event, its key's stored answer) and then be committed
+  on its own (`one_statement.py`): a refused leg then fails the whole statement.
 - Each transfer belongs to the business day (Asia/Ho_Chi_Minh) of its instant; a closed day's
   per-vendor totals are frozen with a content hash.
 

@@ -174,6 +174,8 @@ def test_a_stopped_zone_is_named_on_the_zone_list_after_confirming(
     zones = f"/m/{world.market_a}/zones"
     action = f"{zones}/{world.zone_a}/deactivate"
     asked = client.post(action, data={"csrf": form_csrf(client, zones)})
+    # the question says what stopping does to the stalls already there
+    assert "vẫn bán hàng và nhận tiền bằng bảng mã hiện có" in asked.text
     done = client.post(action, data={"csrf": csrf_of(asked.text), "confirm": "yes"})
     assert done.status_code == 200
     assert str(done.url).endswith(f"{zones}?stopped={world.zone_a}")

@@ -476,7 +476,11 @@ def zone_deactivate(
         request,
         form,
         page,
-        N_("Ngừng khu %(code)s — %(name)s? Khu đã ngừng không hoạt động lại được."),
+        N_(
+            "Ngừng khu %(code)s — %(name)s? Khu đã ngừng không nhận thêm ki-ốt và không hoạt"
+            " động lại được; các ki-ốt đang ở trong khu vẫn bán hàng và nhận tiền bằng bảng mã"
+            " hiện có."
+        ),
         N_("Ngừng"),
         f"/m/{market_id}/zones",
         code=zone.code,
