@@ -207,13 +207,12 @@ SIGNED_IN = (
 def signed_in(session: Session, *, raw_token: str, now: datetime) -> Actor:
     """The actor behind a bearer token; expired, revoked or unknown tokens and deactivated users
     are refused."""
-    return _actor_of(session, _token_row(session, raw_token), now)
+    return signed_in_with(session, SIGNED_IN, raw_token=raw_token, now=now)[0]
 
 
 def authenticate(session: Session, *, raw_token: str, now: datetime) -> tuple[Actor, ApiToken]:
     """`signed_in`, with the token's row (to revoke it, say)."""
-    row = _token_row(session, raw_token)
-    actor = _actor_of(session, row, now)
+    actor, row = signed_in_with(session, SIGNED_IN, raw_token=raw_token, now=now)
     token = session.get(ApiToken, row.token_id)
     assert token is not None
     return actor, token
@@ -233,10 +232,6 @@ def signed_in_with(
     digest = {"digest": _token_digest(raw_token)}
     row = session.connection().execute(statement, digest | (parameters or {})).first()
     return _actor_of(session, row, now), cast(Row[Any], row)
-
-
-def _token_row(session: Session, raw_token: str) -> Any:
-    return session.connection().execute(SIGNED_IN, {"digest": _token_digest(raw_token)}).first()
 
 
 def _actor_of(session: Session, row: Any, now: datetime) -> Actor:
